@@ -1,0 +1,102 @@
+/**
+ * `rotor init`: a starter rotor.yaml, a local vault and a state database, and a new master
+ * key in .rotor/master.key (mode 0600) unless the environment already provides one.
+ * Refuses to replace anything that exists.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { encodeMasterKey, newMasterKey, deriveKeys, loadMasterKey } from '../../crypto/master-key.js';
+import { MasterKeyError } from '../../errors.js';
+import { LocalVault } from '../../stores/local-vault/index.js';
+import { parse } from '../args.js';
+import { configPath, defaultMasterKeyFile, openConfig, openState } from '../open.js';
+
+const STARTER = `# rotor.yaml — what Rotor rotates, where values live, who uses them.
+# Reference: \`rotor schema\` prints the JSON Schema (point your editor at it).
+version: 1
+state: { driver: sqlite, path: .rotor/state.db }
+defaults:
+  grace: 1h          # how long a previous value keeps working after a rotation
+  concurrency: 16    # rotations at once in a batch
+stores:
+  local: { type: local, path: .rotor/vault }   # encrypted, one file per version
+secrets:
+  - id: app/secret-key
+    type: random
+    length: 48
+    encoding: base64url
+    interval: 90d
+    priority: high
+  - id: api/service-token
+    type: random
+    length: 40
+    encoding: alnum
+    prefix: svc_
+    interval: 30d
+    grace: 15m
+    priority: critical
+  - id: webhooks/signing-secret
+    type: random
+    length: 64
+    encoding: hex
+    interval: 180d
+    priority: medium
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parse(args, {}, 'rotor init [--config PATH]');
+  if (!parsed) return 0;
+  const file = configPath(parsed.values.config);
+  const wroteConfig = !existsSync(file);
+  if (wroteConfig) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, STARTER, { flag: 'wx' });
+  }
+  const config = openConfig(file);
+
+  let keySource = 'ROTOR_MASTER_KEY';
+  if (!process.env.ROTOR_MASTER_KEY) {
+    if (process.env.ROTOR_MASTER_KEY_FILE) {
+      keySource = process.env.ROTOR_MASTER_KEY_FILE;
+    } else {
+      const keyFile = defaultMasterKeyFile(config);
+      keySource = keyFile;
+      if (!existsSync(keyFile)) {
+        if (existsSync(config.state.path)) {
+          throw new MasterKeyError(
+            `${config.state.path} exists but ${keyFile} does not: refusing to create a new key for existing data`,
+            'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE',
+          );
+        }
+        mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+        writeFileSync(keyFile, `${encodeMasterKey(newMasterKey())}\n`, { mode: 0o600, flag: 'wx' });
+      }
+    }
+  }
+  const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
+  for (const store of Object.values(config.stores)) await new LocalVault({ dir: store.path, key: keys.vault }).initialize();
+  const state = openState(config, { create: true });
+  try {
+    if (!(await state.checkKeyId(keys.keyId))) {
+      throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'use the original key; nothing was changed');
+    }
+    await state.commit([
+      {
+        kind: 'audit',
+        event: {
+          at: Date.now(), actor: process.env.ROTOR_ACTOR ?? 'rotor', action: 'init', secretId: null, version: null, rotationId: null,
+          outcome: 'info', reason: null, incident: null, detail: `state ${config.state.path}`,
+        },
+      },
+    ]);
+  } finally {
+    state.close();
+  }
+  process.stdout.write(
+    `${wroteConfig ? 'wrote' : 'kept'} ${file}\n` +
+      `master key: ${keySource}${keySource.endsWith('master.key') ? ' (mode 0600 — back it up: without it the vault cannot be read)' : ''}\n` +
+      `vault: ${Object.values(config.stores).map((s) => s.path).join(', ')}\nstate: ${config.state.path}\n` +
+      `next: rotor plan --all, then rotor rotate --all\n`,
+  );
+  return 0;
+}

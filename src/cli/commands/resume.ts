@@ -1,0 +1,31 @@
+/** `rotor resume [--json]`: finish or roll back rotations a crash left open. */
+import { recover } from '../../engine/recovery.js';
+import { Runner } from '../../engine/runner.js';
+import { parse } from '../args.js';
+import { openConfig, openEngine } from '../open.js';
+import { exitCodeFor, printOutcomes } from '../output.js';
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parse(args, {}, 'rotor resume [--json]');
+  if (!parsed) return 0;
+  const config = openConfig(parsed.values.config);
+  const engine = await openEngine(config);
+  const runner = new Runner(engine.deps);
+  const started = Date.now();
+  try {
+    const { outcomes, orphans } = await recover(engine.deps, runner, config.concurrency);
+    if (parsed.values.json) {
+      process.stdout.write(`${JSON.stringify({ outcomes, orphans: orphans.map((r) => ({ rotationId: r.id, secretId: r.secretId, status: r.status })) })}\n`);
+    } else {
+      for (const r of orphans) {
+        process.stdout.write(`ORPHAN      ${r.secretId}  rotation ${r.id} is ${r.status}, but the secret is no longer in rotor.yaml: put it back and run resume again\n`);
+      }
+      if (!outcomes.length && !orphans.length) process.stdout.write('nothing to resume\n');
+      else if (outcomes.length) printOutcomes(outcomes, Date.now() - started);
+    }
+    return orphans.length ? 3 : exitCodeFor(outcomes);
+  } finally {
+    await runner.close();
+    await engine.close();
+  }
+}

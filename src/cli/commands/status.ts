@@ -1,0 +1,50 @@
+/** `rotor status [--json]`: one line per secret, from metadata only (no master key needed). */
+import { formatAge, formatDuration } from '../../config/duration.js';
+import { parse } from '../args.js';
+import { dueAt } from '../due.js';
+import { openConfig, openState } from '../open.js';
+import { table } from '../output.js';
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parse(args, {}, 'rotor status [--json]');
+  if (!parsed) return 0;
+  const config = openConfig(parsed.values.config);
+  const state = openState(config);
+  const summaries = await state.summaries();
+  state.close();
+  const now = Date.now();
+  const rows = config.secrets.map((s) => {
+    const sum = summaries.get(s.id);
+    const due = dueAt(s, sum);
+    return {
+      id: s.id, type: s.type, priority: s.priority,
+      currentVersion: sum?.currentVersion ?? null,
+      currentSince: sum?.currentSince ?? null,
+      interval: s.intervalMs === undefined ? null : formatDuration(s.intervalMs),
+      dueAt: due ?? null,
+      overdue: due !== undefined && due <= now,
+      stages: sum?.stageCounts ?? {},
+      lastRotation: sum?.lastRotation ?? null,
+    };
+  });
+  if (parsed.values.json) {
+    process.stdout.write(`${JSON.stringify({ secrets: rows })}\n`);
+    return 0;
+  }
+  const stageText = (st: Record<string, number | undefined>) =>
+    (['current', 'previous', 'pending', 'retired', 'failed'] as const).filter((k) => st[k]).map((k) => `${st[k]} ${k}`).join(', ') || '-';
+  process.stdout.write(
+    table(
+      ['SECRET', 'TYPE', 'PRIORITY', 'CURRENT', 'AGE', 'DUE', 'VERSIONS', 'LAST ROTATION'],
+      rows.map((r) => [
+        r.id, r.type, r.priority,
+        r.currentVersion === null ? '-' : `v${r.currentVersion}`,
+        r.currentSince === null ? '-' : formatAge(now - r.currentSince),
+        r.dueAt === null ? '-' : r.overdue ? (r.currentSince === null ? 'now (never rotated)' : `overdue ${formatAge(now - r.dueAt)}`) : `in ${formatAge(r.dueAt - now)}`,
+        stageText(r.stages),
+        r.lastRotation ? `${r.lastRotation.status}${r.lastRotation.error ? `: ${r.lastRotation.error.slice(0, 60)}` : ''}` : '-',
+      ]),
+    ),
+  );
+  return 0;
+}

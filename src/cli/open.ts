@@ -1,0 +1,104 @@
+/**
+ * Builds what commands need from rotor.yaml and the environment: the config, the state
+ * store, the vault and the engine's dependencies. Read-only commands open only the state
+ * store and never need the master key.
+ */
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { RotorConfig, SecretConfig } from '../config/schema.js';
+import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
+import type { EngineDeps, EngineEvent } from '../engine/context.js';
+import { crashPointFrom } from '../engine/crash.js';
+import { Redactor } from '../engine/redact.js';
+import { MasterKeyError, NotFoundError } from '../errors.js';
+import { definitionOf } from '../rotators/registry.js';
+import { SqliteStateStore } from '../state/sqlite/store.js';
+import { LocalVault } from '../stores/local-vault/index.js';
+import type { VersionStore } from '../stores/types.js';
+
+export function configPath(flag: string | undefined): string {
+  return resolve(flag ?? process.env.ROTOR_CONFIG ?? 'rotor.yaml');
+}
+
+export function openConfig(flag: string | undefined): RotorConfig {
+  const { config, warnings } = loadConfig(configPath(flag));
+  for (const w of warnings) process.stderr.write(`rotor: warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  return config;
+}
+
+export function openState(config: RotorConfig, opts: { create?: boolean; check?: boolean } = {}): SqliteStateStore {
+  if (!opts.create && !existsSync(config.state.path)) {
+    throw new NotFoundError(`no state database at ${config.state.path}`, 'run `rotor init` in this directory first');
+  }
+  const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create });
+  if (opts.check) state.quickCheck(config.state.path);
+  return state;
+}
+
+export function defaultMasterKeyFile(config: RotorConfig): string {
+  return join(config.dir, '.rotor', 'master.key');
+}
+
+export interface Engine {
+  deps: EngineDeps;
+  state: SqliteStateStore;
+  close(): Promise<void>;
+}
+
+/** Opens everything a rotation needs and checks the master key against the vault and the state. */
+export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void): Promise<Engine> {
+  const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
+  const crash = crashPointFrom(process.env);
+  const state = openState(config, { check: true });
+  try {
+    if (!(await state.checkKeyId(keys.keyId))) {
+      throw new MasterKeyError(
+        `the master key is not the one ${config.state.path} was created with`,
+        'use the original key (ROTOR_MASTER_KEY, ROTOR_MASTER_KEY_FILE or .rotor/master.key); nothing was changed',
+      );
+    }
+    const vaults = new Map<string, LocalVault>();
+    for (const [name, store] of Object.entries(config.stores)) {
+      const vault = new LocalVault({ dir: store.path, key: keys.vault });
+      vault.checkKey();
+      vaults.set(name, vault);
+    }
+    const deps: EngineDeps = {
+      config,
+      state,
+      storeFor: (secret: SecretConfig): VersionStore => vaults.get(secret.store)!,
+      definitionOf: (secret) => definitionOf(secret.type),
+      fingerprintKey: keys.fingerprint,
+      redactor: new Redactor(),
+      crash,
+      actor: process.env.ROTOR_ACTOR ?? `${safeUser()}@${hostname()}`,
+      owner: { pid: process.pid, host: hostname() },
+      now: Date.now,
+      onEvent,
+    };
+    return { deps, state, close: async () => state.close() };
+  } catch (err) {
+    state.close();
+    throw err;
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The configured secrets named by `ids`, or a usage error naming the unknown ones. */
+export function selectSecrets(config: RotorConfig, ids: string[]): SecretConfig[] {
+  const byId = new Map(config.secrets.map((s) => [s.id, s]));
+  const unknown = ids.filter((id) => !byId.has(id));
+  if (unknown.length) {
+    throw new NotFoundError(`unknown secret${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, 'see `rotor status` for the ids in rotor.yaml');
+  }
+  return [...new Set(ids)].map((id) => byId.get(id)!);
+}

@@ -1,0 +1,147 @@
+/**
+ * rotor.yaml → RotorConfig: parse (YAML, keeping positions), interpolate `${VAR}`,
+ * validate (zod, then each rotator's own schema), check cross-references (rules.ts).
+ * Every problem found is reported at once, each with its file and line.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/registry.js';
+import { parseDuration } from './duration.js';
+import { checkRules, type RuleProblem } from './rules.js';
+import { configSchema, secretCommonSchema, type RotorConfig, type SecretConfig } from './schema.js';
+
+export interface LoadResult {
+  config: RotorConfig;
+  warnings: ConfigProblem[];
+}
+
+const COMMON_KEYS = new Set(Object.keys(secretCommonSchema.shape));
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      {
+        file: path,
+        path: '',
+        message: code === 'ENOENT' ? 'no such file; run `rotor init` to write a starter rotor.yaml, or pass --config PATH' : `cannot read (${code})`,
+      },
+    ]);
+  }
+  return parseConfig(text, path, env);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => (offset === undefined ? {} : lines.linePos(offset));
+  const problems: ConfigProblem[] = [];
+  const problem = (path: (string | number)[], message: string) =>
+    problems.push({ file, ...lineOf(doc, path, at), path: path.join('.'), message });
+
+  for (const e of doc.errors) {
+    problems.push({ file, ...at(e.pos[0]), path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  interpolate(doc, env, (offset, message) => problems.push({ file, ...at(offset), path: '', message }));
+  if (problems.length) throw new ConfigError(problems);
+
+  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problem(issue.path as (string | number)[], describeIssue(issue));
+    throw new ConfigError(problems);
+  }
+  const raw = parsed.data;
+  const dir = dirname(file);
+
+  const secrets: SecretConfig[] = [];
+  raw.secrets.forEach((s, i) => {
+    if (!isRotatorType(s.type)) {
+      problem(['secrets', i, 'type'], `unknown type "${s.type}"; known types: ${rotatorTypes.join(', ')}`);
+      return;
+    }
+    const rest = Object.fromEntries(Object.entries(s).filter(([k]) => !COMMON_KEYS.has(k)));
+    const spec = rotatorRegistry[s.type].schema.safeParse(rest);
+    if (!spec.success) {
+      for (const issue of spec.error.issues) problem(['secrets', i, ...(issue.path as (string | number)[])], describeIssue(issue));
+      return;
+    }
+    secrets.push({
+      id: s.id,
+      type: s.type,
+      store: s.store,
+      target: s.target,
+      intervalMs: s.interval === undefined ? undefined : parseDuration(s.interval),
+      graceMs: parseDuration(s.grace ?? raw.defaults.grace) ?? 0,
+      priority: s.priority,
+      after: s.after,
+      description: s.description,
+      spec: spec.data,
+    });
+  });
+
+  const stores = { local: { type: 'local' as const, path: '.rotor/vault' }, ...raw.stores };
+  for (const store of Object.values(stores)) store.path = resolve(dir, store.path);
+
+  const config: RotorConfig = {
+    file,
+    dir,
+    state: { driver: raw.state.driver, path: resolve(dir, raw.state.path) },
+    concurrency: raw.defaults.concurrency,
+    targets: raw.targets,
+    stores,
+    secrets,
+  };
+  const { errors, warnings } = checkRules(config, raw);
+  const located = (r: RuleProblem): ConfigProblem => ({ file, ...lineOf(doc, r.at, at), path: r.at.join('.'), message: r.message });
+  problems.push(...errors.map(located));
+  if (problems.length) throw new ConfigError(problems);
+  return { config, warnings: warnings.map(located) };
+}
+
+/** The line of the deepest node on `path` that exists (a missing key points at its parent). */
+function lineOf(doc: Document, path: (string | number)[], at: (offset: number | undefined) => { line?: number; col?: number }) {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      const pos = at(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_value' && issue.values.length) return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `required (${issue.expected})`;
+  return issue.message;
+}
+
+const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `${VAR}` in every string scalar; `$${` stands for a literal `${`. */
+function interpolate(doc: Document, env: NodeJS.ProcessEnv, report: (offset: number | undefined, message: string) => void): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      node.value = node.value.replace(VAR, (match, name: string | undefined) => {
+        if (name === undefined) return '${';
+        const value = env[name];
+        if (value === undefined) {
+          report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`);
+          return match;
+        }
+        return value;
+      });
+    },
+  });
+}

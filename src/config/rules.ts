@@ -1,0 +1,82 @@
+/**
+ * Cross-references and constraints that a schema cannot express. Returns errors and
+ * warnings together so a user fixes everything in one pass.
+ */
+import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
+import type { RawConfig, RotorConfig } from './schema.js';
+
+export interface RuleProblem {
+  at: (string | number)[];
+  message: string;
+}
+
+export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleProblem[]; warnings: RuleProblem[] } {
+  const errors: RuleProblem[] = [];
+  const warnings: RuleProblem[] = [];
+  const firstIndex = new Map<string, number>();
+
+  raw.secrets.forEach((s, i) => {
+    const seen = firstIndex.get(s.id);
+    if (seen !== undefined) errors.push({ at: ['secrets', i, 'id'], message: `duplicate id "${s.id}" (first defined as secrets[${seen}])` });
+    else firstIndex.set(s.id, i);
+  });
+
+  raw.secrets.forEach((s, i) => {
+    if (!Object.hasOwn(config.stores, s.store)) {
+      errors.push({ at: ['secrets', i, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` });
+    }
+    if (isRotatorType(s.type)) {
+      const wanted = rotatorRegistry[s.type].targetType;
+      if (wanted === null && s.target !== undefined) {
+        errors.push({ at: ['secrets', i, 'target'], message: `type ${s.type} has no target; remove \`target\`` });
+      } else if (wanted !== null && s.target === undefined) {
+        errors.push({ at: ['secrets', i], message: `type ${s.type} needs \`target\`: the name of a ${wanted} entry under \`targets\`` });
+      }
+    }
+    if (s.target !== undefined) {
+      const target = config.targets[s.target];
+      if (!target) errors.push({ at: ['secrets', i, 'target'], message: `unknown target "${s.target}"; define it under \`targets\`` });
+    }
+    s.after.forEach((dep, j) => {
+      if (!firstIndex.has(dep)) errors.push({ at: ['secrets', i, 'after', j], message: `unknown secret "${dep}" in \`after\`` });
+      if (dep === s.id) errors.push({ at: ['secrets', i, 'after', j], message: 'a secret cannot rotate after itself' });
+    });
+  });
+
+  const cycle = findCycle(raw.secrets);
+  if (cycle) errors.push({ at: ['secrets', firstIndex.get(cycle[0]!) ?? 0, 'after'], message: `\`after\` forms a cycle: ${cycle.join(' → ')}` });
+
+  for (const s of config.secrets) {
+    if (s.intervalMs !== undefined && s.graceMs >= s.intervalMs) {
+      warnings.push({
+        at: ['secrets', firstIndex.get(s.id) ?? 0, 'grace'],
+        message: `grace is not shorter than interval for ${s.id}: each rotation would cut the previous grace short`,
+      });
+    }
+  }
+  return { errors, warnings };
+}
+
+function findCycle(secrets: { id: string; after: string[] }[]): string[] | undefined {
+  const deps = new Map(secrets.map((s) => [s.id, s.after]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of deps.get(id) ?? []) {
+      const found = visit(dep);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of deps.keys()) {
+    const found = visit(id);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,67 @@
+/**
+ * Runs one action over many secrets: takes their locks in one transaction, runs with a
+ * concurrency limit in planner order, waits for a secret's `after` dependencies, and skips
+ * a secret whose dependency did not succeed.
+ */
+import { hostname } from 'node:os';
+import type { SecretConfig } from '../config/schema.js';
+import { describeError, RotorError } from '../errors.js';
+import type { EngineDeps, RotationOutcome } from './context.js';
+import { orderSecrets } from './planner.js';
+
+export interface BatchOptions {
+  concurrency: number;
+  /** Take over locks whose holder died on this host (resume). */
+  takeOverDead?: boolean;
+}
+
+export async function runBatch(
+  deps: EngineDeps, secrets: SecretConfig[], opts: BatchOptions, action: (secret: SecretConfig) => Promise<RotationOutcome>,
+): Promise<RotationOutcome[]> {
+  const ordered = orderSecrets(secrets);
+  const { busy } = await deps.state.acquireLocks(ordered.map((s) => s.id), deps.owner, opts.takeOverDead ?? false);
+  const done = new Map<string, Promise<RotationOutcome>>();
+  const results: RotationOutcome[] = [];
+
+  const runOne = async (secret: SecretConfig): Promise<RotationOutcome> => {
+    const lock = busy.get(secret.id);
+    if (lock) {
+      return {
+        secretId: secret.id, status: 'busy',
+        error: `locked by pid ${lock.pid} on ${lock.host === hostname() ? 'this host' : lock.host} since ${new Date(lock.acquiredAt).toISOString()}`,
+        hint: 'wait for that rotation to finish, or run `rotor resume` if its process died',
+      };
+    }
+    for (const dep of secret.after) {
+      const depOutcome = await done.get(dep);
+      if (depOutcome && depOutcome.status !== 'succeeded' && depOutcome.status !== 'grace') {
+        await deps.state.releaseLocks([secret.id], deps.owner);
+        return { secretId: secret.id, status: 'skipped', error: `skipped: ${dep} (in \`after\`) did not succeed` };
+      }
+    }
+    try {
+      return await action(secret);
+    } catch (err) {
+      // An error outside the steps (a store that cannot be read, say): nothing was acted on.
+      await deps.state.releaseLocks([secret.id], deps.owner).catch(() => {});
+      return {
+        secretId: secret.id, status: 'failed', error: deps.redactor.redact(describeError(err)),
+        hint: err instanceof RotorError ? err.hint : undefined,
+      };
+    }
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < ordered.length) {
+      const secret = ordered[next++]!;
+      const promise = runOne(secret);
+      done.set(secret.id, promise);
+      const outcome = await promise;
+      results.push(outcome);
+      deps.onEvent?.({ kind: 'finished', secretId: secret.id, outcome });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, ordered.length) }, worker));
+  return results;
+}

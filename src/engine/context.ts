@@ -1,0 +1,55 @@
+/**
+ * Everything the engine needs, as one dependency object, so a test builds an engine with
+ * one literal and production code builds it in one place (cli/open.ts).
+ */
+import type { RotorConfig, SecretConfig } from '../config/schema.js';
+import type { AnyRotatorDefinition, SecretValue, Rotator } from '../rotators/types.js';
+import type { StateStore, Step, Trigger } from '../state/types.js';
+import type { VersionStore } from '../stores/types.js';
+import type { CrashPoint } from './crash.js';
+import type { Redactor } from './redact.js';
+
+export type { AnyRotatorDefinition };
+export type AnyRotator = Rotator<unknown, SecretValue>;
+
+export interface EngineDeps {
+  config: RotorConfig;
+  state: StateStore;
+  /** The version store a secret's values live in (its `store`). */
+  storeFor(secret: SecretConfig): VersionStore;
+  definitionOf(secret: SecretConfig): AnyRotatorDefinition;
+  fingerprintKey: Buffer;
+  redactor: Redactor;
+  crash: CrashPoint;
+  actor: string;
+  owner: { pid: number; host: string };
+  now: () => number;
+  /** Progress for the terminal and the daemon; never carries values. */
+  onEvent?: (e: EngineEvent) => void;
+}
+
+export type EngineEvent =
+  | { kind: 'step'; secretId: string; step: Step; phase: 'started' | 'done' | 'failed' }
+  | { kind: 'rollback'; secretId: string; phase: 'started' | 'done' | 'failed' }
+  | { kind: 'finished'; secretId: string; outcome: RotationOutcome };
+
+export interface RotateOptions {
+  trigger: Trigger;
+  reason: string | null;
+  incident: string | null;
+  /** Retire the previous value at once instead of after grace. */
+  noGrace: boolean;
+}
+
+export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped';
+
+export interface RotationOutcome {
+  secretId: string;
+  status: OutcomeStatus;
+  rotationId?: string;
+  version?: number;
+  /** The failed step, when one failed. */
+  step?: Step;
+  error?: string;
+  hint?: string;
+}

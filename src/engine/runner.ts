@@ -1,0 +1,353 @@
+/**
+ * The six steps of a rotation (SPEC "Rotation"), each recorded before and after it acts,
+ * and the rollback that runs when one fails. The same code drives a fresh rotation, a
+ * resumed one (engine/recovery.ts) and `rotor rollback`: every step is idempotent, so
+ * resuming is simply running the interrupted step again.
+ *
+ * The caller holds the secret's lock (engine/batch.ts); the runner releases it in the
+ * commit that ends its part of the rotation.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SecretConfig } from '../config/schema.js';
+import { describeError } from '../errors.js';
+import type { SecretValue } from '../rotators/types.js';
+import type { Mutation, RotationRow, Step, StepPhase } from '../state/types.js';
+import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
+import { fingerprintOf, readVersion, serialize, type ValueAccess } from './values.js';
+
+/** The steps before a value is live; retire follows after grace. */
+const LIVE_STEPS = ['create', 'apply', 'verify', 'promote', 'propagate'] as const satisfies readonly Step[];
+
+interface Run {
+  secret: SecretConfig;
+  rotation: RotationRow;
+  rotator: AnyRotator;
+  access: ValueAccess;
+  signal: AbortSignal;
+}
+
+export class Runner {
+  private readonly rotators = new Map<string, Promise<AnyRotator>>();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly deps: EngineDeps) {}
+
+  /** Starts a new rotation of `secret`. */
+  async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
+    const open = (await this.deps.state.rotations(secret.id)).filter((r) => r.status === 'running' || r.status === 'rolling-back' || r.status === 'grace');
+    for (const r of open) {
+      if (r.status !== 'grace') {
+        await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+        return {
+          secretId: secret.id, status: 'busy', rotationId: r.id,
+          error: `rotation ${r.id} of ${secret.id} was interrupted (${r.status} at ${r.step ?? 'start'})`,
+          hint: 'run `rotor resume` to finish or roll it back first',
+        };
+      }
+      // A new rotation ends the grace of the one before: the previous value is retired now.
+      const retired = await this.retireRun(await this.load(secret, r), { cutShort: true });
+      if (retired.status !== 'succeeded') return retired;
+      const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner, false);
+      if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
+    }
+
+    const versions = await this.deps.state.versions(secret.id);
+    const current = versions.find((v) => v.stage === 'current');
+    const now = this.deps.now();
+    const rotation: RotationRow = {
+      id: newRotationId(now), secretId: secret.id, trigger: opts.trigger, reason: opts.reason, incident: opts.incident,
+      actor: this.deps.actor, status: 'running', fromVersion: current?.version ?? null,
+      toVersion: (await this.deps.state.maxVersion(secret.id)) + 1, graceMs: opts.noGrace ? 0 : secret.graceMs,
+      step: null, phase: null, retireAfter: null, startedAt: now, finishedAt: null, error: null,
+    };
+    await this.deps.state.commit([
+      { kind: 'rotation.insert', row: rotation },
+      this.audit(rotation, 'rotation.started', 'ok', null),
+    ]);
+    return this.drive(await this.load(secret, rotation), 'create');
+  }
+
+  /** Continues a rotation a crash interrupted: the interrupted step runs again. */
+  async resume(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
+    const run = await this.load(secret, rotation);
+    const { status, step, phase } = rotation;
+    if (status === 'rolling-back' || (status === 'running' && phase === 'failed')) {
+      return this.rollback(run, step ?? 'create', rotation.error ?? 'interrupted', { recorded: true });
+    }
+    if (status === 'grace') {
+      const due = rotation.retireAfter !== null && rotation.retireAfter <= this.deps.now();
+      if (step === 'retire' || due) return this.retireRun(run, { cutShort: false });
+      await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+      return this.outcome(run, 'grace');
+    }
+    if (step === null) return this.drive(run, 'create');
+    if (step === 'retire') return this.retireRun(run, { cutShort: false });
+    if (phase === 'done') {
+      const next = LIVE_STEPS[LIVE_STEPS.indexOf(step) + 1];
+      return next ? this.drive(run, next) : this.afterLive(run);
+    }
+    return this.drive(run, step);
+  }
+
+  /** Retires the previous value of a rotation in grace: revoke at the target, prove it is rejected. */
+  async retire(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
+    return this.retireRun(await this.load(secret, rotation), { cutShort: false });
+  }
+
+  private async retireRun(run: Run, opts: { cutShort: boolean }): Promise<RotationOutcome> {
+    const from = run.rotation.fromVersion;
+    try {
+      await this.step(run, 'retire', async () => {
+        if (from === null) return 'nothing to retire: first version';
+        const retiring = await this.value(run, from);
+        const current = await this.value(run, run.rotation.toVersion);
+        const base = this.request(run);
+        const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency' });
+        const check = await run.rotator.checkRejected({ ...base, retired: retiring });
+        if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
+        await this.deps.state.commit([{ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() }]);
+        return [done.detail, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+      });
+    } catch (err) {
+      const error = this.deps.redactor.redact(describeError(err));
+      await this.deps.state.commit([
+        { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace', error } },
+        { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      ]);
+      return {
+        ...this.outcome(run, 'failed'), step: 'retire', error,
+        hint: `v${from} still works at the target; fix the cause, then run \`rotor retire --force ${run.secret.id}\``,
+      };
+    }
+    await this.finish(run, 'succeeded', 'rotation.succeeded');
+    return this.outcome(run, 'succeeded');
+  }
+
+  /**
+   * `rotor rollback`: makes the previous value current again while it is still valid, and
+   * withdraws the newer value from the target.
+   */
+  async rollbackToPrevious(secret: SecretConfig, rotation: RotationRow, reason: string | null): Promise<RotationOutcome> {
+    const run = await this.load(secret, rotation);
+    return this.rollback(run, 'propagate', reason ?? 'rollback requested', { recorded: false, requested: true });
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    for (const r of this.rotators.values()) await (await r).close().catch(() => {});
+  }
+
+  private async drive(run: Run, start: Step): Promise<RotationOutcome> {
+    for (const step of LIVE_STEPS.slice(LIVE_STEPS.indexOf(start as (typeof LIVE_STEPS)[number]))) {
+      try {
+        await this.step(run, step, () => this.act(run, step));
+      } catch (err) {
+        return this.rollback(run, step, describeError(err), { recorded: true });
+      }
+    }
+    return this.afterLive(run);
+  }
+
+  /** The value is live: retire at once when grace is zero, otherwise wait for `rotor retire`. */
+  private async afterLive(run: Run): Promise<RotationOutcome> {
+    if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) return this.retireRun(run, { cutShort: false });
+    await this.deps.state.commit([
+      { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
+      { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      this.audit(run.rotation, 'rotation.live', 'ok', `previous value valid until ${new Date(run.rotation.retireAfter ?? 0).toISOString()}`),
+    ]);
+    return this.outcome(run, 'grace');
+  }
+
+  /** Records, acts, records. A failure is recorded and rethrown; a crash in between is what resume repairs. */
+  private async step(run: Run, step: Step, act: () => Promise<string | undefined>): Promise<void> {
+    await this.record(run, step, 'started', null);
+    this.deps.crash(step, 'before');
+    let detail: string | undefined;
+    try {
+      detail = await act();
+    } catch (err) {
+      await this.record(run, step, 'failed', this.deps.redactor.redact(describeError(err)));
+      throw err;
+    }
+    this.deps.crash(step, 'after');
+    await this.record(run, step, 'done', detail ?? null);
+  }
+
+  private async act(run: Run, step: (typeof LIVE_STEPS)[number]): Promise<string | undefined> {
+    const base = this.request(run);
+    const { secret, rotation } = run;
+    switch (step) {
+      case 'create': {
+        // A value stored before a crash is reused, never replaced: it may already be applied.
+        const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion });
+        let value: SecretValue;
+        if (stored !== undefined) {
+          value = await readVersion(run.access, secret.id, rotation.toVersion);
+        } else {
+          const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
+          value = (await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value;
+          this.deps.redactor.register(value);
+          await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
+        }
+        const now = this.deps.now();
+        await this.deps.state.commit([
+          {
+            kind: 'version.insert',
+            row: {
+              secretId: secret.id, version: rotation.toVersion, stage: 'pending', createdAt: now, stageChangedAt: now,
+              rotationId: rotation.id, fingerprint: fingerprintOf(run.access, secret.id, value),
+            },
+          },
+        ]);
+        return stored !== undefined ? `reused v${rotation.toVersion} stored before an interruption` : `stored v${rotation.toVersion}`;
+      }
+      case 'apply': {
+        const pending = await this.value(run, rotation.toVersion);
+        const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
+        return (await run.rotator.apply({ ...base, pending, current })).detail;
+      }
+      case 'verify': {
+        // Read back through the store: what is verified is what was durably stored.
+        const value = await this.value(run, rotation.toVersion);
+        return (await run.rotator.verify({ ...base, value })).detail;
+      }
+      case 'promote': {
+        const now = this.deps.now();
+        const retireAfter = now + rotation.graceMs;
+        const mutations: Mutation[] = [
+          { kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'current', at: now },
+          { kind: 'rotation.update', id: rotation.id, set: { retireAfter } },
+        ];
+        if (rotation.fromVersion !== null) mutations.push({ kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'previous', at: now });
+        await this.deps.state.commit(mutations);
+        rotation.retireAfter = retireAfter;
+        return `v${rotation.toVersion} is current`;
+      }
+      case 'propagate':
+        return 'no consumers';
+    }
+  }
+
+  /**
+   * Undo after a failure at `failedStep`, in the reverse order of the steps: put the
+   * previous value back as current, then withdraw the new value from the target.
+   */
+  private async rollback(
+    run: Run, failedStep: Step, error: string, opts: { recorded: boolean; requested?: boolean },
+  ): Promise<RotationOutcome> {
+    const { secret, rotation } = run;
+    const safeError = this.deps.redactor.redact(error);
+    await this.deps.state.commit([
+      { kind: 'rotation.update', id: rotation.id, set: { status: 'rolling-back', error: opts.requested ? null : safeError } },
+      { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: safeError } },
+    ]);
+    this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'started' });
+    try {
+      const versions = await this.deps.state.versions(secret.id);
+      const created = versions.find((v) => v.version === rotation.toVersion);
+      const now = this.deps.now();
+      if (created?.stage === 'current' && rotation.fromVersion !== null) {
+        await this.deps.state.commit([
+          { kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'current', at: now },
+          { kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'pending', at: now },
+        ]);
+      }
+      if (created && failedStep !== 'create') {
+        const pending = await this.value(run, rotation.toVersion);
+        const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
+        await run.rotator.undoApply({ ...this.request(run), pending, current });
+      }
+      if (created) await this.deps.state.commit([{ kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'failed', at: now }]);
+    } catch (err) {
+      const undoError = this.deps.redactor.redact(describeError(err));
+      await this.deps.state.commit([
+        { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'failed', at: this.deps.now(), detail: undoError } },
+        { kind: 'rotation.update', id: rotation.id, set: { error: `${safeError}; rollback failed: ${undoError}` } },
+        { kind: 'lock.release', secretId: secret.id, pid: this.deps.owner.pid },
+        this.audit(rotation, 'rotation.rollback', 'failed', undoError),
+      ]);
+      this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'failed' });
+      return {
+        ...this.outcome(run, 'failed'), step: failedStep, error: `${safeError}; rollback failed: ${undoError}`,
+        hint: 'fix what the rollback error names, then run `rotor resume` to finish the rollback',
+      };
+    }
+    await this.deps.state.commit([
+      { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'done', at: this.deps.now(), detail: null } },
+    ]);
+    this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'done' });
+    await this.finish(run, 'rolled-back', 'rotation.rolled-back', opts.requested ? 'rolled back on request' : safeError);
+    return opts.requested
+      ? this.outcome(run, 'rolled-back')
+      : { ...this.outcome(run, 'rolled-back'), step: failedStep, error: safeError };
+  }
+
+  private async finish(run: Run, status: 'succeeded' | 'rolled-back', action: string, detail: string | null = null): Promise<void> {
+    const set: Partial<RotationRow> = { status, finishedAt: this.deps.now() };
+    if (status === 'succeeded') set.error = null;
+    await this.deps.state.commit([
+      { kind: 'rotation.update', id: run.rotation.id, set },
+      { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      this.audit(run.rotation, action, status === 'succeeded' ? 'ok' : 'failed', detail),
+    ]);
+  }
+
+  private async record(run: Run, step: Step, phase: StepPhase, detail: string | null): Promise<void> {
+    const mutations: Mutation[] = [
+      { kind: 'step', row: { rotationId: run.rotation.id, step, phase, at: this.deps.now(), detail } },
+      { kind: 'rotation.update', id: run.rotation.id, set: { step, phase } },
+    ];
+    if (phase !== 'started') mutations.push(this.audit(run.rotation, `step.${step}`, phase === 'done' ? 'ok' : 'failed', detail));
+    await this.deps.state.commit(mutations);
+    run.rotation.step = step;
+    run.rotation.phase = phase;
+    this.deps.onEvent?.({ kind: 'step', secretId: run.secret.id, step, phase });
+  }
+
+  private audit(rotation: RotationRow, action: string, outcome: 'ok' | 'failed' | 'info', detail: string | null): Mutation {
+    return {
+      kind: 'audit',
+      event: {
+        at: this.deps.now(), actor: this.deps.actor, action, secretId: rotation.secretId, version: rotation.toVersion,
+        rotationId: rotation.id, outcome, reason: rotation.reason, incident: rotation.incident, detail,
+      },
+    };
+  }
+
+  private request(run: Run) {
+    const target = run.secret.target === undefined ? undefined : { name: run.secret.target, ...this.deps.config.targets[run.secret.target]! };
+    return { secretId: run.secret.id, spec: run.secret.spec, target, signal: run.signal };
+  }
+
+  /** A stored version's value, checked against the fingerprint the state store holds. */
+  private async value(run: Run, version: number): Promise<SecretValue> {
+    const row = (await this.deps.state.versions(run.secret.id)).find((v) => v.version === version);
+    return readVersion(run.access, run.secret.id, version, row?.fingerprint);
+  }
+
+  private async load(secret: SecretConfig, rotation: RotationRow): Promise<Run> {
+    const definition = this.deps.definitionOf(secret);
+    let rotator = this.rotators.get(definition.type);
+    if (!rotator) {
+      rotator = definition.load().then((factory) => factory({ now: this.deps.now }));
+      this.rotators.set(definition.type, rotator);
+    }
+    return {
+      secret,
+      rotation: { ...rotation },
+      rotator: await rotator,
+      access: { store: this.deps.storeFor(secret), fingerprintKey: this.deps.fingerprintKey, valueSchema: definition.valueSchema, redactor: this.deps.redactor },
+      signal: this.abort.signal,
+    };
+  }
+
+  private outcome(run: Run, status: RotationOutcome['status']): RotationOutcome {
+    return { secretId: run.secret.id, status, rotationId: run.rotation.id, version: run.rotation.toVersion };
+  }
+}
+
+/** Sortable by time, unique across processes. */
+export function newRotationId(now: number): string {
+  return `r-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * Every rotator type Rotor knows, in one place. Adding a type is one line here plus its
+ * folder; config validation, `rotor plan` and the JSON Schema all read from this map.
+ */
+import { randomDefinition } from './random/index.js';
+import type { AnyRotatorDefinition } from './types.js';
+
+export const rotatorRegistry = {
+  random: randomDefinition,
+} as const satisfies Record<string, AnyRotatorDefinition>;
+
+export type RotatorType = keyof typeof rotatorRegistry;
+
+export const rotatorTypes = Object.keys(rotatorRegistry);
+
+export function isRotatorType(type: string): type is RotatorType {
+  return Object.hasOwn(rotatorRegistry, type);
+}
+
+/** The definition of `type`; config validation guarantees it exists for configured secrets. */
+export function definitionOf(type: string): AnyRotatorDefinition {
+  if (!isRotatorType(type)) throw new Error(`unknown rotator type ${type}`);
+  return rotatorRegistry[type];
+}

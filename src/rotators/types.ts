@@ -1,0 +1,138 @@
+/**
+ * The contract every rotator implements. A reader of one rotator's folder needs nothing
+ * outside this file.
+ *
+ * The engine (engine/runner.ts) drives a rotation through six steps — create, apply,
+ * verify, promote, propagate, retire — and owns everything around them: storing values,
+ * recording each step before and after it acts, locking, audit, rollback. A rotator only
+ * knows its target. Like Vault's database plugins and AWS's rotation lambdas, every method
+ * takes one request object and returns one response object, so fields can be added later
+ * without breaking implementations.
+ *
+ * Idempotency is the heart of crash safety: after a crash, `rotor resume` calls the
+ * interrupted method again with the same request. Each method documents what it must do
+ * when its work was already done.
+ */
+import type { z } from 'zod';
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** A secret's value: a plain string (an API key) or a structured credential. */
+export type SecretValue = string | { [key: string]: Json };
+
+/** An admin connection from rotor.yaml `targets`. The URL may hold credentials: never log it. */
+export interface TargetRef {
+  name: string;
+  type: string;
+  url: string;
+}
+
+interface RequestBase<Spec> {
+  secretId: string;
+  /** The secret's type-specific settings from rotor.yaml, already validated by the rotator's schema. */
+  spec: Spec;
+  target: TargetRef | undefined;
+  /** Aborted when the user interrupts or a step timeout expires. */
+  signal: AbortSignal;
+}
+
+export interface GenerateRequest<Spec, Value> extends RequestBase<Spec> {
+  version: number;
+  /** The value in use now; alternating strategies derive the next username from it. */
+  current: Value | undefined;
+}
+
+export interface ApplyRequest<Spec, Value> extends RequestBase<Spec> {
+  pending: Value;
+  current: Value | undefined;
+}
+
+export interface VerifyRequest<Spec, Value> extends RequestBase<Spec> {
+  value: Value;
+}
+
+export interface UndoApplyRequest<Spec, Value> extends RequestBase<Spec> {
+  pending: Value;
+  /** The value that must keep working after the undo. */
+  current: Value | undefined;
+}
+
+export interface RetireRequest<Spec, Value> extends RequestBase<Spec> {
+  retiring: Value;
+  current: Value;
+  /** An emergency skips waiting for clients still on the old value. */
+  emergency: boolean;
+}
+
+export interface CheckRejectedRequest<Spec, Value> extends RequestBase<Spec> {
+  retired: Value;
+}
+
+export interface StepReport {
+  /** One line for the audit log and the progress display. Never a secret value. */
+  detail?: string;
+}
+
+export interface CheckRejectedResponse {
+  /** True when the target refused the retired value, or the type has no target to ask. */
+  rejected: boolean;
+  detail?: string;
+}
+
+/** What each step does for one secret, shown by `rotor plan`. */
+export type StepPlan = Record<'create' | 'apply' | 'verify' | 'promote' | 'propagate' | 'retire', string>;
+
+export interface Rotator<Spec, Value extends SecretValue> {
+  /** create: a new value. No side effects — the engine stores it durably before anything sees it. */
+  generate(req: GenerateRequest<Spec, Value>): Promise<{ value: Value }>;
+
+  /**
+   * apply: make the target accept `pending` (keeping `current` working where the strategy
+   * allows). Idempotent: when the target already accepts `pending`, succeed.
+   */
+  apply(req: ApplyRequest<Spec, Value>): Promise<StepReport>;
+
+  /** verify: log in to the target with `value` and run the secret's checks. Throws when it does not work. */
+  verify(req: VerifyRequest<Spec, Value>): Promise<StepReport>;
+
+  /**
+   * Undo of apply, run by rollback: the target must stop accepting `pending` and accept
+   * `current`. Idempotent: when `pending` was never applied, succeed.
+   */
+  undoApply(req: UndoApplyRequest<Spec, Value>): Promise<StepReport>;
+
+  /** retire: revoke `retiring` at the target. Idempotent: when it is already revoked, succeed. */
+  retire(req: RetireRequest<Spec, Value>): Promise<StepReport>;
+
+  /** After retire: prove the target now rejects the retired value. */
+  checkRejected(req: CheckRejectedRequest<Spec, Value>): Promise<CheckRejectedResponse>;
+
+  /** Release connections. Called once when the engine is done with this rotator. */
+  close(): Promise<void>;
+}
+
+export interface RotatorDeps {
+  /** Monotonic time in ms, swappable in tests. */
+  now: () => number;
+}
+
+/**
+ * One entry of the registry. `schema` is light (zod only) and is loaded with the config;
+ * `load` imports the implementation only when a rotation needs it, which keeps
+ * `rotor status` and `rotor --version` fast.
+ */
+export interface RotatorDefinition<T extends string, Spec, Value extends SecretValue> {
+  type: T;
+  summary: string;
+  /** The type-specific fields of a secret in rotor.yaml. */
+  schema: z.ZodType<Spec>;
+  /** Values read back from a store are checked against this before use. */
+  valueSchema: z.ZodType<Value>;
+  /** Which kind of `targets` entry the secret must name, or null when the type has none. */
+  targetType: string | null;
+  plan(spec: Spec): { steps: StepPlan; notes: string[] };
+  load(): Promise<(deps: RotatorDeps) => Rotator<Spec, Value>>;
+}
+
+/** A definition with its types erased, as the engine holds it; every definition is assignable to it. */
+export type AnyRotatorDefinition = RotatorDefinition<string, unknown, SecretValue>;

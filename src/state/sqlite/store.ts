@@ -1,0 +1,305 @@
+/**
+ * The SQLite state store (better-sqlite3): one file, WAL mode, synchronous=FULL so a
+ * committed record survives power loss, and group commit so that concurrent rotations
+ * share fsyncs instead of paying one each.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { GENESIS, hashEvent } from '../../audit/chain.js';
+import { IntegrityError } from '../../errors.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import type {
+  AuditEvent, AuditInput, LockOwner, LockRow, Mutation, RotationRow, SecretSummary, Stage, StateStore, StepRow, VersionRow,
+} from '../types.js';
+import { auditFromRow, lockFromRow, rotationFromRow, stepFromRow, versionFromRow } from './rows.js';
+
+type Pending = { mutations: Mutation[]; resolve: () => void; reject: (err: unknown) => void };
+
+const ROTATION_COLUMNS: Record<keyof RotationRow, string> = {
+  id: 'id', secretId: 'secret_id', trigger: 'trigger', reason: 'reason', incident: 'incident', actor: 'actor',
+  status: 'status', fromVersion: 'from_version', toVersion: 'to_version', graceMs: 'grace_ms', step: 'step', phase: 'phase',
+  retireAfter: 'retire_after', startedAt: 'started_at', finishedAt: 'finished_at', error: 'error',
+};
+
+export interface SqliteOptions {
+  path: string;
+  /** Open without creating the file; commands that only read use this. */
+  mustExist?: boolean;
+  isAlive?: (pid: number) => boolean;
+  host: string;
+}
+
+export class SqliteStateStore implements StateStore {
+  private readonly db: Database.Database;
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private readonly isAlive: (pid: number) => boolean;
+  private readonly host: string;
+
+  constructor(opts: SqliteOptions) {
+    this.isAlive = opts.isAlive ?? pidIsAlive;
+    this.host = opts.host;
+    if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true });
+    try {
+      this.db = new Database(opts.path, { fileMustExist: opts.mustExist ?? false });
+      this.db.pragma('busy_timeout = 10000');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (err) {
+      throw asIntegrityError(opts.path, err);
+    }
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }).immediate();
+    }
+  }
+
+  commit(mutations: Mutation[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ mutations, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Everything queued during one turn of the event loop goes into one transaction. */
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.flushScheduled = false;
+    try {
+      this.transaction(() => batch.forEach((p) => this.apply(p.mutations)));
+      batch.forEach((p) => p.resolve());
+    } catch {
+      // One bad batch member must not fail the others: retry each alone.
+      for (const p of batch) {
+        try {
+          this.transaction(() => this.apply(p.mutations));
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+    }
+  }
+
+  private transaction(fn: () => void): void {
+    this.db.transaction(fn).immediate();
+  }
+
+  private apply(mutations: Mutation[]): void {
+    for (const m of mutations) {
+      switch (m.kind) {
+        case 'rotation.insert': {
+          const r = m.row;
+          this.stmt('INSERT INTO rotations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
+            r.id, r.secretId, r.trigger, r.reason, r.incident, r.actor, r.status, r.fromVersion, r.toVersion, r.graceMs,
+            r.step, r.phase, r.retireAfter, r.startedAt, r.finishedAt, r.error,
+          );
+          break;
+        }
+        case 'rotation.update': {
+          const keys = Object.keys(m.set) as (keyof typeof m.set)[];
+          if (!keys.length) break;
+          const sql = `UPDATE rotations SET ${keys.map((k) => `${ROTATION_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`;
+          this.stmt(sql).run(...keys.map((k) => m.set[k] ?? null), m.id);
+          break;
+        }
+        case 'step':
+          this.stmt('INSERT INTO steps (rotation_id, step, phase, at, detail) VALUES (?,?,?,?,?)').run(
+            m.row.rotationId, m.row.step, m.row.phase, m.row.at, m.row.detail,
+          );
+          break;
+        case 'version.insert': {
+          const v = m.row;
+          // A resumed create re-inserts the row it may already have written: same value, same fingerprint.
+          this.stmt('INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?)').run(
+            v.secretId, v.version, v.stage, v.createdAt, v.stageChangedAt, v.rotationId, v.fingerprint,
+          );
+          break;
+        }
+        case 'version.stage':
+          this.stmt('UPDATE versions SET stage = ?, stage_changed_at = ? WHERE secret_id = ? AND version = ?').run(
+            m.stage, m.at, m.secretId, m.version,
+          );
+          break;
+        case 'lock.release':
+          this.stmt('DELETE FROM locks WHERE secret_id = ? AND pid = ? AND host = ?').run(m.secretId, m.pid, this.host);
+          break;
+        case 'audit':
+          this.appendAudit(m.event);
+          break;
+      }
+    }
+  }
+
+  private appendAudit(event: AuditInput): void {
+    // Inside an IMMEDIATE transaction no other process can append, so the head read here is the head.
+    const head = (this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? {
+      seq: 0,
+      hash: GENESIS,
+    };
+    const seq = head.seq + 1;
+    const hash = hashEvent(seq, head.hash, event);
+    this.stmt('INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
+      seq, event.at, event.actor, event.action, event.secretId, event.version, event.rotationId, event.outcome,
+      event.reason, event.incident, event.detail, head.hash, hash,
+    );
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  async acquireLocks(secretIds: string[], owner: LockOwner, takeOverDead: boolean): Promise<{ busy: Map<string, LockRow> }> {
+    const busy = new Map<string, LockRow>();
+    const now = Date.now();
+    this.transaction(() => {
+      for (const id of secretIds) {
+        const row = this.stmt('SELECT * FROM locks WHERE secret_id = ?').get(id);
+        if (row) {
+          const lock = lockFromRow(row);
+          const dead = lock.host === this.host && !this.isAlive(lock.pid);
+          const mine = lock.host === owner.host && lock.pid === owner.pid;
+          if (!mine && !(dead && takeOverDead)) {
+            busy.set(id, lock);
+            continue;
+          }
+        }
+        this.stmt('INSERT OR REPLACE INTO locks VALUES (?,?,?,?,?)').run(id, null, owner.pid, owner.host, now);
+      }
+    });
+    return { busy };
+  }
+
+  async releaseLocks(secretIds: string[], owner: LockOwner): Promise<void> {
+    this.transaction(() => {
+      for (const id of secretIds) this.stmt('DELETE FROM locks WHERE secret_id = ? AND pid = ? AND host = ?').run(id, owner.pid, owner.host);
+    });
+  }
+
+  async versions(secretId: string): Promise<VersionRow[]> {
+    return this.stmt('SELECT * FROM versions WHERE secret_id = ? ORDER BY version').all(secretId).map(versionFromRow);
+  }
+
+  async rotations(secretId: string): Promise<RotationRow[]> {
+    return this.stmt('SELECT * FROM rotations WHERE secret_id = ? ORDER BY started_at, id').all(secretId).map(rotationFromRow);
+  }
+
+  async rotation(id: string): Promise<RotationRow | undefined> {
+    const row = this.stmt('SELECT * FROM rotations WHERE id = ?').get(id);
+    return row ? rotationFromRow(row) : undefined;
+  }
+
+  async steps(rotationId: string): Promise<StepRow[]> {
+    return this.stmt('SELECT * FROM steps WHERE rotation_id = ? ORDER BY seq').all(rotationId).map(stepFromRow);
+  }
+
+  async openRotations(): Promise<RotationRow[]> {
+    return this.stmt("SELECT * FROM rotations WHERE status IN ('running', 'grace', 'rolling-back') ORDER BY started_at")
+      .all()
+      .map(rotationFromRow);
+  }
+
+  async maxVersion(secretId: string): Promise<number> {
+    const v = this.stmt('SELECT MAX(version) FROM versions WHERE secret_id = ?').pluck().get(secretId) as number | null;
+    const r = this.stmt('SELECT MAX(to_version) FROM rotations WHERE secret_id = ?').pluck().get(secretId) as number | null;
+    return Math.max(v ?? 0, r ?? 0);
+  }
+
+  async summaries(): Promise<Map<string, SecretSummary>> {
+    const out = new Map<string, SecretSummary>();
+    const get = (id: string) => {
+      let s = out.get(id);
+      if (!s) {
+        s = { secretId: id, currentVersion: null, currentSince: null, stageCounts: {}, lastRotation: null };
+        out.set(id, s);
+      }
+      return s;
+    };
+    for (const row of this.db.prepare('SELECT secret_id, stage, COUNT(*) n, MAX(version) v, MAX(stage_changed_at) t FROM versions GROUP BY secret_id, stage').iterate()) {
+      const r = row as { secret_id: string; stage: Stage; n: number; v: number; t: number };
+      const s = get(r.secret_id);
+      s.stageCounts[r.stage] = r.n;
+      if (r.stage === 'current') {
+        s.currentVersion = r.v;
+        s.currentSince = r.t;
+      }
+    }
+    const last = this.db.prepare(
+      `SELECT r.* FROM rotations r JOIN (SELECT secret_id, MAX(started_at) m FROM rotations GROUP BY secret_id) l
+         ON r.secret_id = l.secret_id AND r.started_at = l.m`,
+    );
+    for (const row of last.iterate()) {
+      const r = rotationFromRow(row);
+      const s = get(r.secretId);
+      if (!s.lastRotation || s.lastRotation.id < r.id) s.lastRotation = r;
+    }
+    return out;
+  }
+
+  *auditEvents(since?: number): Iterable<AuditEvent> {
+    const rows = this.db.prepare('SELECT * FROM audit WHERE at >= ? ORDER BY seq').iterate(since ?? 0);
+    for (const row of rows) yield auditFromRow(row);
+  }
+
+  async checkKeyId(keyId: string): Promise<boolean> {
+    const stored = this.db.prepare("SELECT value FROM meta WHERE key = 'master_key_id'").pluck().get() as string | undefined;
+    if (stored === undefined) {
+      this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('master_key_id', ?)").run(keyId);
+      return true;
+    }
+    return stored === keyId;
+  }
+
+  /** Cheap structural check; commands that write run it before acting. */
+  quickCheck(path: string): void {
+    try {
+      const result = this.db.pragma('quick_check', { simple: true });
+      if (result !== 'ok') throw new Error(String(result));
+    } catch (err) {
+      throw asIntegrityError(path, err);
+    }
+  }
+
+  close(): void {
+    if (this.queue.length) this.flush();
+    this.db.close();
+  }
+}
+
+function pidIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function asIntegrityError(path: string, err: unknown): Error {
+  const code = (err as { code?: string }).code ?? '';
+  if (/SQLITE_(CORRUPT|NOTADB)/.test(code) || /malformed|not a database/i.test(String((err as Error).message))) {
+    return new IntegrityError(path, 'the state database is damaged (SQLite reports corruption)', err);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,136 @@
+/**
+ * The state store: versions and their stages, rotations and their step records, locks and
+ * the audit log. Only metadata lives here — values live in a store (stores/).
+ *
+ * Writes go through `commit(mutations)`: plain data applied in one transaction, so a step
+ * record and the audit event that describes it are durable together or not at all. The
+ * SQLite driver groups concurrent commits into one transaction (group commit); a
+ * PostgreSQL driver can implement the same contract for several daemons at once.
+ */
+
+export const STEPS = ['create', 'apply', 'verify', 'promote', 'propagate', 'retire'] as const;
+export type Step = (typeof STEPS)[number];
+export type Stage = 'pending' | 'current' | 'previous' | 'retired' | 'failed';
+export type Trigger = 'manual' | 'schedule' | 'emergency' | 'api';
+
+/**
+ * running: steps create…propagate under way; grace: live, waiting to retire previous;
+ * rolling-back: undoing after a failure; succeeded; rolled-back (exit 1);
+ * failed: could not be rolled back or retired, a person must look (exit 3).
+ */
+export type RotationStatus = 'running' | 'grace' | 'rolling-back' | 'succeeded' | 'rolled-back' | 'failed';
+export type StepPhase = 'started' | 'done' | 'failed';
+
+export interface VersionRow {
+  secretId: string;
+  version: number;
+  stage: Stage;
+  createdAt: number;
+  stageChangedAt: number;
+  rotationId: string;
+  fingerprint: string;
+}
+
+export interface RotationRow {
+  id: string;
+  secretId: string;
+  trigger: Trigger;
+  reason: string | null;
+  incident: string | null;
+  actor: string;
+  status: RotationStatus;
+  fromVersion: number | null;
+  toVersion: number;
+  /** Grace chosen when the rotation started (0 with --no-grace or in an emergency). */
+  graceMs: number;
+  step: Step | null;
+  phase: StepPhase | null;
+  /** When previous may be retired (ms since epoch); null until promoted. */
+  retireAfter: number | null;
+  startedAt: number;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+export interface StepRow {
+  rotationId: string;
+  step: Step | 'rollback';
+  phase: StepPhase;
+  at: number;
+  detail: string | null;
+}
+
+export interface AuditInput {
+  at: number;
+  actor: string;
+  action: string;
+  secretId: string | null;
+  version: number | null;
+  rotationId: string | null;
+  outcome: 'ok' | 'failed' | 'info';
+  reason: string | null;
+  incident: string | null;
+  detail: string | null;
+}
+
+export interface AuditEvent extends AuditInput {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface LockRow {
+  secretId: string;
+  rotationId: string | null;
+  pid: number;
+  host: string;
+  acquiredAt: number;
+}
+
+export type Mutation =
+  | { kind: 'rotation.insert'; row: RotationRow }
+  | { kind: 'rotation.update'; id: string; set: Partial<Omit<RotationRow, 'id' | 'secretId'>> }
+  | { kind: 'step'; row: StepRow }
+  | { kind: 'version.insert'; row: VersionRow }
+  | { kind: 'version.stage'; secretId: string; version: number; stage: Stage; at: number }
+  | { kind: 'lock.release'; secretId: string; pid: number }
+  | { kind: 'audit'; event: AuditInput };
+
+export interface SecretSummary {
+  secretId: string;
+  currentVersion: number | null;
+  currentSince: number | null;
+  stageCounts: Partial<Record<Stage, number>>;
+  lastRotation: Pick<RotationRow, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'error'> | null;
+}
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+}
+
+export interface StateStore {
+  commit(mutations: Mutation[]): Promise<void>;
+
+  /**
+   * Takes the rotation lock of each secret that is free, or whose holder died on this host
+   * when `takeOverDead` is set. Returns the ids it could not take with who holds them.
+   */
+  acquireLocks(secretIds: string[], owner: LockOwner, takeOverDead: boolean): Promise<{ busy: Map<string, LockRow> }>;
+  releaseLocks(secretIds: string[], owner: LockOwner): Promise<void>;
+
+  versions(secretId: string): Promise<VersionRow[]>;
+  rotations(secretId: string): Promise<RotationRow[]>;
+  rotation(id: string): Promise<RotationRow | undefined>;
+  steps(rotationId: string): Promise<StepRow[]>;
+  /** Rotations not yet ended: running, rolling-back, or in grace. */
+  openRotations(): Promise<RotationRow[]>;
+  summaries(): Promise<Map<string, SecretSummary>>;
+  maxVersion(secretId: string): Promise<number>;
+
+  auditEvents(since?: number): Iterable<AuditEvent>;
+
+  /** Remembers the key id on first use; afterwards, false when another master key is in use. */
+  checkKeyId(keyId: string): Promise<boolean>;
+  close(): void;
+}

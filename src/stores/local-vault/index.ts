@@ -1,0 +1,1 @@
+export { LocalVault, type LocalVaultOptions } from './vault.js';

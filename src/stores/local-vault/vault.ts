@@ -1,0 +1,111 @@
+/**
+ * The local vault: one encrypted file per version under `.rotor/vault/<secret>/v<N>.enc`.
+ * Files are written once (atomic, no replace) and never rewritten, so a crash or a bug can
+ * lose at most a version that was never used. A KEYCHECK file encrypted at init tells a
+ * wrong master key apart from damaged data.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open as openEnvelope, seal } from '../../crypto/envelope.js';
+import { IntegrityError, MasterKeyError } from '../../errors.js';
+import { ensureDir, writeFileAtomic } from '../../fs/atomic.js';
+import type { GetVersionRequest, PutVersionRequest, VersionStore } from '../types.js';
+
+const KEYCHECK = 'KEYCHECK';
+const KEYCHECK_PLAINTEXT = 'rotor vault key check v1';
+
+export interface LocalVaultOptions {
+  dir: string;
+  key: Buffer;
+}
+
+export class LocalVault implements VersionStore {
+  readonly kind = 'local';
+  private readonly dir: string;
+  private readonly key: Buffer;
+  private checked = false;
+
+  constructor(opts: LocalVaultOptions) {
+    this.dir = opts.dir;
+    this.key = opts.key;
+  }
+
+  /** Creates the vault directory and its key check, once. */
+  async initialize(): Promise<void> {
+    await ensureDir(this.dir);
+    const file = join(this.dir, KEYCHECK);
+    if (!existsSync(file)) {
+      await writeFileAtomic(file, seal(this.key, Buffer.from(KEYCHECK_PLAINTEXT), KEYCHECK), { noReplace: true }).catch((err) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      });
+    }
+    this.checkKey();
+  }
+
+  /** Throws MasterKeyError when the vault was made with another key. */
+  checkKey(): void {
+    if (this.checked) return;
+    const file = join(this.dir, KEYCHECK);
+    let blob: Buffer;
+    try {
+      blob = readFileSync(file);
+    } catch {
+      throw new MasterKeyError(`${this.dir} is not an initialized vault (no ${KEYCHECK})`, 'run `rotor init`, or point the `local` store at the right directory');
+    }
+    const opened = openEnvelope(this.key, blob, KEYCHECK);
+    if (!opened.ok) {
+      if (opened.reason === 'authentication-failed') {
+        throw new MasterKeyError(
+          `the master key does not open the vault at ${this.dir}`,
+          'use the master key this vault was created with (ROTOR_MASTER_KEY, ROTOR_MASTER_KEY_FILE or .rotor/master.key); nothing was changed',
+        );
+      }
+      throw new IntegrityError(file, `the vault key check is damaged (${opened.reason})`);
+    }
+    this.checked = true;
+  }
+
+  private secretDir(secretId: string): string {
+    return join(this.dir, encodeURIComponent(secretId));
+  }
+
+  private file(secretId: string, version: number): string {
+    return join(this.secretDir(secretId), `v${version}.enc`);
+  }
+
+  async putVersion(req: PutVersionRequest): Promise<void> {
+    this.checkKey();
+    const existing = await this.getVersion(req);
+    if (existing !== undefined) {
+      if (existing === req.plaintext) return;
+      throw new IntegrityError(this.file(req.secretId, req.version), 'version already stored with another value; refusing to overwrite');
+    }
+    await ensureDir(this.secretDir(req.secretId));
+    const blob = seal(this.key, Buffer.from(req.plaintext, 'utf8'), aad(req));
+    await writeFileAtomic(this.file(req.secretId, req.version), blob, { noReplace: true });
+  }
+
+  async getVersion(req: GetVersionRequest): Promise<string | undefined> {
+    this.checkKey();
+    const file = this.file(req.secretId, req.version);
+    let blob: Buffer;
+    try {
+      blob = await readFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const opened = openEnvelope(this.key, blob, aad(req));
+    if (!opened.ok) {
+      // The key check passed, so the key is right: the file itself changed.
+      const what = opened.reason === 'authentication-failed' ? 'its content was changed or it belongs elsewhere' : opened.reason.replace(/-/g, ' ');
+      throw new IntegrityError(file, `vault file failed its integrity check: ${what}`);
+    }
+    return opened.plaintext.toString('utf8');
+  }
+
+  async close(): Promise<void> {}
+}
+
+const aad = (r: { secretId: string; version: number }) => `rotor-vault/v1\0${r.secretId}\0${r.version}`;
