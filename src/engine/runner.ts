@@ -34,6 +34,7 @@ export class Runner {
 
   /** Starts a new rotation of `secret`. */
   async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
+    await this.preflight(secret);
     const open = (await this.deps.state.rotations(secret.id)).filter((r) => r.status === 'running' || r.status === 'rolling-back' || r.status === 'grace');
     for (const r of open) {
       if (r.status !== 'grace') {
@@ -91,6 +92,7 @@ export class Runner {
 
   /** Retires the previous value of a rotation in grace: revoke at the target, prove it is rejected. */
   async retire(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
+    await this.preflight(secret);
     return this.retireRun(await this.load(secret, rotation), { cutShort: false });
   }
 
@@ -130,6 +132,17 @@ export class Runner {
   async rollbackToPrevious(secret: SecretConfig, rotation: RotationRow, reason: string | null): Promise<RotationOutcome> {
     const run = await this.load(secret, rotation);
     return this.rollback(run, 'propagate', reason ?? 'rollback requested', { recorded: false, requested: true });
+  }
+
+  /**
+   * Reads every live value of `secret` before anything is written, so damaged or
+   * wrongly-keyed data stops the command with nothing recorded and nothing touched.
+   */
+  private async preflight(secret: SecretConfig): Promise<void> {
+    const live = (await this.deps.state.versions(secret.id)).filter((v) => v.stage === 'current' || v.stage === 'previous' || v.stage === 'pending');
+    const definition = this.deps.definitionOf(secret);
+    const access = { store: this.deps.storeFor(secret), fingerprintKey: this.deps.fingerprintKey, valueSchema: definition.valueSchema, redactor: this.deps.redactor };
+    for (const v of live) await readVersion(access, secret.id, v.version, v.fingerprint);
   }
 
   async close(): Promise<void> {

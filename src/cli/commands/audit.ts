@@ -12,6 +12,7 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const [sub, ...extra] = parsed.positionals;
   if ((sub !== 'verify' && sub !== 'export') || extra.length) throw new UsageError('audit takes verify or export', `usage: ${USAGE}`);
+  if (sub === 'verify' && parsed.values.since !== undefined) throw new UsageError('--since applies to `audit export`; verify always checks the whole chain');
   const config = openConfig(parsed.values.config);
   const state = openState(config);
   try {

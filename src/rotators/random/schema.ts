@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 export const randomSpecSchema = z
-  .object({
+  .strictObject({
     length: z.number().int().min(16).max(4096).default(32).describe('characters in the value, prefix excluded'),
     encoding: z.enum(['base64', 'base64url', 'hex', 'alnum']).default('base64url').describe('alphabet of the value'),
     prefix: z

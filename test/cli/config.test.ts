@@ -1,0 +1,82 @@
+/** Bad configuration and bad flags: exit 2, the file and line named, nothing created or changed. */
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Sandbox } from '../helpers/sandbox.js';
+
+const sandboxes: Sandbox[] = [];
+afterAll(() => sandboxes.forEach((s) => s.remove()));
+
+const BAD: [string, string, RegExp][] = [
+  ['a YAML syntax error', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n   length: [32\n', /rotor\.yaml:\d+.*YAML/],
+  ['an unknown type', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n  - id: app/b\n    type: randum\n', /rotor\.yaml:6:.*unknown type "randum"; known types: random/],
+  ['an unknown store reference', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n    store: nowhere\n', /rotor\.yaml:5:.*unknown store "nowhere"/],
+  ['an unknown `after` reference', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n    after: [app/zzz]\n', /rotor\.yaml:5:.*unknown secret "app\/zzz"/],
+  ['an unknown target reference', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n    target: db\n', /rotor\.yaml:5:.*(has no target|unknown target)/],
+  ['a bad duration', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n    interval: 90days\n', /rotor\.yaml:5:.*not a duration/],
+  ['a duplicate id', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n  - id: app/a\n    type: random\n', /rotor\.yaml:5:.*duplicate id "app\/a"/],
+  ['an unknown field of a type', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n    lenght: 32\n', /rotor\.yaml:3:.*unknown field "lenght"/],
+  ['a value out of range', 'version: 1\nsecrets:\n  - id: app/a\n    type: random\n    length: 4\n', /rotor\.yaml:5:.*length/],
+  ['a missing environment variable', 'version: 1\nstate: { driver: sqlite, path: "${ROTOR_TEST_UNSET_VAR}" }\n', /rotor\.yaml:2:.*ROTOR_TEST_UNSET_VAR is not set/],
+  ['a cycle in `after`', 'version: 1\nsecrets:\n  - { id: a, type: random, after: [b] }\n  - { id: b, type: random, after: [a] }\n', /cycle: a → b → a/],
+  ['a wrong version', 'version: 2\n', /rotor\.yaml:1:.*version: must be one of 1/],
+];
+
+describe.concurrent('bad configuration', () => {
+  it.each(BAD)('%s: exit 2 with the line named, nothing touched', async (_name, yaml, message) => {
+    const sb = new Sandbox(yaml);
+    sandboxes.push(sb);
+    for (const args of [['init'], ['rotate', '--all'], ['status'], ['plan']]) {
+      const r = await sb.run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(sb.path('.rotor'))).toBe(false);
+  });
+
+  it('a good config after a bad one changes nothing that existed', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: app/a, type: random }\n');
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', '--all']);
+    const before = sb.files('.rotor');
+    sb.write('rotor.yaml', 'version: 1\nsecrets:\n  - { id: app/a, type: random, grace: soon }\n');
+    const r = await sb.run(['rotate', '--all']);
+    expect(r.code).toBe(2);
+    const after = sb.files('.rotor');
+    for (const [p, b] of before) expect(after.get(p)?.equals(b), p).toBe(true);
+  });
+
+  it('--json errors carry the problems as data', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: app/a, type: nope }\n');
+    sandboxes.push(sb);
+    const r = await sb.run(['status', '--json']);
+    expect(r.code).toBe(2);
+    const body = JSON.parse(r.stdout);
+    expect(body.problems[0]).toMatchObject({ line: 3, path: 'secrets.0.type' });
+  });
+});
+
+describe.concurrent('bad flags', () => {
+  it.each([
+    [['rotate'], /name the secrets to rotate/],
+    [['rotate', '--all', '--bogus'], /Unknown option '--bogus'/],
+    [['rotate', 'app/nope'], /unknown secret: app\/nope/],
+    [['rotate', '--all', '--concurrency', '0'], /--concurrency must be/],
+    [['rotate', '--all', '--reason', 'two\nlines'], /--reason must be one line/],
+    [['get', 'app/a', '--stage', 'future'], /--stage must be/],
+    [['emergency', '--scope', 'critical'], /needs --incident and --reason/],
+    [['audit', 'export', '--since', 'whenever'], /--since whenever/],
+    [['audit', 'verify', '--since', '24h'], /--since applies to `audit export`/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('rotor %j exits 2', async (args, message) => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: app/a, type: random }\n');
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    const before = sb.files('.rotor');
+    const r = await sb.run(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    const after = sb.files('.rotor');
+    for (const [p, b] of before) expect(after.get(p)?.equals(b), p).toBe(true);
+  });
+});

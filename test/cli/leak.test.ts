@@ -1,0 +1,71 @@
+/**
+ * The leak canary: after rotations, rollbacks, an emergency and a failure, no value appears
+ * anywhere but in `rotor get`'s output — not in any file under .rotor/ (plaintext or
+ * base64), not in any other command's output, error, audit event or report.
+ */
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { Sandbox } from '../helpers/sandbox.js';
+
+const CONFIG = `version: 1
+secrets:
+  - { id: app/a, type: random, length: 40, encoding: alnum, priority: critical }
+  - { id: app/b, type: random, length: 48, encoding: base64url, prefix: sk_live_, grace: 15m }
+  - { id: app/c, type: random, length: 64, encoding: hex, priority: high }
+`;
+
+const sandboxes: Sandbox[] = [];
+afterAll(() => sandboxes.forEach((s) => s.remove()));
+
+it('values appear only in `rotor get`', async () => {
+  const sb = new Sandbox(CONFIG);
+  sandboxes.push(sb);
+  const outputs: string[] = [];
+  const run = async (args: string[], expected = 0) => {
+    const r = await sb.ok(args, {}, expected);
+    outputs.push(r.stdout, r.stderr);
+  };
+  await run(['init']);
+  await run(['rotate', '--all', '--no-grace', '--reason', 'initial']);
+  await run(['rotate', '--all', '--json']);
+  await run(['rollback', 'app/b']);
+  await run(['rotate', 'app/a', 'app/c']);
+  await run(['retire', '--force', '--json']);
+  await run(['emergency', '--scope', 'high', '--incident', 'INC-42', '--reason', 'canary']);
+  for (const cmd of [['status'], ['status', '--json'], ['plan'], ['plan', '--json'], ['audit', 'export'], ['audit', 'verify'], ['resume']]) await run(cmd);
+  for (const id of ['app/a', 'app/b', 'app/c']) {
+    await run(['history', id]);
+    await run(['history', id, '--json']);
+  }
+
+  // Every version of every secret, read the only way values can be read.
+  const values: string[] = [];
+  for (const id of ['app/a', 'app/b', 'app/c']) {
+    const h = JSON.parse((await sb.ok(['history', id, '--json'])).stdout) as { versions: { version: number }[] };
+    for (const v of h.versions) values.push((await sb.ok(['get', id, '--version', String(v.version)])).stdout.trim());
+  }
+  expect(values.length).toBeGreaterThanOrEqual(9);
+
+  // A failing command: damage the vault files of one secret and capture the error output too.
+  const dir = sb.path('.rotor', 'vault', encodeURIComponent('app/a'));
+  for (const name of readdirSync(dir)) {
+    const bytes = readFileSync(`${dir}/${name}`);
+    bytes[30]! ^= 0xff;
+    writeFileSync(`${dir}/${name}`, bytes);
+  }
+  const failed = await sb.run(['rotate', '--all', '--no-grace']);
+  expect(failed.code).toBe(3);
+  outputs.push(failed.stdout, failed.stderr);
+
+  const haystacks = [
+    ...outputs.map((o, i) => [`output #${i}`, o] as const),
+    ...[...sb.files('.rotor')].map(([p, b]) => [p, b.toString('latin1')] as const),
+  ];
+  for (const value of values) {
+    const secretPart = value.replace(/^sk_live_/, '');
+    const forms = [secretPart, Buffer.from(secretPart).toString('base64'), Buffer.from(secretPart).toString('hex')];
+    for (const [where, text] of haystacks) {
+      for (const form of forms) expect(text.includes(form), `a value leaked into ${where}`).toBe(false);
+    }
+  }
+});
