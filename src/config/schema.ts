@@ -72,9 +72,9 @@ export const configSchema = z.strictObject({
   defaults: z
     .strictObject({
       grace: durationSchema.default('1h'),
-      concurrency: z.number().int().min(1).max(256).default(16),
+      concurrency: z.number().int().min(1).max(256).default(32),
     })
-    .default({ grace: '1h', concurrency: 16 }),
+    .default({ grace: '1h', concurrency: 32 }),
   targets: z.record(name, targetSchema).default({}),
   stores: z.record(name, storeSchema).default({}),
   secrets: z.array(secretCommonSchema).max(100_000).default([]),

@@ -19,6 +19,14 @@ import { fingerprintOf, readVersion, serialize, type ValueAccess } from './value
 const LIVE_STEPS = ['create', 'apply', 'verify', 'promote', 'propagate'] as const satisfies readonly Step[];
 
 interface Run {
+  /**
+   * The "done" record of the last step, written with the run's next commit (normally the
+   * next step's "started"). Both land before the next step acts; a crash in between only
+   * means the finished step runs again on resume, which idempotency allows.
+   */
+  deferred: Mutation[];
+  /** Versions are immutable once stored, so each is read and checked once per run. */
+  values: Map<number, SecretValue>;
   secret: SecretConfig;
   rotation: RotationRow;
   rotator: AnyRotator;
@@ -107,12 +115,12 @@ export class Runner {
         const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency' });
         const check = await run.rotator.checkRejected({ ...base, retired: retiring });
         if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
-        await this.deps.state.commit([{ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() }]);
+        await this.commit(run, [{ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() }]);
         return [done.detail, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
       });
     } catch (err) {
       const error = this.deps.redactor.redact(describeError(err));
-      await this.deps.state.commit([
+      await this.commit(run, [
         { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace', error } },
         { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
       ]);
@@ -164,7 +172,7 @@ export class Runner {
   /** The value is live: retire at once when grace is zero, otherwise wait for `rotor retire`. */
   private async afterLive(run: Run): Promise<RotationOutcome> {
     if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) return this.retireRun(run, { cutShort: false });
-    await this.deps.state.commit([
+    await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
       { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
       this.audit(run.rotation, 'rotation.live', 'ok', `previous value valid until ${new Date(run.rotation.retireAfter ?? 0).toISOString()}`),
@@ -204,7 +212,7 @@ export class Runner {
           await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
         }
         const now = this.deps.now();
-        await this.deps.state.commit([
+        await this.commit(run, [
           {
             kind: 'version.insert',
             row: {
@@ -222,7 +230,7 @@ export class Runner {
       }
       case 'verify': {
         // Read back through the store: what is verified is what was durably stored.
-        const value = await this.value(run, rotation.toVersion);
+        const value = await this.value(run, rotation.toVersion, { fresh: true });
         return (await run.rotator.verify({ ...base, value })).detail;
       }
       case 'promote': {
@@ -233,7 +241,7 @@ export class Runner {
           { kind: 'rotation.update', id: rotation.id, set: { retireAfter } },
         ];
         if (rotation.fromVersion !== null) mutations.push({ kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'previous', at: now });
-        await this.deps.state.commit(mutations);
+        await this.commit(run, mutations);
         rotation.retireAfter = retireAfter;
         return `v${rotation.toVersion} is current`;
       }
@@ -251,7 +259,7 @@ export class Runner {
   ): Promise<RotationOutcome> {
     const { secret, rotation } = run;
     const safeError = this.deps.redactor.redact(error);
-    await this.deps.state.commit([
+    await this.commit(run, [
       { kind: 'rotation.update', id: rotation.id, set: { status: 'rolling-back', error: opts.requested ? null : safeError } },
       { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: safeError } },
     ]);
@@ -261,7 +269,7 @@ export class Runner {
       const created = versions.find((v) => v.version === rotation.toVersion);
       const now = this.deps.now();
       if (created?.stage === 'current' && rotation.fromVersion !== null) {
-        await this.deps.state.commit([
+        await this.commit(run, [
           { kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'current', at: now },
           { kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'pending', at: now },
         ]);
@@ -271,10 +279,10 @@ export class Runner {
         const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
         await run.rotator.undoApply({ ...this.request(run), pending, current });
       }
-      if (created) await this.deps.state.commit([{ kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'failed', at: now }]);
+      if (created) await this.commit(run, [{ kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'failed', at: now }]);
     } catch (err) {
       const undoError = this.deps.redactor.redact(describeError(err));
-      await this.deps.state.commit([
+      await this.commit(run, [
         { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'failed', at: this.deps.now(), detail: undoError } },
         { kind: 'rotation.update', id: rotation.id, set: { error: `${safeError}; rollback failed: ${undoError}` } },
         { kind: 'lock.release', secretId: secret.id, pid: this.deps.owner.pid },
@@ -286,7 +294,7 @@ export class Runner {
         hint: 'fix what the rollback error names, then run `rotor resume` to finish the rollback',
       };
     }
-    await this.deps.state.commit([
+    await this.commit(run, [
       { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'done', at: this.deps.now(), detail: null } },
     ]);
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'done' });
@@ -299,7 +307,7 @@ export class Runner {
   private async finish(run: Run, status: 'succeeded' | 'rolled-back', action: string, detail: string | null = null): Promise<void> {
     const set: Partial<RotationRow> = { status, finishedAt: this.deps.now() };
     if (status === 'succeeded') set.error = null;
-    await this.deps.state.commit([
+    await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set },
       { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
       this.audit(run.rotation, action, status === 'succeeded' ? 'ok' : 'failed', detail),
@@ -312,10 +320,18 @@ export class Runner {
       { kind: 'rotation.update', id: run.rotation.id, set: { step, phase } },
     ];
     if (phase !== 'started') mutations.push(this.audit(run.rotation, `step.${step}`, phase === 'done' ? 'ok' : 'failed', detail));
-    await this.deps.state.commit(mutations);
+    if (phase === 'done') run.deferred.push(...mutations);
+    else await this.commit(run, mutations);
     run.rotation.step = step;
     run.rotation.phase = phase;
     this.deps.onEvent?.({ kind: 'step', secretId: run.secret.id, step, phase });
+  }
+
+  /** Commits `mutations` for a run, after whatever it deferred. */
+  private commit(run: Run, mutations: Mutation[]): Promise<void> {
+    const all = [...run.deferred, ...mutations];
+    run.deferred = [];
+    return this.deps.state.commit(all);
   }
 
   private audit(rotation: RotationRow, action: string, outcome: 'ok' | 'failed' | 'info', detail: string | null): Mutation {
@@ -334,9 +350,13 @@ export class Runner {
   }
 
   /** A stored version's value, checked against the fingerprint the state store holds. */
-  private async value(run: Run, version: number): Promise<SecretValue> {
+  private async value(run: Run, version: number, opts: { fresh?: boolean } = {}): Promise<SecretValue> {
+    const cached = run.values.get(version);
+    if (cached !== undefined && !opts.fresh) return cached;
     const row = (await this.deps.state.versions(run.secret.id)).find((v) => v.version === version);
-    return readVersion(run.access, run.secret.id, version, row?.fingerprint);
+    const value = await readVersion(run.access, run.secret.id, version, row?.fingerprint);
+    run.values.set(version, value);
+    return value;
   }
 
   private async load(secret: SecretConfig, rotation: RotationRow): Promise<Run> {
@@ -347,6 +367,8 @@ export class Runner {
       this.rotators.set(definition.type, rotator);
     }
     return {
+      deferred: [],
+      values: new Map(),
       secret,
       rotation: { ...rotation },
       rotator: await rotator,

@@ -17,7 +17,7 @@ version: 1
 state: { driver: sqlite, path: .rotor/state.db }
 defaults:
   grace: 1h          # how long a previous value keeps working after a rotation
-  concurrency: 16    # rotations at once in a batch
+  concurrency: 32    # rotations at once in a batch
 stores:
   local: { type: local, path: .rotor/vault }   # encrypted, one file per version
 secrets:
