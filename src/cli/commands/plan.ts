@@ -24,7 +24,8 @@ export async function run(args: string[]): Promise<number> {
       id: s.id, type: s.type, priority: s.priority, store: s.store, target: s.target ?? null,
       from: sum?.currentVersion ?? null,
       grace: formatDuration(s.graceMs),
-      steps, notes,
+      // Consumers (deliver, reload, health) are not configurable yet, so propagate has nothing to do.
+      steps: { ...steps, propagate: 'nothing to deliver: no consumers configured' }, notes,
     };
   });
   if (values.json) {

@@ -13,7 +13,7 @@ export const randomDefinition = {
       apply: 'nothing to apply: no target',
       verify: 'check the stored value has the length and alphabet of the spec',
       promote: 'pending becomes current, current becomes previous',
-      propagate: 'deliver to consumers, reload them, wait for their health checks',
+      propagate: 'deliver the new value to the consumers of the secret',
       retire: 'mark previous retired after grace (no target to revoke at)',
     },
     notes: [],
