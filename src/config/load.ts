@@ -54,39 +54,40 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
   interpolate(doc, env, (offset, message) => problems.push({ file, ...at(offset), path: '', message }));
   if (problems.length) throw new ConfigError(problems);
 
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problem(issue.path as (string | number)[], describeIssue(issue));
-    throw new ConfigError(problems);
-  }
-  const raw = parsed.data;
-  const dir = dirname(file);
+  const js: unknown = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(js);
+  if (!parsed.success) for (const issue of parsed.error.issues) problem(issue.path as (string | number)[], describeIssue(issue));
 
-  const secrets: SecretConfig[] = [];
-  raw.secrets.forEach((s, i) => {
+  // Type-specific fields are checked even when other fields are wrong, so one run shows all.
+  const specs = new Map<number, unknown>();
+  const rawSecrets = isRecord(js) && Array.isArray(js.secrets) ? js.secrets : [];
+  rawSecrets.forEach((s: unknown, i) => {
+    if (!isRecord(s) || typeof s.type !== 'string') return;
     if (!isRotatorType(s.type)) {
       problem(['secrets', i, 'type'], `unknown type "${s.type}"; known types: ${rotatorTypes.join(', ')}`);
       return;
     }
     const rest = Object.fromEntries(Object.entries(s).filter(([k]) => !COMMON_KEYS.has(k)));
     const spec = rotatorRegistry[s.type].schema.safeParse(rest);
-    if (!spec.success) {
-      for (const issue of spec.error.issues) problem(['secrets', i, ...(issue.path as (string | number)[])], describeIssue(issue));
-      return;
-    }
-    secrets.push({
-      id: s.id,
-      type: s.type,
-      store: s.store,
-      target: s.target,
-      intervalMs: s.interval === undefined ? undefined : parseDuration(s.interval),
-      graceMs: parseDuration(s.grace ?? raw.defaults.grace) ?? 0,
-      priority: s.priority,
-      after: s.after,
-      description: s.description,
-      spec: spec.data,
-    });
+    if (spec.success) specs.set(i, spec.data);
+    else for (const issue of spec.error.issues) problem(['secrets', i, ...(issue.path as (string | number)[])], describeIssue(issue));
   });
+  if (!parsed.success || problems.length) throw new ConfigError(sortByLine(problems));
+  const raw = parsed.data;
+  const dir = dirname(file);
+
+  const secrets: SecretConfig[] = raw.secrets.map((s, i) => ({
+    id: s.id,
+    type: s.type,
+    store: s.store,
+    target: s.target,
+    intervalMs: s.interval === undefined ? undefined : parseDuration(s.interval),
+    graceMs: parseDuration(s.grace ?? raw.defaults.grace) ?? 0,
+    priority: s.priority,
+    after: s.after,
+    description: s.description,
+    spec: specs.get(i),
+  }));
 
   const stores = { local: { type: 'local' as const, path: '.rotor/vault' }, ...raw.stores };
   for (const store of Object.values(stores)) store.path = resolve(dir, store.path);
@@ -103,9 +104,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
   const { errors, warnings } = checkRules(config, raw);
   const located = (r: RuleProblem): ConfigProblem => ({ file, ...lineOf(doc, r.at, at), path: r.at.join('.'), message: r.message });
   problems.push(...errors.map(located));
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(sortByLine(problems));
   return { config, warnings: warnings.map(located) };
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const sortByLine = (ps: ConfigProblem[]) => [...ps].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 
 /** The line of the deepest node on `path` that exists (a missing key points at its parent). */
 function lineOf(doc: Document, path: (string | number)[], at: (offset: number | undefined) => { line?: number; col?: number }) {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { ConfigError } from '../../src/errors.js';
+
+const load = (yaml: string, env: NodeJS.ProcessEnv = {}) => parseConfig(yaml, '/etc/rotor/rotor.yaml', env);
+const problems = (yaml: string, env: NodeJS.ProcessEnv = {}) => {
+  try {
+    load(yaml, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('durations', () => {
+  it.each([['30s', 30_000], ['15m', 900_000], ['24h', 86_400_000], ['90d', 7_776_000_000], ['2w', 1_209_600_000], ['0', 0]])('%s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+  it.each(['90days', '1.5h', '-1h', 'h', ''])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+  it('formats the shortest exact unit', () => {
+    expect(formatDuration(5_400_000)).toBe('90m');
+    expect(formatDuration(86_400_000)).toBe('1d');
+  });
+});
+
+describe('config', () => {
+  it('normalizes: defaults, durations in ms, paths against the config directory', () => {
+    const { config } = load('version: 1\nsecrets:\n  - { id: a/b, type: random, interval: 90d }\n');
+    expect(config.state.path).toBe('/etc/rotor/.rotor/state.db');
+    expect(config.stores.local).toEqual({ type: 'local', path: '/etc/rotor/.rotor/vault' });
+    expect(config.secrets[0]).toMatchObject({ id: 'a/b', graceMs: 3_600_000, intervalMs: 7_776_000_000, priority: 'medium', spec: { length: 32, encoding: 'base64url' } });
+  });
+
+  it('interpolates ${VAR} in values, keeps $${ literal, and never prints the value', () => {
+    const { config } = load('version: 1\nstate: { driver: sqlite, path: "${DIR}/s.db" }\nsecrets:\n  - { id: a, type: random, description: "$${NOT}" }\n', { DIR: '/var/lib/rotor' });
+    expect(config.state.path).toBe('/var/lib/rotor/s.db');
+    expect(config.secrets[0]!.description).toBe('${NOT}');
+  });
+
+  it('reports every problem at once, each with its line', () => {
+    const ps = problems('version: 1\nsecrets:\n  - { id: A, type: random }\n  - { id: b, type: random, grace: later }\n  - { id: c, type: what }\n');
+    expect(ps.map((p) => p.line)).toEqual([3, 4, 5]);
+    expect(ps[0]!.message).toMatch(/lower-case path segments/);
+  });
+
+  it('warns when grace is not shorter than interval', () => {
+    const { warnings } = load('version: 1\nsecrets:\n  - { id: a, type: random, interval: 1h, grace: 2h }\n');
+    expect(warnings[0]).toMatchObject({ line: 3 });
+    expect(warnings[0]!.message).toMatch(/grace is not shorter than interval/);
+  });
+
+  it('does not echo an interpolated value in a type error', () => {
+    const ps = problems('version: 1\ndefaults: { concurrency: "${SECRETVAL}" }\n', { SECRETVAL: 'hunter2-super-secret' });
+    expect(JSON.stringify(ps)).not.toContain('hunter2-super-secret');
+  });
+});
