@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { CORE_SCHEMA, load } from 'js-yaml';
 import { isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
@@ -38,14 +39,43 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   return parseConfig(text, path, env);
 }
 
+/**
+ * Two paths to the same result. The fast one (js-yaml, no positions) serves every valid
+ * file; at the first sign of a problem the precise one (yaml, with positions) parses again
+ * so that every message names its line. Both share `validate`, so they cannot disagree on
+ * what is valid, only on how well they point at it.
+ */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
+  return parseFast(text, file, env) ?? parsePrecise(text, file, env);
+}
+
+function parseFast(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult | undefined {
+  let js: unknown;
+  try {
+    // CORE_SCHEMA: the YAML 1.2 types the precise parser uses too (no timestamps, no merge keys).
+    js = load(text, { schema: CORE_SCHEMA }) ?? {};
+  } catch {
+    return undefined;
+  }
+  let missing = false;
+  const interpolated = mapStrings(js, (value) =>
+    value.replace(VAR, (match, name: string | undefined) => {
+      if (name === undefined) return '${';
+      const v = env[name];
+      if (v === undefined) missing = true;
+      return v ?? match;
+    }),
+  );
+  if (missing) return undefined;
+  const result = validate(interpolated, file, () => ({}));
+  return result.problems.length || result.warnings.length ? undefined : { config: result.config!, warnings: [] };
+}
+
+function parsePrecise(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined) => (offset === undefined ? {} : lines.linePos(offset));
   const problems: ConfigProblem[] = [];
-  const problem = (path: (string | number)[], message: string) =>
-    problems.push({ file, ...lineOf(doc, path, at), path: path.join('.'), message });
-
   for (const e of doc.errors) {
     problems.push({ file, ...at(e.pos[0]), path: '', message: `YAML: ${e.message.split('\n')[0]}` });
   }
@@ -54,7 +84,17 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
   interpolate(doc, env, (offset, message) => problems.push({ file, ...at(offset), path: '', message }));
   if (problems.length) throw new ConfigError(problems);
 
-  const js: unknown = doc.toJS() ?? {};
+  const result = validate(doc.toJS() ?? {}, file, (path) => lineOf(doc, path, at));
+  if (result.problems.length) throw new ConfigError(sortByLine(result.problems));
+  return { config: result.config!, warnings: result.warnings };
+}
+
+type Locate = (path: (string | number)[]) => { line?: number; column?: number };
+
+function validate(js: unknown, file: string, locate: Locate): { config?: RotorConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: (string | number)[], message: string) => problems.push({ file, ...locate(path), path: path.join('.'), message });
+
   const parsed = configSchema.safeParse(js);
   if (!parsed.success) for (const issue of parsed.error.issues) problem(issue.path as (string | number)[], describeIssue(issue));
 
@@ -72,7 +112,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
     if (spec.success) specs.set(i, spec.data);
     else for (const issue of spec.error.issues) problem(['secrets', i, ...(issue.path as (string | number)[])], describeIssue(issue));
   });
-  if (!parsed.success || problems.length) throw new ConfigError(sortByLine(problems));
+  if (!parsed.success || problems.length) return { problems, warnings: [] };
   const raw = parsed.data;
   const dir = dirname(file);
 
@@ -102,10 +142,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv):
     secrets,
   };
   const { errors, warnings } = checkRules(config, raw);
-  const located = (r: RuleProblem): ConfigProblem => ({ file, ...lineOf(doc, r.at, at), path: r.at.join('.'), message: r.message });
-  problems.push(...errors.map(located));
-  if (problems.length) throw new ConfigError(sortByLine(problems));
-  return { config, warnings: warnings.map(located) };
+  const located = (r: RuleProblem): ConfigProblem => ({ file, ...locate(r.at), path: r.at.join('.'), message: r.message });
+  return { config, problems: errors.map(located), warnings: warnings.map(located) };
+}
+
+function mapStrings(value: unknown, fn: (s: string) => string): unknown {
+  if (typeof value === 'string') return fn(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn));
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, fn)]));
+  return value;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -113,7 +158,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const sortByLine = (ps: ConfigProblem[]) => [...ps].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 
 /** The line of the deepest node on `path` that exists (a missing key points at its parent). */
-function lineOf(doc: Document, path: (string | number)[], at: (offset: number | undefined) => { line?: number; col?: number }) {
+function lineOf(doc: Document, path: (string | number)[], at: (offset: number | undefined) => { line?: number; col?: number }): { line?: number; column?: number } {
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true);
     if (isNode(node) && node.range) {
