@@ -41,6 +41,10 @@ async function reportError(err: unknown, json: boolean): Promise<number> {
     process.stderr.write(`rotor: ${err.message}\n${err.hint ? `  → ${err.hint}\n` : ''}`);
     return code;
   }
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(String((err as { code?: unknown }).code))) {
+    process.stderr.write(`rotor: the state database is damaged (SQLite: ${(err as Error).message})\n  → restore it from a backup; Rotor has not written to it\n`);
+    return 3;
+  }
   // Not one of ours: a bug or an environment failure. Show it plainly; a person must look.
   process.stderr.write(`rotor: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return 3;

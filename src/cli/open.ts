@@ -28,12 +28,11 @@ export function openConfig(flag: string | undefined): RotorConfig {
   return config;
 }
 
-export function openState(config: RotorConfig, opts: { create?: boolean; check?: boolean } = {}): SqliteStateStore {
+export function openState(config: RotorConfig, opts: { create?: boolean } = {}): SqliteStateStore {
   if (!opts.create && !existsSync(config.state.path)) {
     throw new NotFoundError(`no state database at ${config.state.path}`, 'run `rotor init` in this directory first');
   }
   const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create });
-  if (opts.check) state.quickCheck(config.state.path);
   return state;
 }
 
@@ -51,7 +50,7 @@ export interface Engine {
 export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void): Promise<Engine> {
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
   const crash = crashPointFrom(process.env);
-  const state = openState(config, { check: true });
+  const state = openState(config);
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(

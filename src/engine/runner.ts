@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
-import type { Mutation, RotationRow, Step, StepPhase } from '../state/types.js';
+import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
 import { fingerprintOf, readVersion, serialize, type ValueAccess } from './values.js';
 
@@ -42,8 +42,9 @@ export class Runner {
 
   /** Starts a new rotation of `secret`. */
   async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
-    await this.preflight(secret);
-    const open = (await this.deps.state.rotations(secret.id)).filter((r) => r.status === 'running' || r.status === 'rolling-back' || r.status === 'grace');
+    const versions = await this.deps.state.versions(secret.id);
+    const live = await this.readLive(secret, versions);
+    const open = await this.deps.state.openRotations(secret.id);
     for (const r of open) {
       if (r.status !== 'grace') {
         await this.deps.state.releaseLocks([secret.id], this.deps.owner);
@@ -54,14 +55,13 @@ export class Runner {
         };
       }
       // A new rotation ends the grace of the one before: the previous value is retired now.
-      const retired = await this.retireRun(await this.load(secret, r), { cutShort: true });
+      const retired = await this.retireRun(await this.load(secret, r, live), { cutShort: true });
       if (retired.status !== 'succeeded') return retired;
       const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner, false);
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
-    const versions = await this.deps.state.versions(secret.id);
-    const current = versions.find((v) => v.stage === 'current');
+    const current = (open.length ? await this.deps.state.versions(secret.id) : versions).find((v) => v.stage === 'current');
     const now = this.deps.now();
     const rotation: RotationRow = {
       id: newRotationId(now), secretId: secret.id, trigger: opts.trigger, reason: opts.reason, incident: opts.incident,
@@ -73,7 +73,7 @@ export class Runner {
       { kind: 'rotation.insert', row: rotation },
       this.audit(rotation, 'rotation.started', 'ok', null),
     ]);
-    return this.drive(await this.load(secret, rotation), 'create');
+    return this.drive(await this.load(secret, rotation, live), 'create');
   }
 
   /** Continues a rotation a crash interrupted: the interrupted step runs again. */
@@ -100,8 +100,8 @@ export class Runner {
 
   /** Retires the previous value of a rotation in grace: revoke at the target, prove it is rejected. */
   async retire(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
-    await this.preflight(secret);
-    return this.retireRun(await this.load(secret, rotation), { cutShort: false });
+    const live = await this.readLive(secret, await this.deps.state.versions(secret.id));
+    return this.retireRun(await this.load(secret, rotation, live), { cutShort: false });
   }
 
   private async retireRun(run: Run, opts: { cutShort: boolean }): Promise<RotationOutcome> {
@@ -144,13 +144,21 @@ export class Runner {
 
   /**
    * Reads every live value of `secret` before anything is written, so damaged or
-   * wrongly-keyed data stops the command with nothing recorded and nothing touched.
+   * wrongly-keyed data stops the command with nothing recorded and nothing touched. The
+   * values read seed the run's cache.
    */
-  private async preflight(secret: SecretConfig): Promise<void> {
-    const live = (await this.deps.state.versions(secret.id)).filter((v) => v.stage === 'current' || v.stage === 'previous' || v.stage === 'pending');
+  private async readLive(secret: SecretConfig, versions: VersionRow[]): Promise<Map<number, SecretValue>> {
+    const access = this.access(secret);
+    const live = new Map<number, SecretValue>();
+    for (const v of versions) {
+      if (v.stage === 'current' || v.stage === 'previous' || v.stage === 'pending') live.set(v.version, await readVersion(access, secret.id, v.version, v.fingerprint));
+    }
+    return live;
+  }
+
+  private access(secret: SecretConfig): ValueAccess {
     const definition = this.deps.definitionOf(secret);
-    const access = { store: this.deps.storeFor(secret), fingerprintKey: this.deps.fingerprintKey, valueSchema: definition.valueSchema, redactor: this.deps.redactor };
-    for (const v of live) await readVersion(access, secret.id, v.version, v.fingerprint);
+    return { store: this.deps.storeFor(secret), fingerprintKey: this.deps.fingerprintKey, valueSchema: definition.valueSchema, redactor: this.deps.redactor };
   }
 
   async close(): Promise<void> {
@@ -211,6 +219,7 @@ export class Runner {
           this.deps.redactor.register(value);
           await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
         }
+        run.values.set(rotation.toVersion, value);
         const now = this.deps.now();
         await this.commit(run, [
           {
@@ -359,7 +368,7 @@ export class Runner {
     return value;
   }
 
-  private async load(secret: SecretConfig, rotation: RotationRow): Promise<Run> {
+  private async load(secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map()): Promise<Run> {
     const definition = this.deps.definitionOf(secret);
     let rotator = this.rotators.get(definition.type);
     if (!rotator) {
@@ -368,11 +377,11 @@ export class Runner {
     }
     return {
       deferred: [],
-      values: new Map(),
+      values: new Map(known),
       secret,
       rotation: { ...rotation },
       rotator: await rotator,
-      access: { store: this.deps.storeFor(secret), fingerprintKey: this.deps.fingerprintKey, valueSchema: definition.valueSchema, redactor: this.deps.redactor },
+      access: this.access(secret),
       signal: this.abort.signal,
     };
   }

@@ -123,8 +123,8 @@ export interface StateStore {
   rotations(secretId: string): Promise<RotationRow[]>;
   rotation(id: string): Promise<RotationRow | undefined>;
   steps(rotationId: string): Promise<StepRow[]>;
-  /** Rotations not yet ended: running, rolling-back, or in grace. */
-  openRotations(): Promise<RotationRow[]>;
+  /** Rotations not yet ended (running, rolling-back, or in grace), of one secret or of all. */
+  openRotations(secretId?: string): Promise<RotationRow[]>;
   summaries(): Promise<Map<string, SecretSummary>>;
   maxVersion(secretId: string): Promise<number>;
 

@@ -21,6 +21,7 @@ export async function run(args: string[]): Promise<number> {
       for (const e of state.auditEvents(since)) process.stdout.write(`${JSON.stringify(e)}\n`);
       return 0;
     }
+    state.quickCheck(config.state.path);
     const result = verifyChain(state.auditEvents());
     if (parsed.values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     if (result.ok) {

@@ -10,6 +10,8 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const config = openConfig(parsed.values.config);
   const engine = await openEngine(config);
+  // After a crash, check the whole database structure before acting on it.
+  engine.state.quickCheck(config.state.path);
   const runner = new Runner(engine.deps);
   const started = Date.now();
   try {

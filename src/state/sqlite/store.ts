@@ -45,7 +45,7 @@ export class SqliteStateStore implements StateStore {
       this.db = new Database(opts.path, { fileMustExist: opts.mustExist ?? false });
       this.db.pragma('busy_timeout = 10000');
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(process.env.XSYNC ?? 'synchronous = FULL');
+      this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.migrate();
     } catch (err) {
@@ -216,10 +216,12 @@ export class SqliteStateStore implements StateStore {
     return this.stmt('SELECT * FROM steps WHERE rotation_id = ? ORDER BY seq').all(rotationId).map(stepFromRow);
   }
 
-  async openRotations(): Promise<RotationRow[]> {
-    return this.stmt("SELECT * FROM rotations WHERE status IN ('running', 'grace', 'rolling-back') ORDER BY started_at")
-      .all()
-      .map(rotationFromRow);
+  async openRotations(secretId?: string): Promise<RotationRow[]> {
+    const open = "status IN ('running', 'grace', 'rolling-back')";
+    const rows = secretId === undefined
+      ? this.stmt(`SELECT * FROM rotations WHERE ${open} ORDER BY started_at`).all()
+      : this.stmt(`SELECT * FROM rotations WHERE secret_id = ? AND ${open} ORDER BY started_at`).all(secretId);
+    return rows.map(rotationFromRow);
   }
 
   async maxVersion(secretId: string): Promise<number> {

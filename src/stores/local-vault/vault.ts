@@ -25,6 +25,8 @@ export class LocalVault implements VersionStore {
   private readonly dir: string;
   private readonly key: Buffer;
   private checked = false;
+  /** Secret directories known to exist, so each rotation does not ask the filesystem again. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(opts: LocalVaultOptions) {
     this.dir = opts.dir;
@@ -76,14 +78,20 @@ export class LocalVault implements VersionStore {
 
   async putVersion(req: PutVersionRequest): Promise<void> {
     this.checkKey();
-    const existing = await this.getVersion(req);
-    if (existing !== undefined) {
-      if (existing === req.plaintext) return;
+    const dir = this.secretDir(req.secretId);
+    if (!this.knownDirs.has(dir)) {
+      await ensureDir(dir);
+      this.knownDirs.add(dir);
+    }
+    const blob = seal(this.key, Buffer.from(req.plaintext, 'utf8'), aad(req));
+    try {
+      await writeFileAtomic(this.file(req.secretId, req.version), blob, { noReplace: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Already stored: fine when it is the same value, never replaced when it is not.
+      if ((await this.getVersion(req)) === req.plaintext) return;
       throw new IntegrityError(this.file(req.secretId, req.version), 'version already stored with another value; refusing to overwrite');
     }
-    await ensureDir(this.secretDir(req.secretId));
-    const blob = seal(this.key, Buffer.from(req.plaintext, 'utf8'), aad(req));
-    await writeFileAtomic(this.file(req.secretId, req.version), blob, { noReplace: true });
   }
 
   async getVersion(req: GetVersionRequest): Promise<string | undefined> {
