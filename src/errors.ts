@@ -76,39 +76,9 @@ export class IntegrityError extends RotorError {
   }
 }
 
-/** Another process holds the rotation lock of a secret. Nothing was touched. */
-export class LockedError extends RotorError {
-  constructor(secretId: string, holder: string) {
-    super(`secret ${secretId} is being rotated by ${holder}`, {
-      outcome: 'usage',
-      hint: 'wait for that rotation to finish (`rotor status`), or run `rotor resume` if its process died',
-    });
-  }
-}
-
-/** A step of a rotation failed. `rolledBack` says whether the undo left things as they were. */
-export class StepError extends RotorError {
-  readonly step: string;
-  constructor(step: string, message: string, opts: { rolledBack: boolean; hint?: string; cause?: unknown }) {
-    super(`${step}: ${message}`, {
-      outcome: opts.rolledBack ? 'rolled-back' : 'needs-person',
-      hint: opts.hint,
-      cause: opts.cause,
-    });
-    this.step = step;
-  }
-}
-
 export class NotFoundError extends RotorError {
   constructor(message: string, hint?: string) {
     super(message, { outcome: 'usage', hint });
-  }
-}
-
-/** The audit chain does not verify. */
-export class AuditError extends RotorError {
-  constructor(message: string, hint?: string) {
-    super(message, { outcome: 'needs-person', hint });
   }
 }
 

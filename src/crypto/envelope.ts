@@ -10,7 +10,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 const MAGIC = Buffer.from('RTV1');
 const NONCE = 12;
 const TAG = 16;
-export const ENVELOPE_OVERHEAD = MAGIC.length + NONCE + TAG;
+const ENVELOPE_OVERHEAD = MAGIC.length + NONCE + TAG;
 
 export function seal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
   const nonce = randomBytes(NONCE);

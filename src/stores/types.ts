@@ -1,10 +1,9 @@
 /**
- * Stores hold values. Two capabilities, split so that no store stubs what it cannot do:
- *
- * - `VersionStore` keeps every version of a secret (the local vault; later AWS Secrets
- *   Manager and Vault KV). A secret's `store` must be one.
- * - `KeyValueStore` holds one value under a key (an .env file, a config file, a
- *   Kubernetes Secret): where consumers are delivered to.
+ * Stores hold values. `VersionStore` keeps every version of a secret (the local vault;
+ * later AWS Secrets Manager and Vault KV); a secret's `store` must be one. Stores that
+ * hold a single value under a key (.env files, config files, Kubernetes Secrets: where
+ * consumers are delivered to) will get an interface of their own, so that no store has to
+ * stub what it cannot do.
  */
 
 export interface PutVersionRequest {
@@ -30,11 +29,4 @@ export interface VersionStore {
   /** The plaintext of a version, or undefined when the store does not hold it. */
   getVersion(req: GetVersionRequest): Promise<string | undefined>;
   close(): Promise<void>;
-}
-
-export interface KeyValueStore {
-  readonly kind: string;
-  /** Writes `value` under `key`, keeping everything else as it was. Idempotent. */
-  put(req: { key: string; value: string }): Promise<void>;
-  get(req: { key: string }): Promise<string | undefined>;
 }
