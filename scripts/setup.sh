@@ -18,7 +18,10 @@ fi
 
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: installing npm dependencies from package-lock.json"
+  # npm 11 can write a lockfile without other platforms' optional packages and then refuse
+  # it in `npm ci`; `npm install --no-save` installs the same locked versions without
+  # rewriting the lockfile.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
