@@ -42,7 +42,7 @@ export class Runner {
 
   /** Starts a new rotation of `secret`. */
   async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
-    const versions = await this.deps.state.versions(secret.id);
+    const versions = await this.deps.state.liveVersions(secret.id);
     const live = await this.readLive(secret, versions);
     const open = await this.deps.state.openRotations(secret.id);
     for (const r of open) {
@@ -61,7 +61,7 @@ export class Runner {
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
-    const current = (open.length ? await this.deps.state.versions(secret.id) : versions).find((v) => v.stage === 'current');
+    const current = (open.length ? await this.deps.state.liveVersions(secret.id) : versions).find((v) => v.stage === 'current');
     const now = this.deps.now();
     const rotation: RotationRow = {
       id: newRotationId(now), secretId: secret.id, trigger: opts.trigger, reason: opts.reason, incident: opts.incident,
@@ -100,7 +100,7 @@ export class Runner {
 
   /** Retires the previous value of a rotation in grace: revoke at the target, prove it is rejected. */
   async retire(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
-    const live = await this.readLive(secret, await this.deps.state.versions(secret.id));
+    const live = await this.readLive(secret, await this.deps.state.liveVersions(secret.id));
     return this.retireRun(await this.load(secret, rotation, live), { cutShort: false });
   }
 
@@ -147,12 +147,10 @@ export class Runner {
    * wrongly-keyed data stops the command with nothing recorded and nothing touched. The
    * values read seed the run's cache.
    */
-  private async readLive(secret: SecretConfig, versions: VersionRow[]): Promise<Map<number, SecretValue>> {
+  private async readLive(secret: SecretConfig, liveVersions: VersionRow[]): Promise<Map<number, SecretValue>> {
     const access = this.access(secret);
     const live = new Map<number, SecretValue>();
-    for (const v of versions) {
-      if (v.stage === 'current' || v.stage === 'previous' || v.stage === 'pending') live.set(v.version, await readVersion(access, secret.id, v.version, v.fingerprint));
-    }
+    for (const v of liveVersions) live.set(v.version, await readVersion(access, secret.id, v.version, v.fingerprint));
     return live;
   }
 
@@ -274,8 +272,7 @@ export class Runner {
     ]);
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'started' });
     try {
-      const versions = await this.deps.state.versions(secret.id);
-      const created = versions.find((v) => v.version === rotation.toVersion);
+      const created = await this.deps.state.version(secret.id, rotation.toVersion);
       const now = this.deps.now();
       if (created?.stage === 'current' && rotation.fromVersion !== null) {
         await this.commit(run, [
@@ -362,7 +359,7 @@ export class Runner {
   private async value(run: Run, version: number, opts: { fresh?: boolean } = {}): Promise<SecretValue> {
     const cached = run.values.get(version);
     if (cached !== undefined && !opts.fresh) return cached;
-    const row = (await this.deps.state.versions(run.secret.id)).find((v) => v.version === version);
+    const row = await this.deps.state.version(run.secret.id, version);
     const value = await readVersion(run.access, run.secret.id, version, row?.fingerprint);
     run.values.set(version, value);
     return value;

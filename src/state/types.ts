@@ -120,6 +120,9 @@ export interface StateStore {
   releaseLocks(secretIds: string[], owner: LockOwner): Promise<void>;
 
   versions(secretId: string): Promise<VersionRow[]>;
+  /** The versions staged current, previous or pending: what a rotation works with, whatever the history. */
+  liveVersions(secretId: string): Promise<VersionRow[]>;
+  version(secretId: string, version: number): Promise<VersionRow | undefined>;
   rotations(secretId: string): Promise<RotationRow[]>;
   rotation(id: string): Promise<RotationRow | undefined>;
   steps(rotationId: string): Promise<StepRow[]>;

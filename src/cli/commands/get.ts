@@ -22,8 +22,9 @@ export async function run(args: string[]): Promise<number> {
   const [secret] = selectSecrets(config, positionals);
   const engine = await openEngine(config);
   try {
-    const versions = await engine.state.versions(secret!.id);
-    const row = wanted !== undefined ? versions.find((v) => v.version === wanted) : versions.filter((v) => v.stage === stage).pop();
+    const row = wanted !== undefined
+      ? await engine.state.version(secret!.id, wanted)
+      : (await engine.state.liveVersions(secret!.id)).filter((v) => v.stage === stage).pop();
     if (!row) throw new NotFoundError(`${secret!.id} has no ${wanted !== undefined ? `version ${wanted}` : `${stage} version`}`, 'see `rotor history ' + secret!.id + '`');
     const { deps } = engine;
     const value = await readVersion(

@@ -203,6 +203,17 @@ export class SqliteStateStore implements StateStore {
     return this.stmt('SELECT * FROM versions WHERE secret_id = ? ORDER BY version').all(secretId).map(versionFromRow);
   }
 
+  async liveVersions(secretId: string): Promise<VersionRow[]> {
+    return this.stmt("SELECT * FROM versions WHERE secret_id = ? AND stage IN ('current', 'previous', 'pending') ORDER BY version")
+      .all(secretId)
+      .map(versionFromRow);
+  }
+
+  async version(secretId: string, version: number): Promise<VersionRow | undefined> {
+    const row = this.stmt('SELECT * FROM versions WHERE secret_id = ? AND version = ?').get(secretId, version);
+    return row ? versionFromRow(row) : undefined;
+  }
+
   async rotations(secretId: string): Promise<RotationRow[]> {
     return this.stmt('SELECT * FROM rotations WHERE secret_id = ? ORDER BY started_at, id').all(secretId).map(rotationFromRow);
   }
