@@ -115,7 +115,8 @@ export class Runner {
         const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency' });
         const check = await run.rotator.checkRejected({ ...base, retired: retiring });
         if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
-        await this.commit(run, [{ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() }]);
+        // Bookkeeping of what the target already did: it rides with the next commit.
+        run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
         return [done.detail, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
       });
     } catch (err) {
@@ -219,7 +220,9 @@ export class Runner {
         }
         run.values.set(rotation.toVersion, value);
         const now = this.deps.now();
-        await this.commit(run, [
+        // The vault file is the durable record of the value; the row describing it rides
+        // with the next commit, which lands before apply acts. Resume finds the file either way.
+        run.deferred.push(
           {
             kind: 'version.insert',
             row: {
@@ -227,7 +230,7 @@ export class Runner {
               rotationId: rotation.id, fingerprint: fingerprintOf(run.access, secret.id, value),
             },
           },
-        ]);
+        );
         return stored !== undefined ? `reused v${rotation.toVersion} stored before an interruption` : `stored v${rotation.toVersion}`;
       }
       case 'apply': {
