@@ -87,3 +87,21 @@ describe.concurrent('commands', () => {
     expect(branch.additionalProperties).toBe(false);
   });
 });
+
+describe('progress', () => {
+  it('draws a live progress line on a terminal, and nothing of it when output is piped', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { BIN } = await import('../helpers/sandbox.js');
+    const sb = await sandbox(`version: 1\nsecrets:\n${Array.from({ length: 200 }, (_, i) => `  - { id: k${i}, type: random }`).join('\n')}\n`);
+    // `script` gives the child a pseudo-terminal, as an operator's shell would.
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} rotate --all --no-grace`, '/dev/null'], {
+      cwd: sb.dir, env: sb.env(), encoding: 'utf8',
+    });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/rotating \[#+\.*\] \d+\/200/);
+    expect(tty.stdout).toMatch(/200\/200/);
+    const piped = await sb.ok(['rotate', '--all', '--no-grace']);
+    expect(piped.stdout + piped.stderr).not.toMatch(/rotating \[/);
+    expect(piped.stdout).toMatch(/200 secrets: 200 ok/);
+  });
+});
