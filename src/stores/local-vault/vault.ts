@@ -4,7 +4,6 @@
  * lose at most a version that was never used. A KEYCHECK file encrypted at init tells a
  * wrong master key apart from damaged data.
  */
-import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open as openEnvelope, seal } from '../../crypto/envelope.js';
@@ -99,7 +98,8 @@ export class LocalVault implements VersionStore {
     const file = this.file(req.secretId, req.version);
     let blob: Buffer;
     try {
-      blob = await readFile(file);
+      // A vault file is a few hundred bytes in the page cache: a synchronous read is cheaper than four thread-pool hops.
+      blob = readFileSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
