@@ -72,7 +72,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       fingerprintKey: keys.fingerprint,
       redactor: new Redactor(),
       crash,
-      actor: process.env.ROTOR_ACTOR ?? `${safeUser()}@${hostname()}`,
+      actor: actorName(),
       owner: { pid: process.pid, host: hostname() },
       now: Date.now,
       onEvent,
@@ -84,11 +84,13 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
   }
 }
 
-function safeUser(): string {
+/** Who acts, for the audit log: ROTOR_ACTOR (set it in CI and the daemon), else user@host. */
+export function actorName(): string {
+  if (process.env.ROTOR_ACTOR) return process.env.ROTOR_ACTOR;
   try {
-    return userInfo().username;
+    return `${userInfo().username}@${hostname()}`;
   } catch {
-    return 'unknown';
+    return `unknown@${hostname()}`;
   }
 }
 

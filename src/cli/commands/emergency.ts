@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PRIORITY_RANK } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
 import { intFlag, parse, textFlag } from '../args.js';
-import { openConfig } from '../open.js';
+import { actorName, openConfig } from '../open.js';
 import { exitCodeFor, printOutcomes } from '../output.js';
 import { rotateSecrets } from './rotate.js';
 
@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
   const exitCode = exitCodeFor(outcomes);
   const report = {
     incident, reason, scope, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedMs, exitCode,
-    actor: process.env.ROTOR_ACTOR ?? null,
+    actor: actorName(),
     rotated: outcomes.filter((o) => o.status === 'succeeded').map((o) => o.secretId).sort(),
     needsAttention: outcomes.filter((o) => o.status !== 'succeeded'),
     outcomes,

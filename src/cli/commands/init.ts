@@ -9,7 +9,7 @@ import { encodeMasterKey, newMasterKey, deriveKeys, loadMasterKey } from '../../
 import { MasterKeyError } from '../../errors.js';
 import { LocalVault } from '../../stores/local-vault/index.js';
 import { parse } from '../args.js';
-import { configPath, defaultMasterKeyFile, openConfig, openState } from '../open.js';
+import { actorName, configPath, defaultMasterKeyFile, openConfig, openState } from '../open.js';
 
 const STARTER = `# rotor.yaml — what Rotor rotates, where values live, who uses them.
 # Reference: \`rotor schema\` prints the JSON Schema (point your editor at it).
@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
       {
         kind: 'audit',
         event: {
-          at: Date.now(), actor: process.env.ROTOR_ACTOR ?? 'rotor', action: 'init', secretId: null, version: null, rotationId: null,
+          at: Date.now(), actor: actorName(), action: 'init', secretId: null, version: null, rotationId: null,
           outcome: 'info', reason: null, incident: null, detail: `state ${config.state.path}`,
         },
       },

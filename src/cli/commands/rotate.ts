@@ -6,7 +6,8 @@ import { intFlag, parse, textFlag } from '../args.js';
 import { openConfig, openEngine, selectSecrets } from '../open.js';
 import { exitCodeFor, printOutcomes, Progress } from '../output.js';
 import { dueSecrets } from '../due.js';
-import type { Trigger } from '../../state/types.js';
+import type { StateStore, Trigger } from '../../state/types.js';
+import type { RotorConfig, SecretConfig } from '../../config/schema.js';
 import type { RotationOutcome } from '../../engine/context.js';
 
 const USAGE = 'rotor rotate <id…> | --all | --due [--no-grace] [--reason R] [--incident I] [--concurrency N] [--json]';
@@ -41,8 +42,8 @@ export async function run(args: string[]): Promise<number> {
 }
 
 export interface RotateRequest {
-  config: ReturnType<typeof openConfig>;
-  select: (state: Awaited<ReturnType<typeof openEngine>>['state']) => Promise<ReturnType<typeof selectSecrets>>;
+  config: RotorConfig;
+  select: (state: StateStore) => Promise<SecretConfig[]>;
   trigger: Trigger;
   reason: string | null;
   incident: string | null;
