@@ -5,15 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-for tool in python3 make g++; do command -v "$tool" >/dev/null || need_apt+=("$tool")
-done
-if ((${#need_apt[@]})); then
-  pkgs=()
-  for t in "${need_apt[@]}"; do case "$t" in g++) pkgs+=(g++) ;; *) pkgs+=("$t") ;; esac; done
+# Debian packages: the toolchain for native addons, and the real servers the tests start
+# privately (PostgreSQL, MariaDB, Redis; each test run uses its own temp dir and port).
+pkgs=()
+for tool in python3 make g++; do command -v "$tool" >/dev/null || pkgs+=("$tool"); done
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || pkgs+=(mariadb-server)
+command -v redis-server >/dev/null || pkgs+=(redis-server)
+command -v script >/dev/null || pkgs+=(bsdutils)
+if ((${#pkgs[@]})); then
   echo "setup: installing ${pkgs[*]} from Debian's packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${pkgs[@]}"
+  # The packages' own services are not needed: tests start private instances.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 fi
 
 stamp=node_modules/.package-lock.json

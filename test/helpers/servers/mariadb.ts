@@ -1,0 +1,50 @@
+/**
+ * A private MariaDB: mariadb-install-db into a temp dir, mariadbd as the `mysql` user on a
+ * random loopback port, root with a password set by an init file (never argv).
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+
+export interface MariadbServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startMariadb(): Promise<MariadbServer> {
+  const uid = Number(execFileSync('id', ['-u', 'mysql']).toString());
+  const gid = Number(execFileSync('id', ['-g', 'mysql']).toString());
+  const dir = serverDir('rotor-mariadb-', uid, gid);
+  const password = testPassword();
+  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${join(dir, 'data')}`, '--user=mysql', '--auth-root-authentication-method=normal', '--skip-test-db'], {
+    stdio: 'pipe',
+  });
+  const init = join(dir, 'init.sql');
+  writeFileSync(
+    init,
+    `ALTER USER 'root'@'localhost' IDENTIFIED BY '${password}';\n` +
+      `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '${password}';\n` +
+      `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\nFLUSH PRIVILEGES;\n`,
+    { mode: 0o600 },
+  );
+  chownSync(init, uid, gid);
+  const port = await freePort();
+  const { child, log } = startProcess('/usr/sbin/mariadbd', [
+    '--no-defaults', `--datadir=${join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'sock')}`,
+    `--pid-file=${join(dir, 'pid')}`, '--user=mysql', `--init-file=${init}`, '--innodb-flush-log-at-trx-commit=0', '--skip-log-bin',
+  ]);
+  await waitForPort(port, child, log, 60_000);
+  return {
+    host: '127.0.0.1', port, user: 'root', password,
+    url: `mysql://root:${encodeURIComponent(password)}@127.0.0.1:${port}/mysql`,
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * A private Redis on a random loopback port, nothing persisted, the default user's
+ * password set through the config on stdin (never argv).
+ */
+import { rmSync } from 'node:fs';
+import { freePort, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+
+export interface RedisServer {
+  host: string;
+  port: number;
+  password: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const dir = serverDir('rotor-redis-');
+  const password = testPassword();
+  const port = await freePort();
+  const { child, log } = startProcess('redis-server', ['-']);
+  child.stdin?.end(`port ${port}\nbind 127.0.0.1\nsave ""\nappendonly no\ndir ${dir}\nrequirepass ${password}\n`);
+  await waitForPort(port, child, log);
+  return {
+    host: '127.0.0.1', port, password,
+    url: `redis://default:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
