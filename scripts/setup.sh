@@ -5,14 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the toolchain for native addons, and the real servers the tests start
-# privately (PostgreSQL, MariaDB, Redis; each test run uses its own temp dir and port).
+# Debian packages: the toolchain for native addons and, with --test, the real servers the
+# tests start privately (PostgreSQL, MariaDB, Redis; each run uses its own temp dir and port).
 pkgs=()
 for tool in python3 make g++; do command -v "$tool" >/dev/null || pkgs+=("$tool"); done
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)
-command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || pkgs+=(mariadb-server)
-command -v redis-server >/dev/null || pkgs+=(redis-server)
-command -v script >/dev/null || pkgs+=(bsdutils)
+if [ "${1:-}" = "--test" ]; then
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || pkgs+=(mariadb-server)
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
+  command -v script >/dev/null || pkgs+=(bsdutils)
+fi
 if ((${#pkgs[@]})); then
   echo "setup: installing ${pkgs[*]} from Debian's packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

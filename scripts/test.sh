@@ -3,6 +3,6 @@
 # test (unit, engine, CLI with real processes, real SQLite, real files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 npm run --silent lint
 npx vitest run "$@"
