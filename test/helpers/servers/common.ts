@@ -9,6 +9,16 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** A running private server. `url` and `password` are secrets: never log them. */
+export interface TestServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

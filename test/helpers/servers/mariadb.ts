@@ -5,16 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
 
-export interface MariadbServer {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  url: string;
-  stop(): Promise<void>;
-}
+export type MariadbServer = TestServer;
 
 export async function startMariadb(): Promise<MariadbServer> {
   const uid = Number(execFileSync('id', ['-u', 'mysql']).toString());

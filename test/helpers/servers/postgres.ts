@@ -6,17 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
 
-export interface PostgresServer {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** The admin URL; it holds the password: never log it. */
-  url: string;
-  stop(): Promise<void>;
-}
+export type PostgresServer = TestServer;
 
 function binDir(): string {
   const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));

@@ -3,15 +3,9 @@
  * password set through the config on stdin (never argv).
  */
 import { rmSync } from 'node:fs';
-import { freePort, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
 
-export interface RedisServer {
-  host: string;
-  port: number;
-  password: string;
-  url: string;
-  stop(): Promise<void>;
-}
+export type RedisServer = TestServer;
 
 export async function startRedis(): Promise<RedisServer> {
   const dir = serverDir('rotor-redis-');
@@ -21,7 +15,7 @@ export async function startRedis(): Promise<RedisServer> {
   child.stdin?.end(`port ${port}\nbind 127.0.0.1\nsave ""\nappendonly no\ndir ${dir}\nrequirepass ${password}\n`);
   await waitForPort(port, child, log);
   return {
-    host: '127.0.0.1', port, password,
+    host: '127.0.0.1', port, user: 'default', password,
     url: `redis://default:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     stop: async () => {
       await stopProcess(child);
