@@ -30,8 +30,11 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function reportError(err: unknown, json: boolean): Promise<number> {
+async function reportError(thrown: unknown, json: boolean): Promise<number> {
   const { RotorError, ConfigError, exitCodeOf } = await import('../errors.js');
+  const { corruptionError } = await import('../state/sqlite/corruption.js');
+  // Corruption found mid-command (not at open) is reported like corruption found at open.
+  const err = corruptionError('state database', thrown) ?? thrown;
   if (err instanceof RotorError) {
     const code = exitCodeOf(err.outcome);
     if (json) {
@@ -40,10 +43,6 @@ async function reportError(err: unknown, json: boolean): Promise<number> {
     }
     process.stderr.write(`rotor: ${err.message}\n${err.hint ? `  → ${err.hint}\n` : ''}`);
     return code;
-  }
-  if (/^SQLITE_(CORRUPT|NOTADB)/.test(String((err as { code?: unknown }).code))) {
-    process.stderr.write(`rotor: the state database is damaged (SQLite: ${(err as Error).message})\n  → restore it from a backup; Rotor has not written to it\n`);
-    return 3;
   }
   // Not one of ours: a bug or an environment failure. Show it plainly; a person must look.
   process.stderr.write(`rotor: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

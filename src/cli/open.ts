@@ -12,6 +12,7 @@ import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
 import type { EngineDeps, EngineEvent } from '../engine/context.js';
 import { crashPointFrom } from '../engine/crash.js';
 import { Redactor } from '../engine/redact.js';
+import { Runner } from '../engine/runner.js';
 import { MasterKeyError, NotFoundError } from '../errors.js';
 import { definitionOf } from '../rotators/registry.js';
 import { SqliteStateStore } from '../state/sqlite/store.js';
@@ -44,6 +45,23 @@ export interface Engine {
   deps: EngineDeps;
   state: SqliteStateStore;
   close(): Promise<void>;
+}
+
+/**
+ * Opens the engine, gives `fn` a runner on it, and closes both however `fn` ends: the one
+ * shape of every command that changes state.
+ */
+export async function withRunner<T>(
+  config: RotorConfig, onEvent: ((e: EngineEvent) => void) | undefined, fn: (runner: Runner, engine: Engine) => Promise<T>,
+): Promise<T> {
+  const engine = await openEngine(config, onEvent);
+  const runner = new Runner(engine.deps);
+  try {
+    return await fn(runner, engine);
+  } finally {
+    await runner.close();
+    await engine.close();
+  }
 }
 
 /** Opens everything a rotation needs and checks the master key against the vault and the state. */

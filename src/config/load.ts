@@ -58,14 +58,7 @@ function parseFast(text: string, file: string, env: NodeJS.ProcessEnv): LoadResu
     return undefined;
   }
   let missing = false;
-  const interpolated = mapStrings(js, (value) =>
-    value.replace(VAR, (match, name: string | undefined) => {
-      if (name === undefined) return '${';
-      const v = env[name];
-      if (v === undefined) missing = true;
-      return v ?? match;
-    }),
-  );
+  const interpolated = mapStrings(js, (value) => substitute(value, env, () => (missing = true)));
   if (missing) return undefined;
   const result = validate(interpolated, file, () => ({}));
   return result.problems.length || result.warnings.length ? undefined : { config: result.config!, warnings: [] };
@@ -178,20 +171,22 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 const VAR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replaces `${VAR}` in every string scalar; `$${` stands for a literal `${`. */
+/** Replaces `${VAR}` from `env`; `$${` stands for a literal `${`. An unset variable stays as written. */
+function substitute(text: string, env: NodeJS.ProcessEnv, onMissing: (name: string) => void): string {
+  return text.replace(VAR, (match, name: string | undefined) => {
+    if (name === undefined) return '${';
+    const value = env[name];
+    if (value === undefined) onMissing(name);
+    return value ?? match;
+  });
+}
+
+/** `substitute` on every string scalar of the document, reporting unset variables at their position. */
 function interpolate(doc: Document, env: NodeJS.ProcessEnv, report: (offset: number | undefined, message: string) => void): void {
   visit(doc, {
     Scalar(_key, node) {
       if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = node.value.replace(VAR, (match, name: string | undefined) => {
-        if (name === undefined) return '${';
-        const value = env[name];
-        if (value === undefined) {
-          report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`);
-          return match;
-        }
-        return value;
-      });
+      node.value = substitute(node.value, env, (name) => report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`));
     },
   });
 }

@@ -13,7 +13,7 @@ import { describeError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
-import { fingerprintOf, readVersion, serialize, type ValueAccess } from './values.js';
+import { fingerprintOf, parseStored, readVersion, serialize, valueAccess, type ValueAccess } from './values.js';
 
 /** The steps before a value is live; retire follows after grace. */
 const LIVE_STEPS = ['create', 'apply', 'verify', 'promote', 'propagate'] as const satisfies readonly Step[];
@@ -61,7 +61,8 @@ export class Runner {
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
-    const current = (open.length ? await this.deps.state.liveVersions(secret.id) : versions).find((v) => v.stage === 'current');
+    // Retiring a grace above changed only the previous version: the current one is as read.
+    const current = versions.find((v) => v.stage === 'current');
     const now = this.deps.now();
     const rotation: RotationRow = {
       id: newRotationId(now), secretId: secret.id, trigger: opts.trigger, reason: opts.reason, incident: opts.incident,
@@ -149,15 +150,10 @@ export class Runner {
    * values read seed the run's cache.
    */
   private async readLive(secret: SecretConfig, liveVersions: VersionRow[]): Promise<Map<number, SecretValue>> {
-    const access = this.access(secret);
+    const access = valueAccess(this.deps, secret);
     const live = new Map<number, SecretValue>();
     for (const v of liveVersions) live.set(v.version, await readVersion(access, secret.id, v.version, v.fingerprint));
     return live;
-  }
-
-  private access(secret: SecretConfig): ValueAccess {
-    const definition = this.deps.definitionOf(secret);
-    return { store: this.deps.storeFor(secret), fingerprintKey: this.deps.fingerprintKey, valueSchema: definition.valueSchema, redactor: this.deps.redactor };
   }
 
   async close(): Promise<void> {
@@ -211,7 +207,7 @@ export class Runner {
         const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion });
         let value: SecretValue;
         if (stored !== undefined) {
-          value = await readVersion(run.access, secret.id, rotation.toVersion);
+          value = parseStored(run.access, secret.id, rotation.toVersion, stored);
         } else {
           const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
           value = (await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value;
@@ -381,7 +377,7 @@ export class Runner {
       secret,
       rotation: { ...rotation },
       rotator: await rotator,
-      access: this.access(secret),
+      access: valueAccess(this.deps, secret),
       signal: this.abort.signal,
     };
   }

@@ -7,6 +7,8 @@ import { IntegrityError, NotFoundError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { VersionStore } from '../stores/types.js';
 import type { Redactor } from './redact.js';
+import type { EngineDeps } from './context.js';
+import type { SecretConfig } from '../config/schema.js';
 import type { z } from 'zod';
 
 export interface ValueAccess {
@@ -22,12 +24,22 @@ export function fingerprintOf(access: ValueAccess, secretId: string, value: Secr
   return fingerprint(access.fingerprintKey, secretId, serialize(value));
 }
 
+/** How the engine reaches the values of `secret`: its store, its type's value schema, the keys. */
+export function valueAccess(deps: EngineDeps, secret: SecretConfig): ValueAccess {
+  return { store: deps.storeFor(secret), fingerprintKey: deps.fingerprintKey, valueSchema: deps.definitionOf(secret).valueSchema, redactor: deps.redactor };
+}
+
 /** Reads a version and checks it is the value the state store recorded. */
 export async function readVersion(access: ValueAccess, secretId: string, version: number, expectedFingerprint?: string): Promise<SecretValue> {
   const text = await access.store.getVersion({ secretId, version });
   if (text === undefined) {
     throw new NotFoundError(`${secretId} v${version} is not in the ${access.store.kind} store`, 'restore the store from a backup (`rotor history` lists versions)');
   }
+  return parseStored(access, secretId, version, text, expectedFingerprint);
+}
+
+/** Turns stored text back into a value: shape checked, registered for redaction, fingerprint compared. */
+export function parseStored(access: ValueAccess, secretId: string, version: number, text: string, expectedFingerprint?: string): SecretValue {
   let value: SecretValue;
   try {
     value = access.valueSchema.parse(JSON.parse(text));

@@ -112,36 +112,22 @@ describe.concurrent('integrity', () => {
     expectUntouched(sb, before);
   });
 
-  it('a changed audit event: `audit verify` exits 3 naming the event', async () => {
+  it.each([
+    ['a changed audit event', "UPDATE audit SET actor = 'mallory' WHERE seq = 5", /event #5 was changed/],
+    ['a removed audit event', 'DELETE FROM audit WHERE seq = 7', /chain breaks at event #8/],
+    [
+      'reordered audit events',
+      'UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;',
+      /chain breaks at event #3/,
+    ],
+  ])('%s: `audit verify` exits 3 naming where', async (_name, sql, message) => {
     const sb = await rotated();
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(sb.path('.rotor', 'state.db'));
-    db.prepare("UPDATE audit SET actor = 'mallory' WHERE seq = 5").run();
+    db.exec(sql);
     db.close();
     const r = await sb.run(['audit', 'verify']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/event #5 was changed/);
-  });
-
-  it('a removed audit event: `audit verify` names where the chain breaks', async () => {
-    const sb = await rotated();
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(sb.path('.rotor', 'state.db'));
-    db.prepare('DELETE FROM audit WHERE seq = 7').run();
-    db.close();
-    const r = await sb.run(['audit', 'verify']);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/chain breaks at event #8/);
-  });
-
-  it('reordered audit events: `audit verify` names where the chain breaks', async () => {
-    const sb = await rotated();
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(sb.path('.rotor', 'state.db'));
-    db.exec('UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -1;');
-    db.close();
-    const r = await sb.run(['audit', 'verify']);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/chain breaks at event #3/);
+    expect(r.stderr).toMatch(message);
   });
 });

@@ -3,7 +3,7 @@
  * only command that prints secret values, and the read is audited.
  */
 import { UsageError, NotFoundError } from '../../errors.js';
-import { readVersion } from '../../engine/values.js';
+import { readVersion, valueAccess } from '../../engine/values.js';
 import { intFlag, parse } from '../args.js';
 import { openConfig, openEngine, selectSecrets } from '../open.js';
 
@@ -27,10 +27,7 @@ export async function run(args: string[]): Promise<number> {
       : (await engine.state.liveVersions(secret!.id)).filter((v) => v.stage === stage).pop();
     if (!row) throw new NotFoundError(`${secret!.id} has no ${wanted !== undefined ? `version ${wanted}` : `${stage} version`}`, 'see `rotor history ' + secret!.id + '`');
     const { deps } = engine;
-    const value = await readVersion(
-      { store: deps.storeFor(secret!), fingerprintKey: deps.fingerprintKey, valueSchema: deps.definitionOf(secret!).valueSchema, redactor: deps.redactor },
-      secret!.id, row.version, row.fingerprint,
-    );
+    const value = await readVersion(valueAccess(deps, secret!), secret!.id, row.version, row.fingerprint);
     let out: string;
     if (values.field !== undefined) {
       if (typeof value === 'string' || !Object.hasOwn(value, values.field)) {

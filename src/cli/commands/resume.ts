@@ -1,20 +1,17 @@
 /** `rotor resume [--json]`: finish or roll back rotations a crash left open. */
 import { recover } from '../../engine/recovery.js';
-import { Runner } from '../../engine/runner.js';
 import { parse } from '../args.js';
-import { openConfig, openEngine } from '../open.js';
+import { openConfig, withRunner } from '../open.js';
 import { exitCodeFor, printOutcomes } from '../output.js';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, {}, 'rotor resume [--json]');
   if (!parsed) return 0;
   const config = openConfig(parsed.values.config);
-  const engine = await openEngine(config);
-  // After a crash, check the whole database structure before acting on it.
-  engine.state.quickCheck(config.state.path);
-  const runner = new Runner(engine.deps);
   const started = Date.now();
-  try {
+  return withRunner(config, undefined, async (runner, engine) => {
+    // After a crash, check the whole database structure before acting on it.
+    engine.state.quickCheck(config.state.path);
     const { outcomes, orphans } = await recover(engine.deps, runner, config.concurrency);
     if (parsed.values.json) {
       process.stdout.write(`${JSON.stringify({ outcomes, orphans: orphans.map((r) => ({ rotationId: r.id, secretId: r.secretId, status: r.status })) })}\n`);
@@ -26,8 +23,5 @@ export async function run(args: string[]): Promise<number> {
       else if (outcomes.length) printOutcomes(outcomes, Date.now() - started);
     }
     return orphans.length ? 3 : exitCodeFor(outcomes);
-  } finally {
-    await runner.close();
-    await engine.close();
-  }
+  });
 }

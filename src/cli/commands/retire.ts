@@ -1,9 +1,8 @@
 /** `rotor retire [--due] [id…] [--force]`: revoke previous values whose grace has ended. */
 import { runBatch } from '../../engine/batch.js';
-import { Runner } from '../../engine/runner.js';
 import type { RotationRow } from '../../state/types.js';
 import { parse } from '../args.js';
-import { openConfig, openEngine, selectSecrets } from '../open.js';
+import { openConfig, withRunner, selectSecrets } from '../open.js';
 import { exitCodeFor, printOutcomes, Progress } from '../output.js';
 
 const USAGE = 'rotor retire [--due] [id…] [--force] [--json]   (--force: retire before grace ends)';
@@ -15,10 +14,8 @@ export async function run(args: string[]): Promise<number> {
   const config = openConfig(values.config);
   const named = positionals.length ? selectSecrets(config, positionals) : config.secrets;
   let progress: Progress | undefined;
-  const engine = await openEngine(config, (e) => progress?.onEvent(e));
-  const runner = new Runner(engine.deps);
   const started = Date.now();
-  try {
+  return withRunner(config, (e) => progress?.onEvent(e), async (runner, engine) => {
     const now = Date.now();
     const inGrace = new Map<string, RotationRow>();
     for (const r of await engine.state.openRotations()) if (r.status === 'grace') inGrace.set(r.secretId, r);
@@ -40,8 +37,5 @@ export async function run(args: string[]): Promise<number> {
       else printOutcomes(outcomes, Date.now() - started);
     }
     return exitCodeFor(outcomes);
-  } finally {
-    await runner.close();
-    await engine.close();
-  }
+  });
 }

@@ -1,9 +1,8 @@
 /** `rotor rollback <id> [--reason R]`: the previous value becomes current again while it is still valid. */
 import { runBatch } from '../../engine/batch.js';
-import { Runner } from '../../engine/runner.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { parse, textFlag } from '../args.js';
-import { openConfig, openEngine, selectSecrets } from '../open.js';
+import { openConfig, withRunner, selectSecrets } from '../open.js';
 import { describeOutcome } from '../output.js';
 
 const USAGE = 'rotor rollback <id> [--reason R] [--json]';
@@ -15,10 +14,8 @@ export async function run(args: string[]): Promise<number> {
   const reason = textFlag(parsed.values.reason, 'reason');
   const config = openConfig(parsed.values.config);
   const [secret] = selectSecrets(config, parsed.positionals);
-  const engine = await openEngine(config);
-  const runner = new Runner(engine.deps);
-  try {
-    const rotation = (await engine.state.rotations(secret!.id)).filter((r) => r.status === 'grace').pop();
+  return withRunner(config, undefined, async (runner, engine) => {
+    const rotation = (await engine.state.openRotations(secret!.id)).filter((r) => r.status === 'grace').pop();
     if (!rotation || rotation.fromVersion === null) {
       throw new NotFoundError(
         `${secret!.id} has no previous value that is still valid`,
@@ -30,8 +27,5 @@ export async function run(args: string[]): Promise<number> {
     else if (outcome!.status === 'rolled-back') process.stdout.write(`rolled back ${secret!.id}: v${rotation.fromVersion} is current again, v${rotation.toVersion} withdrawn\n`);
     else process.stdout.write(`${describeOutcome(outcome!)}\n`);
     return outcome!.status === 'rolled-back' ? 0 : outcome!.status === 'busy' ? 2 : 3;
-  } finally {
-    await runner.close();
-    await engine.close();
-  }
+  });
 }

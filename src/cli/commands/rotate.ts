@@ -1,9 +1,8 @@
 /** `rotor rotate <id…> | --all | --due [--no-grace] [--reason R] [--incident I] [--concurrency N]` */
 import { runBatch } from '../../engine/batch.js';
-import { Runner } from '../../engine/runner.js';
 import { UsageError } from '../../errors.js';
 import { intFlag, parse, textFlag } from '../args.js';
-import { openConfig, openEngine, selectSecrets } from '../open.js';
+import { openConfig, withRunner, selectSecrets } from '../open.js';
 import { exitCodeFor, printOutcomes, Progress } from '../output.js';
 import { dueSecrets } from '../due.js';
 import type { StateStore, Trigger } from '../../state/types.js';
@@ -54,10 +53,8 @@ export interface RotateRequest {
 /** Shared by `rotate` and `emergency`. */
 export async function rotateSecrets(req: RotateRequest): Promise<{ outcomes: RotationOutcome[]; elapsedMs: number }> {
   let progress: Progress | undefined;
-  const engine = await openEngine(req.config, (e) => progress?.onEvent(e));
-  const runner = new Runner(engine.deps);
   const started = Date.now();
-  try {
+  return withRunner(req.config, (e) => progress?.onEvent(e), async (runner, engine) => {
     const secrets = await req.select(engine.state);
     progress = new Progress(secrets.length, 'rotating');
     const outcomes = await runBatch(engine.deps, secrets, { concurrency: req.concurrency ?? req.config.concurrency }, (s) =>
@@ -65,8 +62,5 @@ export async function rotateSecrets(req: RotateRequest): Promise<{ outcomes: Rot
     );
     progress.end();
     return { outcomes, elapsedMs: Date.now() - started };
-  } finally {
-    await runner.close();
-    await engine.close();
-  }
+  });
 }

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GENESIS, hashEvent } from '../../audit/chain.js';
-import { IntegrityError } from '../../errors.js';
+import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type {
   AuditEvent, AuditInput, LockOwner, LockRow, Mutation, RotationRow, SecretSummary, Stage, StateStore, StepRow, VersionRow,
@@ -49,7 +49,7 @@ export class SqliteStateStore implements StateStore {
       this.db.pragma('foreign_keys = ON');
       this.migrate();
     } catch (err) {
-      throw asIntegrityError(opts.path, err);
+      throw corruptionError(opts.path, err) ?? err;
     }
   }
 
@@ -286,13 +286,13 @@ export class SqliteStateStore implements StateStore {
     return stored === keyId;
   }
 
-  /** Cheap structural check; commands that write run it before acting. */
+  /** A structural check of the whole file; `resume` and `audit verify` run it (its cost grows with the database). */
   quickCheck(path: string): void {
     try {
       const result = this.db.pragma('quick_check', { simple: true });
       if (result !== 'ok') throw new Error(String(result));
     } catch (err) {
-      throw asIntegrityError(path, err);
+      throw corruptionError(path, err) ?? err;
     }
   }
 
@@ -309,12 +309,4 @@ function pidIsAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-export function asIntegrityError(path: string, err: unknown): Error {
-  const code = (err as { code?: string }).code ?? '';
-  if (/SQLITE_(CORRUPT|NOTADB)/.test(code) || /malformed|not a database/i.test(String((err as Error).message))) {
-    return new IntegrityError(path, 'the state database is damaged (SQLite reports corruption)', err);
-  }
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,14 @@ export function startProcess(cmd: string, args: string[], opts: { uid?: number; 
   child.stdout?.on('data', (d) => (output = (output + d).slice(-8000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-8000)));
   return { child, log: () => output };
+}
+
+/** Stops the server and removes its directory: the `stop` of every TestServer. */
+export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+  return async () => {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {

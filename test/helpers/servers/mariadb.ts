@@ -3,11 +3,26 @@
  * random loopback port, root with a password set by an init file (never argv).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+import mysql from 'mysql2/promise';
+import { freePort, type TestServer, serverDir, startProcess, stopper, testPassword, waitForPort } from './common.js';
 
 export type MariadbServer = TestServer;
+
+/** The port can open before the init file has set the password: wait until the password works. */
+async function waitForLogin(port: number, password: string, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await (await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password })).end();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`MariaDB did not accept the root password: ${(err as Error).message}\n${log()}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 export async function startMariadb(): Promise<MariadbServer> {
   const uid = Number(execFileSync('id', ['-u', 'mysql']).toString());
@@ -32,12 +47,10 @@ export async function startMariadb(): Promise<MariadbServer> {
     `--pid-file=${join(dir, 'pid')}`, '--user=mysql', `--init-file=${init}`, '--innodb-flush-log-at-trx-commit=0', '--skip-log-bin',
   ]);
   await waitForPort(port, child, log, 60_000);
+  await waitForLogin(port, password, log);
   return {
     host: '127.0.0.1', port, user: 'root', password,
     url: `mysql://root:${encodeURIComponent(password)}@127.0.0.1:${port}/mysql`,
-    stop: async () => {
-      await stopProcess(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopper(child, dir),
   };
 }

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+import { freePort, type TestServer, serverDir, startProcess, stopper, testPassword, waitForPort } from './common.js';
 
 export type PostgresServer = TestServer;
 
@@ -41,9 +41,6 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     host: '127.0.0.1', port, user: 'postgres', password,
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await stopProcess(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopper(child, dir),
   };
 }

@@ -2,8 +2,7 @@
  * A private Redis on a random loopback port, nothing persisted, the default user's
  * password set through the config on stdin (never argv).
  */
-import { rmSync } from 'node:fs';
-import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
+import { freePort, type TestServer, serverDir, startProcess, stopper, testPassword, waitForPort } from './common.js';
 
 export type RedisServer = TestServer;
 
@@ -17,9 +16,6 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     host: '127.0.0.1', port, user: 'default', password,
     url: `redis://default:${encodeURIComponent(password)}@127.0.0.1:${port}`,
-    stop: async () => {
-      await stopProcess(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopper(child, dir),
   };
 }
