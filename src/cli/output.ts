@@ -11,13 +11,14 @@ export function table(headers: string[], rows: string[][]): string {
 export function exitCodeFor(outcomes: RotationOutcome[]): number {
   const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s);
   if (has('failed')) return 3;
-  if (has('rolled-back')) return 1;
-  if (has('busy') || has('skipped')) return 2;
+  if (has('rolled-back') || has('not-started')) return 1;
+  if (has('busy') || has('skipped') || has('refused')) return 2;
   return 0;
 }
 
 const MARK: Record<RotationOutcome['status'], string> = {
   succeeded: 'ok', grace: 'ok', 'rolled-back': 'ROLLED BACK', failed: 'FAILED', busy: 'BUSY', skipped: 'SKIPPED',
+  refused: 'REFUSED', 'not-started': 'NOT STARTED',
 };
 
 export function describeOutcome(o: RotationOutcome): string {

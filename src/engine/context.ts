@@ -41,7 +41,11 @@ export interface RotateOptions {
   noGrace: boolean;
 }
 
-export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped';
+/**
+ * `refused`: the target cannot do what the secret asks (preflight), nothing touched;
+ * `not-started`: the target could not be reached before the rotation began, nothing touched.
+ */
+export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped' | 'refused' | 'not-started';
 
 export interface RotationOutcome {
   secretId: string;

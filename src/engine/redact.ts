@@ -30,3 +30,13 @@ export class Redactor {
     return out;
   }
 }
+
+/** Admin URLs in `targets` carry passwords; a driver error may echo one. */
+export function registerUrlPassword(redactor: Redactor, url: string): void {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    if (password) redactor.register(password);
+  } catch {
+    // Not a URL: the rotator reports that, without echoing it.
+  }
+}

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
-import { describeError } from '../errors.js';
+import { describeError, RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
@@ -44,6 +44,11 @@ export class Runner {
   async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
     const versions = await this.deps.state.liveVersions(secret.id);
     const live = await this.readLive(secret, versions);
+    const refused = await this.preflight(secret);
+    if (refused) {
+      await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+      return refused;
+    }
     const open = await this.deps.state.openRotations(secret.id);
     for (const r of open) {
       if (r.status !== 'grace') {
@@ -75,6 +80,26 @@ export class Runner {
       this.audit(rotation, 'rotation.started', 'ok', null),
     ]);
     return this.drive(await this.load(secret, rotation, live), 'create');
+  }
+
+  /**
+   * Asks the rotator whether the target can do this rotation at all, before anything is
+   * created: an unsupported strategy or a missing privilege refuses the secret (exit 2), an
+   * unreachable target fails it with nothing touched (exit 1).
+   */
+  private async preflight(secret: SecretConfig): Promise<RotationOutcome | undefined> {
+    const run = await this.load(secret, { id: '', secretId: secret.id } as RotationRow);
+    try {
+      await run.rotator.preflight(this.request(run));
+      return undefined;
+    } catch (err) {
+      const usage = err instanceof RotorError && err.outcome === 'usage';
+      return {
+        secretId: secret.id, status: usage ? 'refused' : 'not-started',
+        error: this.deps.redactor.redact(describeError(err)),
+        hint: err instanceof RotorError && err.hint ? err.hint : 'nothing was changed; fix the target and run the rotation again',
+      };
+    }
   }
 
   /** Continues a rotation a crash interrupted: the interrupted step runs again. */
@@ -128,7 +153,7 @@ export class Runner {
       ]);
       return {
         ...this.outcome(run, 'failed'), step: 'retire', error,
-        hint: `v${from} still works at the target; fix the cause, then run \`rotor retire --force ${run.secret.id}\``,
+        hint: `v${from} still works at the target; ${err instanceof RotorError && err.hint ? err.hint : `fix the cause, then run \`rotor retire --force ${run.secret.id}\``}`,
       };
     }
     await this.finish(run, 'succeeded', 'rotation.succeeded');

@@ -2,11 +2,13 @@
  * Every rotator type Rotor knows, in one place. Adding a type is one line here plus its
  * folder; config validation, `rotor plan` and the JSON Schema all read from this map.
  */
+import { postgresDefinition } from './postgres-password/index.js';
 import { randomDefinition } from './random/index.js';
 import type { AnyRotatorDefinition } from './types.js';
 
 export const rotatorRegistry = {
   random: randomDefinition,
+  'postgres-password': postgresDefinition,
 } as const satisfies Record<string, AnyRotatorDefinition>;
 
 export type RotatorType = keyof typeof rotatorRegistry;

@@ -68,6 +68,13 @@ export interface CheckRejectedRequest<Spec, Value> extends RequestBase<Spec> {
   retired: Value;
 }
 
+export type PreflightRequest<Spec> = RequestBase<Spec>;
+
+export interface PreflightResponse {
+  /** What `rotor plan` shows about the target: its version, what the strategy will touch. */
+  notes: string[];
+}
+
 export interface StepReport {
   /** One line for the audit log and the progress display. Never a secret value. */
   detail?: string;
@@ -83,6 +90,16 @@ export interface CheckRejectedResponse {
 export type StepPlan = Record<'create' | 'apply' | 'verify' | 'promote' | 'propagate' | 'retire', string>;
 
 export interface Rotator<Spec, Value extends SecretValue> {
+  /**
+   * Before anything is created: can this target rotate this secret with this strategy?
+   * Reads only. Throws a RotorError that says what to grant or change — outcome `usage`
+   * when the configuration does not fit the server (an unsupported strategy, a missing
+   * privilege), `rolled-back` when the target cannot be reached. `rotor plan` shows the
+   * answer and `rotor rotate` refuses the secret on it, so a server that cannot do what is
+   * asked is found before a rotation starts, not half-way through.
+   */
+  preflight(req: PreflightRequest<Spec>): Promise<PreflightResponse>;
+
   /** create: a new value. No side effects — the engine stores it durably before anything sees it. */
   generate(req: GenerateRequest<Spec, Value>): Promise<{ value: Value }>;
 

@@ -32,6 +32,7 @@ class FakeTarget {
     };
     let n = 0;
     return {
+      preflight: async () => ({ notes: [] }),
       generate: async () => ({ value: `value-${++n}-${Math.random().toString(36).slice(2)}` }),
       apply: async ({ pending }) => (step('apply', pending), this.accepted.add(pending), {}),
       verify: async ({ value }) => {

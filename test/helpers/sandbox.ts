@@ -20,6 +20,8 @@ export interface Result {
 export class Sandbox {
   readonly dir: string;
   readonly masterKey = randomBytes(32).toString('base64');
+  /** Added to the environment of every run: admin URLs that rotor.yaml names as ${VAR}. */
+  readonly baseEnv: NodeJS.ProcessEnv = {};
 
   constructor(config?: string) {
     this.dir = mkdtempSync(join(tmpdir(), 'rotor-test-'));
@@ -35,7 +37,7 @@ export class Sandbox {
   }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, ROTOR_MASTER_KEY: this.masterKey, ROTOR_ACTOR: 'test', ...extra };
+    const env: NodeJS.ProcessEnv = { ...process.env, ROTOR_MASTER_KEY: this.masterKey, ROTOR_ACTOR: 'test', ...this.baseEnv, ...extra };
     delete env.ROTOR_CRASH_AT;
     if (extra.ROTOR_CRASH_AT) env.ROTOR_CRASH_AT = extra.ROTOR_CRASH_AT;
     for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];

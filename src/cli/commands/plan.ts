@@ -6,9 +6,13 @@ import { dueSecrets } from '../due.js';
 import { openConfig, openState, selectSecrets } from '../open.js';
 import { orderSecrets } from '../../engine/planner.js';
 import { existsSync } from 'node:fs';
+import type { RotorConfig, SecretConfig } from '../../config/schema.js';
+import type { AnyRotator } from '../../engine/context.js';
+import { Redactor, registerUrlPassword } from '../../engine/redact.js';
+import { describeError, RotorError, type Outcome } from '../../errors.js';
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parse(args, { due: { type: 'boolean' }, all: { type: 'boolean' } }, 'rotor plan [ids…] [--all] [--due] [--json]');
+  const parsed = parse(args, { due: { type: 'boolean' }, all: { type: 'boolean' }, offline: { type: 'boolean' } }, 'rotor plan [ids…] [--all] [--due] [--offline] [--json]');
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   const config = openConfig(values.config);
@@ -17,20 +21,27 @@ export async function run(args: string[]): Promise<number> {
   state?.close();
   let secrets = positionals.length ? selectSecrets(config, positionals) : config.secrets;
   if (values.due) secrets = dueSecrets(secrets, summaries, Date.now());
-  const plans = orderSecrets(secrets).map((s) => {
+  const ordered = orderSecrets(secrets);
+  const checks = values.offline ? new Map<string, TargetCheck>() : await checkTargets(config, ordered);
+  const plans = ordered.map((s) => {
     const { steps, notes } = definitionOf(s.type).plan(s.spec);
     const sum = summaries.get(s.id);
+    const check = checks.get(s.id);
     return {
       id: s.id, type: s.type, priority: s.priority, store: s.store, target: s.target ?? null,
       from: sum?.currentVersion ?? null,
       grace: formatDuration(s.graceMs),
       // Consumers (deliver, reload, health) are not configurable yet, so propagate has nothing to do.
-      steps: { ...steps, propagate: 'nothing to deliver: no consumers configured' }, notes,
+      steps: { ...steps, propagate: 'nothing to deliver: no consumers configured' },
+      notes: [...(check?.notes ?? []), ...notes],
+      problem: check?.problem ?? null,
     };
   });
+  const problems = plans.filter((p) => p.problem);
+  const code = problems.some((p) => p.problem!.outcome === 'usage') ? 2 : problems.length ? 1 : 0;
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ plans })}\n`);
-    return 0;
+    return code;
   }
   if (!plans.length) process.stdout.write('nothing to rotate\n');
   for (const p of plans) {
@@ -39,6 +50,48 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(`  ${step.padEnd(9)} ${step === 'retire' ? `${what} (grace ${p.grace}; at once with --no-grace)` : what}\n`);
     }
     for (const note of p.notes) process.stdout.write(`  note: ${note}\n`);
+    if (p.problem) process.stdout.write(`  PROBLEM: ${p.problem.message}${p.problem.hint ? `\n    → ${p.problem.hint}` : ''}\n`);
   }
-  return 0;
+  if (problems.length) {
+    process.stderr.write(`rotor: ${problems.length} secret${problems.length === 1 ? '' : 's'} cannot be rotated as configured: ${problems.map((p) => p.id).join(', ')}\n`);
+  }
+  return code;
+}
+
+interface TargetCheck {
+  notes: string[];
+  problem?: { message: string; hint: string | undefined; outcome: Outcome };
+}
+
+/** Asks each secret's target, read-only, whether it can do what the secret asks. */
+async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promise<Map<string, TargetCheck>> {
+  const out = new Map<string, TargetCheck>();
+  const withTarget = secrets.filter((s) => s.target !== undefined);
+  const rotators = new Map<string, Promise<AnyRotator>>();
+  const redactor = new Redactor();
+  for (const t of Object.values(config.targets)) registerUrlPassword(redactor, t.url);
+  const signal = new AbortController().signal;
+  try {
+    await Promise.all(withTarget.map(async (s) => {
+      const def = definitionOf(s.type);
+      let rotator = rotators.get(s.type);
+      if (!rotator) rotators.set(s.type, (rotator = def.load().then((f) => f({ now: Date.now }))));
+      try {
+        const target = { name: s.target!, ...config.targets[s.target!]! };
+        out.set(s.id, await (await rotator).preflight({ secretId: s.id, spec: s.spec, target, signal }));
+      } catch (err) {
+        out.set(s.id, {
+          notes: [],
+          problem: {
+            message: redactor.redact(describeError(err)),
+            hint: err instanceof RotorError ? err.hint : undefined,
+            outcome: err instanceof RotorError ? err.outcome : 'rolled-back',
+          },
+        });
+      }
+    }));
+  } finally {
+    for (const r of rotators.values()) await (await r).close().catch(() => {});
+  }
+  return out;
 }

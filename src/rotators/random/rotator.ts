@@ -9,6 +9,9 @@ import type { RandomSpec } from './schema.js';
 
 export function createRandomRotator(_deps: RotatorDeps) {
   return {
+    async preflight() {
+      return { notes: [] };
+    },
     async generate({ spec }) {
       return { value: (spec.prefix ?? '') + randomString(spec.length, spec.encoding) };
     },

@@ -16,6 +16,8 @@ export interface TestServer {
   user: string;
   password: string;
   url: string;
+  /** Everything the server has logged so far (PostgreSQL: every statement, log_statement=all). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -56,15 +58,16 @@ export async function waitForPort(port: number, child: ChildProcess, log: () => 
 }
 
 /** Starts a long-running server process, keeping its output for error messages. */
-export function startProcess(cmd: string, args: string[], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}) {
+export function startProcess(cmd: string, args: string[], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv; keepAll?: boolean } = {}) {
   const child = spawn(cmd, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
     ...(process.getuid?.() === 0 && opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
   });
   let output = '';
-  child.stdout?.on('data', (d) => (output = (output + d).slice(-8000)));
-  child.stderr?.on('data', (d) => (output = (output + d).slice(-8000)));
+  const keep = (d: Buffer) => (output = opts.keepAll ? output + d : (output + d).slice(-8000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   return { child, log: () => output };
 }
 

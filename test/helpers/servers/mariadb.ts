@@ -51,6 +51,7 @@ export async function startMariadb(): Promise<MariadbServer> {
   return {
     host: '127.0.0.1', port, user: 'root', password,
     url: `mysql://root:${encodeURIComponent(password)}@127.0.0.1:${port}/mysql`,
+    log,
     stop: stopper(child, dir),
   };
 }

@@ -1,14 +1,20 @@
 /**
  * A private PostgreSQL for one test file: initdb in a temp dir owned by the `postgres`
  * system user (PostgreSQL refuses to run as root), SCRAM password auth, a random loopback
- * port. The superuser password reaches initdb through a file, never argv.
+ * port, every statement logged (so tests can search the log for passwords). The superuser
+ * password reaches initdb through a file, never argv.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, type TestServer, serverDir, startProcess, stopper, testPassword, waitForPort } from './common.js';
+import { freePort, type TestServer, serverDir, startProcess, stopProcess, testPassword, waitForPort } from './common.js';
 
-export type PostgresServer = TestServer;
+export interface PostgresServer extends TestServer {
+  /** Stops the server but keeps its data: a target that went down. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  resume(): Promise<void>;
+}
 
 function binDir(): string {
   const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
@@ -32,15 +38,34 @@ export async function startPostgres(): Promise<PostgresServer> {
   });
   rmSync(pwfile);
   const port = await freePort();
-  const { child, log } = startProcess(
-    join(bin, 'postgres'),
-    ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'log_statement=all'],
-    asOwner,
-  );
-  await waitForPort(port, child, log);
+  let logs = '';
+  let child: ChildProcess | undefined;
+  let current = () => '';
+  const launch = async () => {
+    const started = startProcess(
+      join(bin, 'postgres'),
+      ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'log_statement=all', '-c', 'max_connections=200'],
+      { ...asOwner, keepAll: true },
+    );
+    child = started.child;
+    current = started.log;
+    await waitForPort(port, child, started.log);
+  };
+  const halt = async () => {
+    if (child) await stopProcess(child);
+    logs += current();
+    current = () => '';
+  };
+  await launch();
   return {
     host: '127.0.0.1', port, user: 'postgres', password,
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: stopper(child, dir),
+    log: () => logs + current(),
+    halt,
+    resume: launch,
+    stop: async () => {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

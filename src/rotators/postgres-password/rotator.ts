@@ -1,0 +1,231 @@
+/**
+ * `postgres-password`: rotates a PostgreSQL login's password with one of three strategies.
+ *
+ * - single: ALTER ROLE in place. The old password stops working at apply — the failure
+ *   window documented in the README.
+ * - alternating: logins `name` and `name_clone`; the clone is a member of `name`, so it
+ *   holds the same grants and memberships. Each rotation sets the password of the login not
+ *   in use; retire takes LOGIN away from the one that was.
+ * - new-user: a new login `name_vN` per rotation, granted the group role; retire sets
+ *   NOLOGIN on the old one and never drops it (it may own objects).
+ *
+ * Passwords reach the server only as SCRAM-SHA-256 verifiers computed here (scram.ts), so
+ * the server's statement log holds nothing a client could log in with.
+ */
+import pg from 'pg';
+import { randomString } from '../../crypto/generate.js';
+import { RotorError } from '../../errors.js';
+import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
+import { drain, type Session } from '../shared/drain.js';
+import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
+import { cloneOf, loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
+import { scramVerifier } from './scram.js';
+import { ident, literal } from './sql.js';
+
+interface Admin {
+  pool: pg.Pool;
+  addr: TargetAddress;
+  where: string;
+  target: TargetRef;
+}
+
+/** SQLSTATEs a user can act on, and what to tell them. */
+function adminProblem(err: unknown, admin: Admin, action: string): RotorError {
+  const net = networkProblem(err, admin.where);
+  if (net) return net;
+  const code = (err as { code?: string }).code;
+  const server = err instanceof Error ? err.message : String(err);
+  const user = admin.addr.user || '(none)';
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return new RotorError(`${admin.where} refused the admin login ${user}: ${server}`, {
+        outcome: 'usage', hint: `check the user and password in targets.${admin.target.name}.url (and pg_hba.conf on the server)`, cause: err,
+      });
+    case '42501':
+      return new RotorError(`the admin login ${user} of ${admin.where} may not ${action}: ${server}`, {
+        outcome: 'usage',
+        hint: `give it CREATEROLE (ALTER ROLE ${ident(user)} CREATEROLE; on PostgreSQL 16+ also ADMIN OPTION on the roles it rotates), or use a superuser`,
+        cause: err,
+      });
+    case '3D000':
+      return new RotorError(`${admin.where}: ${server}`, { outcome: 'usage', hint: `fix the database in targets.${admin.target.name}.url`, cause: err });
+    default:
+      return new RotorError(`${admin.where} could not ${action}: ${server}`, { outcome: 'rolled-back', cause: err });
+  }
+}
+
+/** Rejections that prove a login is refused, as opposed to a server that cannot be asked. */
+const LOGIN_REFUSED = new Set(['28P01', '28000']);
+
+export function createPostgresRotator(_deps: RotatorDeps) {
+  const admins = new Map<string, Admin>();
+
+  function admin(target: TargetRef | undefined): Admin {
+    if (!target) throw new RotorError('postgres-password needs a target', { outcome: 'usage' });
+    const key = `${target.name}\0${target.url}`;
+    let a = admins.get(key);
+    if (!a) {
+      const addr = parseTargetUrl(target, 5432);
+      const pool = new pg.Pool({
+        connectionString: target.url, max: 8, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 10_000, application_name: 'rotor',
+      });
+      // An idle connection dropped by the server must not crash the process; the next query reports it.
+      pool.on('error', () => {});
+      a = { pool, addr, where: describeTarget(target, addr), target };
+      admins.set(key, a);
+    }
+    return a;
+  }
+
+  async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(a: Admin, action: string, text: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await a.pool.query<R>(text, params)).rows;
+    } catch (err) {
+      throw adminProblem(err, a, action);
+    }
+  }
+
+  const roleExists = async (a: Admin, role: string) =>
+    (await sql(a, 'read pg_roles', 'SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).length > 0;
+
+  /** Makes `login` accept `password` and nothing else; creates it as a member of `group` when missing. */
+  async function setPassword(a: Admin, login: string, password: string, memberOf?: string): Promise<string> {
+    const verifier = await scramVerifier(password);
+    if (memberOf !== undefined && !(await roleExists(a, login))) {
+      await sql(a, `create role ${login}`, `CREATE ROLE ${ident(login)} WITH LOGIN PASSWORD ${literal(verifier)} IN ROLE ${ident(memberOf)}`);
+      return `created login ${login} (member of ${memberOf})`;
+    }
+    await sql(a, `set the password of ${login}`, `ALTER ROLE ${ident(login)} WITH LOGIN PASSWORD ${literal(verifier)}`);
+    if (memberOf !== undefined) {
+      const member = await sql(a, 'read pg_auth_members',
+        'SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2',
+        [memberOf, login]);
+      if (!member.length) await sql(a, `grant ${memberOf} to ${login}`, `GRANT ${ident(memberOf)} TO ${ident(login)}`);
+    }
+    return `set the password of ${login}`;
+  }
+
+  async function disableLogin(a: Admin, login: string): Promise<string> {
+    if (!(await roleExists(a, login))) return `${login} does not exist`;
+    await sql(a, `disable login ${login}`, `ALTER ROLE ${ident(login)} WITH NOLOGIN PASSWORD NULL`);
+    return `${login} set NOLOGIN`;
+  }
+
+  const sessionsOf = (a: Admin, login: string) => async (): Promise<Session[]> => {
+    const rows = await sql<{ addr: string | null; port: number | null; app: string }>(a, 'read pg_stat_activity',
+      "SELECT host(client_addr) AS addr, client_port AS port, application_name AS app FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+      [login]);
+    return rows.map((r) => ({ client: r.addr ? `${r.addr}:${r.port ?? ''}` : 'local socket', application: r.app }));
+  };
+
+  /** Logs in as `value`; resolves to the SQLSTATE of a refused login, or undefined when it worked. */
+  async function tryLogin(a: Admin, value: PostgresValue, check?: (c: pg.Client) => Promise<void>): Promise<string | undefined> {
+    const client = new pg.Client({
+      host: value.host, port: value.port, user: value.username, password: value.password, database: value.database,
+      connectionTimeoutMillis: 10_000, application_name: 'rotor-verify',
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code && LOGIN_REFUSED.has(code)) return code;
+      throw networkProblem(err, `${a.where} (as ${value.username})`) ?? err;
+    }
+    try {
+      await check?.(client);
+      return undefined;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  return {
+    async preflight({ spec, target }) {
+      const a = admin(target);
+      const [me] = await sql<{ version: string; user: string; super: boolean; createrole: boolean }>(a, 'read its own role',
+        "SELECT current_setting('server_version') AS version, current_user AS user, rolsuper AS super, rolcreaterole AS createrole FROM pg_roles WHERE rolname = current_user");
+      if (!me) throw new RotorError(`${a.where}: the admin login has no pg_roles row`, { outcome: 'usage' });
+      if (!me.super && !me.createrole) {
+        throw new RotorError(`the admin login ${me.user} of ${a.where} can neither create nor alter roles`, {
+          outcome: 'usage', hint: `run ALTER ROLE ${ident(me.user)} CREATEROLE as a superuser, or use a superuser in targets.${a.target.name}.url`,
+        });
+      }
+      const needed = spec.strategy === 'new-user' ? spec.group ?? spec.username : spec.username;
+      if (!(await roleExists(a, needed))) {
+        throw new RotorError(`role ${needed} does not exist at ${a.where}`, {
+          outcome: 'usage',
+          hint: spec.strategy === 'new-user'
+            ? `create the group role the new logins join (CREATE ROLE ${ident(needed)} NOLOGIN) and grant it what the service needs`
+            : `create it (CREATE ROLE ${ident(needed)} LOGIN) or fix \`username\``,
+        });
+      }
+      return { notes: [`PostgreSQL ${me.version}; admin ${me.user}${me.super ? ' (superuser)' : ' (CREATEROLE)'}`] };
+    },
+
+    async generate({ spec, target, version, current }) {
+      const a = admin(target);
+      return {
+        value: {
+          username: loginFor(spec, version, current),
+          password: randomString(spec.passwordLength, 'alnum'),
+          host: spec.host ?? a.addr.host,
+          port: spec.port ?? a.addr.port,
+          database: spec.database ?? (a.addr.database || 'postgres'),
+        },
+      };
+    },
+
+    async apply({ spec, target, pending }) {
+      const a = admin(target);
+      switch (spec.strategy) {
+        case 'single':
+          return { detail: await setPassword(a, pending.username, pending.password) };
+        case 'alternating':
+          return { detail: await setPassword(a, pending.username, pending.password, pending.username === spec.username ? undefined : spec.username) };
+        case 'new-user':
+          return { detail: await setPassword(a, pending.username, pending.password, spec.group ?? spec.username) };
+      }
+    },
+
+    async verify({ target, value }) {
+      const a = admin(target);
+      const refused = await tryLogin(a, value, async (c) => {
+        const { rows } = await c.query<{ u: string }>('SELECT current_user AS u');
+        if (rows[0]?.u !== value.username) throw new Error(`logged in, but as ${rows[0]?.u ?? 'nobody'} instead of ${value.username}`);
+      });
+      if (refused) throw new RotorError(`${a.where} refused the new password of ${value.username} (SQLSTATE ${refused})`, { outcome: 'rolled-back' });
+      return { detail: `logged in as ${value.username}` };
+    },
+
+    async undoApply({ spec, target, pending, current }) {
+      const a = admin(target);
+      if (spec.strategy === 'single') {
+        if (!current) return { detail: `first rotation: the password ${pending.username} had before Rotor cannot be restored; the pending value stays accepted and stored` };
+        return { detail: await setPassword(a, current.username, current.password) };
+      }
+      if (current && pending.username === current.username) return { detail: 'nothing to undo' };
+      return { detail: await disableLogin(a, pending.username) };
+    },
+
+    async retire({ spec, target, retiring, current, emergency, signal }) {
+      const a = admin(target);
+      if (spec.strategy === 'single' || retiring.username === current.username) return { detail: 'the old password was replaced at apply' };
+      const drained = await drain({ login: retiring.username, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, retiring.username) });
+      return { detail: `${drained}; ${await disableLogin(a, retiring.username)}` };
+    },
+
+    async checkRejected({ target, retired }) {
+      const a = admin(target);
+      const refused = await tryLogin(a, retired);
+      return refused ? { rejected: true, detail: `login as ${retired.username} with the old password refused (SQLSTATE ${refused})` } : { rejected: false };
+    },
+
+    async close() {
+      await Promise.all([...admins.values()].map((a) => a.pool.end().catch(() => {})));
+      admins.clear();
+    },
+  } satisfies Rotator<PostgresSpec, PostgresValue>;
+}
+
