@@ -18,7 +18,7 @@ import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
 import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
-import { cloneOf, loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
+import { loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
 import { scramVerifier } from './scram.js';
 import { ident, literal } from './sql.js';
 
