@@ -4,11 +4,13 @@
  */
 import { postgresDefinition } from './postgres-password/index.js';
 import { randomDefinition } from './random/index.js';
+import { redisDefinition } from './redis-acl/index.js';
 import type { AnyRotatorDefinition } from './types.js';
 
 export const rotatorRegistry = {
   random: randomDefinition,
   'postgres-password': postgresDefinition,
+  'redis-acl': redisDefinition,
 } as const satisfies Record<string, AnyRotatorDefinition>;
 
 export type RotatorType = keyof typeof rotatorRegistry;

@@ -41,14 +41,17 @@ export async function mysqlAccepts(v: DbValue): Promise<boolean> {
 }
 
 export async function redisAccepts(v: DbValue): Promise<boolean> {
-  const c = new Redis({ host: v.host, port: v.port, username: v.username, password: v.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  c.on('error', () => {});
+  const c = new Redis({ host: v.host, port: v.port, username: v.username, password: v.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, disconnectTimeout: 50 });
+  // The refused AUTH arrives on 'error'; connect() then rejects with "Connection is closed".
+  let first: unknown;
+  c.on('error', (err) => (first ??= err));
   try {
     await c.connect();
     return true;
   } catch (err) {
-    if (/WRONGPASS|NOAUTH|invalid username-password/i.test((err as Error).message)) return false;
-    throw err;
+    const cause = first ?? err;
+    if (/WRONGPASS|NOAUTH|invalid username-password/i.test((cause as Error).message)) return false;
+    throw cause;
   } finally {
     c.disconnect();
   }

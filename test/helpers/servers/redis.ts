@@ -10,7 +10,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, type TestServer, serverDir, startProcess, stopper, testPassword, waitForPort } from './common.js';
 
-export type RedisServer = TestServer;
+export interface RedisServer extends TestServer {
+  /** The ACL file the server loads at start and `ACL SAVE` writes. */
+  aclFile: string;
+}
 
 export const REDIS_ADMIN = 'rotor-admin';
 
@@ -31,6 +34,7 @@ export async function startRedis(): Promise<RedisServer> {
     host: '127.0.0.1', port, user: REDIS_ADMIN, password,
     url: `redis://${REDIS_ADMIN}:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     log,
+    aclFile: join(dir, 'users.acl'),
     stop: stopper(child, dir),
   };
 }

@@ -1,0 +1,277 @@
+/**
+ * `redis-acl`: rotates a Redis 6+ ACL user's password.
+ *
+ * - dual-password: one user holds two passwords between apply and retire — the way Redis
+ *   ACLs were designed for rotation — so no client ever fails.
+ * - alternating: users `name` and `name_clone`, each with the same rules; retire switches
+ *   the old one off.
+ * - requirepass: the `default` user's password, replaced in place (clients on the old one
+ *   fail from apply until they get the new one).
+ *
+ * Passwords reach the server only as SHA-256 hashes (`#<hex>` / `!<hex>` rules), never as
+ * `>plaintext`, so neither MONITOR nor the slow log ever shows one.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { randomString } from '../../crypto/generate.js';
+import { RotorError } from '../../errors.js';
+import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
+import { drain, type Session } from '../shared/drain.js';
+import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
+import { baseUser, userFor, type RedisSpec, type RedisValue } from './schema.js';
+
+interface Admin {
+  client: Redis;
+  addr: TargetAddress;
+  where: string;
+  target: TargetRef;
+  aclfile?: Promise<boolean>;
+}
+
+const sha256 = (password: string) => createHash('sha256').update(password).digest('hex');
+
+interface AclUser {
+  passwords: string[];
+  commands: string;
+  keys: string;
+  channels: string;
+}
+
+/** ACL GETUSER's flat reply as an object; Redis 6.2 gives keys as an array, 7 as a string. */
+function parseGetUser(reply: unknown): AclUser | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const map = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
+  const text = (v: unknown, prefix: string) => (Array.isArray(v) ? v.map((p) => `${prefix}${String(p)}`).join(' ') : String(v ?? ''));
+  return {
+    passwords: Array.isArray(map.get('passwords')) ? (map.get('passwords') as unknown[]).map(String) : [],
+    commands: String(map.get('commands') ?? ''),
+    keys: text(map.get('keys'), '~'),
+    channels: text(map.get('channels'), '&'),
+  };
+}
+
+function adminProblem(err: unknown, a: Admin, action: string): RotorError {
+  const net = networkProblem(err, a.where);
+  if (net) return net;
+  const text = err instanceof Error ? err.message : String(err);
+  if (/WRONGPASS|NOAUTH|invalid username-password/i.test(text)) {
+    return new RotorError(`${a.where} refused the admin login ${a.addr.user || 'default'}`, {
+      outcome: 'usage', hint: `check the user and password in targets.${a.target.name}.url`, cause: err,
+    });
+  }
+  if (/NOPERM/i.test(text)) {
+    return new RotorError(`the admin user ${a.addr.user || 'default'} of ${a.where} may not ${action}: ${text}`, {
+      outcome: 'usage', hint: `grant it the ACL, CONFIG and CLIENT commands: ACL SETUSER ${a.addr.user || 'default'} +acl +config|get +config|rewrite +client|list +info`, cause: err,
+    });
+  }
+  return new RotorError(`${a.where} could not ${action}: ${text}`, { outcome: 'rolled-back', cause: err });
+}
+
+export function createRedisRotator(_deps: RotatorDeps) {
+  const admins = new Map<string, Admin>();
+
+  function admin(target: TargetRef | undefined): Admin {
+    if (!target) throw new RotorError('redis-acl needs a target', { outcome: 'usage' });
+    const key = `${target.name}\0${target.url}`;
+    let a = admins.get(key);
+    // A client whose connection ended (the server restarted) is replaced, not retried forever.
+    if (!a || a.client.status === 'end') {
+      const addr = parseTargetUrl(target, 6379);
+      const client = new Redis(target.url, {
+        lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1, retryStrategy: () => null, connectionName: 'rotor', disconnectTimeout: 50,
+      });
+      client.on('error', () => {});
+      a = { client, addr, where: describeTarget(target, addr), target };
+      admins.set(key, a);
+    }
+    return a;
+  }
+
+  async function call(a: Admin, action: string, ...args: string[]): Promise<unknown> {
+    try {
+      if (a.client.status === 'wait') await a.client.connect();
+      return await a.client.call(args[0]!, ...args.slice(1));
+    } catch (err) {
+      throw adminProblem(err, a, action);
+    }
+  }
+
+  const getUser = async (a: Admin, user: string) => parseGetUser(await call(a, `read ACL user ${user}`, 'ACL', 'GETUSER', user));
+
+  /** Makes a restart keep what was just changed; says so when the server cannot. */
+  async function persist(a: Admin, spec: RedisSpec): Promise<string> {
+    if (spec.persist === 'none') return 'not persisted (persist: none)';
+    a.aclfile ??= call(a, 'read the aclfile setting', 'CONFIG', 'GET', 'aclfile').then((r) => Array.isArray(r) && Boolean(r[1]));
+    if (await a.aclfile) {
+      await call(a, 'save the ACL file', 'ACL', 'SAVE');
+      return 'ACL SAVE';
+    }
+    try {
+      await a.client.call('CONFIG', 'REWRITE');
+      return 'CONFIG REWRITE';
+    } catch (err) {
+      return `not persisted: CONFIG REWRITE failed (${err instanceof Error ? err.message : String(err)}); a restart would bring back the configured passwords`;
+    }
+  }
+
+  /** Rules for a user Rotor creates: the spec's, else a copy of `from`'s keys, channels and commands. */
+  async function rulesFor(a: Admin, spec: RedisSpec, from: string): Promise<string[]> {
+    if (spec.rules) return spec.rules.split(/\s+/).filter(Boolean);
+    const source = await getUser(a, from);
+    if (!source) throw new RotorError(`ACL user ${from} does not exist at ${a.where}, and the secret has no \`rules\` to create one with`, { outcome: 'usage', hint: 'create the user, or give `rules` (e.g. "~app:* +@read +@write")' });
+    return [source.commands, source.keys, source.channels].join(' ').split(/\s+/).filter(Boolean);
+  }
+
+  const sessionsOf = (a: Admin, user: string) => async (): Promise<Session[]> => {
+    const list = String(await call(a, 'list clients', 'CLIENT', 'LIST'));
+    const out: Session[] = [];
+    for (const line of list.split('\n')) {
+      const fields = new Map(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+      if (fields.get('user') === user) out.push({ client: fields.get('addr') ?? '?', application: fields.get('name') ?? '' });
+    }
+    return out;
+  };
+
+  /** AUTH as `value` on a new connection; true when the server accepted it. */
+  async function tryAuth(a: Admin, value: RedisValue): Promise<boolean> {
+    const c = new Redis({
+      host: value.host, port: value.port, username: value.username, password: value.password,
+      lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectionName: 'rotor-verify',
+      // ioredis otherwise keeps a closed socket's timer alive for 2 s, holding the CLI open.
+      disconnectTimeout: 50,
+    });
+    // ioredis reports a refused AUTH on its 'error' event and then rejects connect() with
+    // "Connection is closed": the first error is the one that says what happened.
+    let first: unknown;
+    c.on('error', (err) => (first ??= err));
+    try {
+      await c.connect();
+      return true;
+    } catch (err) {
+      const cause = first ?? err;
+      if (/WRONGPASS|invalid username-password|user is disabled/i.test(cause instanceof Error ? cause.message : '')) return false;
+      throw networkProblem(cause, `${a.where} (as ${value.username})`) ?? cause;
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  return {
+    async preflight({ spec, target }) {
+      const a = admin(target);
+      const info = String(await call(a, 'read INFO', 'INFO', 'server'));
+      const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+      if (Number(version.split('.')[0]) < 6) {
+        throw new RotorError(`${a.where} runs Redis ${version}, which has no ACL users`, { outcome: 'usage', hint: 'upgrade to Redis 6 or later' });
+      }
+      const me = String(await call(a, 'run ACL WHOAMI', 'ACL', 'WHOAMI'));
+      const base = baseUser(spec);
+      if (!spec.rules && spec.strategy !== 'requirepass' && !(await getUser(a, base))) {
+        throw new RotorError(`ACL user ${base} does not exist at ${a.where}`, { outcome: 'usage', hint: 'create it, or give `rules` so Rotor creates it (e.g. "~app:* +@read +@write")' });
+      }
+      return { notes: [`Redis ${version}; admin ${me}`] };
+    },
+
+    async generate({ spec, target, current }) {
+      const a = admin(target);
+      return {
+        value: {
+          username: userFor(spec, current),
+          password: randomString(spec.passwordLength, 'alnum'),
+          host: spec.host ?? a.addr.host,
+          port: spec.port ?? a.addr.port,
+        },
+      };
+    },
+
+    async apply({ spec, target, pending, current }) {
+      const a = admin(target);
+      const hash = `#${sha256(pending.password)}`;
+      let detail: string;
+      switch (spec.strategy) {
+        case 'dual-password': {
+          const exists = await getUser(a, pending.username);
+          const rules = exists ? [] : await rulesFor(a, spec, pending.username);
+          await call(a, `add a password to ${pending.username}`, 'ACL', 'SETUSER', pending.username, 'on', hash, ...rules);
+          detail = exists ? `added the new password to ${pending.username}` : `created ${pending.username}`;
+          break;
+        }
+        case 'alternating': {
+          const rules = await rulesFor(a, spec, current?.username ?? baseUser(spec));
+          await call(a, `set the password of ${pending.username}`, 'ACL', 'SETUSER', pending.username, 'reset', 'on', hash, ...rules);
+          detail = `set the password and rules of ${pending.username}`;
+          break;
+        }
+        case 'requirepass':
+          await call(a, 'set the password of default', 'ACL', 'SETUSER', pending.username, 'on', 'resetpass', hash);
+          detail = `replaced the password of ${pending.username}`;
+          break;
+      }
+      return { detail: `${detail}; ${await persist(a, spec)}` };
+    },
+
+    async verify({ target, value }) {
+      const a = admin(target);
+      if (!(await tryAuth(a, value))) throw new RotorError(`${a.where} refused the new password of ${value.username}`, { outcome: 'rolled-back' });
+      return { detail: `AUTH as ${value.username} ok` };
+    },
+
+    async undoApply({ spec, target, pending, current }) {
+      const a = admin(target);
+      switch (spec.strategy) {
+        case 'dual-password': {
+          const user = await getUser(a, pending.username);
+          const rules: string[] = [];
+          if (user?.passwords.includes(sha256(pending.password))) rules.push(`!${sha256(pending.password)}`);
+          if (current && !user?.passwords.includes(sha256(current.password))) rules.push(`#${sha256(current.password)}`);
+          if (!rules.length) return { detail: 'nothing to undo' };
+          await call(a, `remove the new password of ${pending.username}`, 'ACL', 'SETUSER', pending.username, ...rules);
+          break;
+        }
+        case 'alternating':
+          if (current?.username === pending.username) return { detail: 'nothing to undo' };
+          await call(a, `switch ${pending.username} off`, 'ACL', 'SETUSER', pending.username, 'off', 'resetpass');
+          break;
+        case 'requirepass':
+          if (!current) return { detail: 'first rotation: the password default had before Rotor cannot be restored; the pending value stays accepted and stored' };
+          await call(a, 'restore the password of default', 'ACL', 'SETUSER', current.username, 'on', 'resetpass', `#${sha256(current.password)}`);
+          break;
+      }
+      return { detail: `withdrew the new password; ${await persist(a, spec)}` };
+    },
+
+    async retire({ spec, target, retiring, current, emergency, signal }) {
+      const a = admin(target);
+      switch (spec.strategy) {
+        case 'requirepass':
+          return { detail: 'the old password was replaced at apply' };
+        case 'dual-password': {
+          const hash = sha256(retiring.password);
+          const user = await getUser(a, retiring.username);
+          if (!user?.passwords.includes(hash)) return { detail: 'the old password was already removed' };
+          await call(a, `remove the old password of ${retiring.username}`, 'ACL', 'SETUSER', retiring.username, `!${hash}`);
+          return { detail: `removed the old password of ${retiring.username}; ${await persist(a, spec)}` };
+        }
+        case 'alternating': {
+          if (retiring.username === current.username) return { detail: 'nothing to retire' };
+          const drained = await drain({ login: retiring.username, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, retiring.username) });
+          await call(a, `switch ${retiring.username} off`, 'ACL', 'SETUSER', retiring.username, 'off', 'resetpass');
+          return { detail: `${drained}; ${retiring.username} switched off; ${await persist(a, spec)}` };
+        }
+      }
+    },
+
+    async checkRejected({ target, retired }) {
+      const a = admin(target);
+      return (await tryAuth(a, retired))
+        ? { rejected: false }
+        : { rejected: true, detail: `AUTH as ${retired.username} with the old password refused` };
+    },
+
+    async close() {
+      for (const a of admins.values()) a.client.disconnect();
+      admins.clear();
+    },
+  } satisfies Rotator<RedisSpec, RedisValue>;
+}
