@@ -2,6 +2,7 @@
  * Every rotator type Rotor knows, in one place. Adding a type is one line here plus its
  * folder; config validation, `rotor plan` and the JSON Schema all read from this map.
  */
+import { mysqlDefinition } from './mysql-password/index.js';
 import { postgresDefinition } from './postgres-password/index.js';
 import { randomDefinition } from './random/index.js';
 import { redisDefinition } from './redis-acl/index.js';
@@ -10,6 +11,7 @@ import type { AnyRotatorDefinition } from './types.js';
 export const rotatorRegistry = {
   random: randomDefinition,
   'postgres-password': postgresDefinition,
+  'mysql-password': mysqlDefinition,
   'redis-acl': redisDefinition,
 } as const satisfies Record<string, AnyRotatorDefinition>;
 
