@@ -76,6 +76,16 @@ export class IntegrityError extends RotorError {
   }
 }
 
+/**
+ * A target could not be reached (refused, reset, timed out). Transient by nature: rollback
+ * retries an undo that fails this way for a few seconds before asking for a person.
+ */
+export class TargetUnreachableError extends RotorError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { outcome: 'rolled-back', hint: 'check that the server is running and reachable from here; the current credential was not changed by this step', cause });
+  }
+}
+
 export class NotFoundError extends RotorError {
   constructor(message: string, hint?: string) {
     super(message, { outcome: 'usage', hint });

@@ -24,6 +24,8 @@ export interface EngineDeps {
   actor: string;
   owner: { pid: number; host: string };
   now: () => number;
+  /** Waits between attempts of an undo that finds the target unreachable (default ~8 s in all). */
+  undoRetryMs?: readonly number[];
   /** Progress for the terminal and the daemon; never carries values. */
   onEvent?: (e: EngineEvent) => void;
 }

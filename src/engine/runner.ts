@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
-import { describeError, RotorError } from '../errors.js';
+import { describeError, RotorError, TargetUnreachableError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
@@ -307,7 +307,7 @@ export class Runner {
       if (created && failedStep !== 'create') {
         const pending = await this.value(run, rotation.toVersion);
         const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
-        await run.rotator.undoApply({ ...this.request(run), pending, current });
+        await retryWhileUnreachable(() => run.rotator.undoApply({ ...this.request(run), pending, current }), this.deps.undoRetryMs);
       }
       if (created) await this.commit(run, [{ kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'failed', at: now }]);
     } catch (err) {
@@ -410,6 +410,23 @@ export class Runner {
   private outcome(run: Run, status: RotationOutcome['status']): RotationOutcome {
     return { secretId: run.secret.id, status, rotationId: run.rotation.id, version: run.rotation.toVersion };
   }
+}
+
+/**
+ * An undo that fails because the target is briefly unreachable (a restart, a failover) is
+ * tried again with backoff: leaving a rotation half rolled back needs a person, a few
+ * seconds of patience usually does not.
+ */
+async function retryWhileUnreachable<T>(fn: () => Promise<T>, delaysMs: readonly number[] = [250, 500, 1000, 2000, 4000]): Promise<T> {
+  for (const delay of delaysMs) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof TargetUnreachableError)) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  return fn();
 }
 
 /** Sortable by time, unique across processes. */

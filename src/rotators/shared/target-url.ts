@@ -3,7 +3,7 @@
  * user and database ever leave this module in a message.
  */
 import type { TargetRef } from '../types.js';
-import { RotorError } from '../../errors.js';
+import { RotorError, TargetUnreachableError } from '../../errors.js';
 
 export interface TargetAddress {
   host: string;
@@ -48,10 +48,10 @@ const NETWORK: Record<string, string> = {
 };
 
 /** A network failure as a message that says what to check; undefined when `err` is something else. */
-export function networkProblem(err: unknown, where: string): RotorError | undefined {
+export function networkProblem(err: unknown, where: string): TargetUnreachableError | undefined {
   const code = (err as { code?: unknown }).code;
   const text = err instanceof Error ? err.message : '';
   const what = typeof code === 'string' ? NETWORK[code] : /timeout|timed out/i.test(text) ? NETWORK.ETIMEDOUT : /Connection terminated|Connection is closed/i.test(text) ? NETWORK.ECONNRESET : undefined;
   if (!what) return undefined;
-  return new RotorError(`${where} ${what}`, { outcome: 'rolled-back', hint: 'check that the server is running and reachable from here; the current credential was not changed by this step', cause: err });
+  return new TargetUnreachableError(`${where} ${what}`, err);
 }

@@ -79,10 +79,11 @@ export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
-export async function stopProcess(child: ChildProcess): Promise<void> {
+/** PostgreSQL takes SIGINT as "fast shutdown"; its SIGTERM waits for every client to leave. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);

@@ -52,7 +52,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     await waitForPort(port, child, started.log);
   };
   const halt = async () => {
-    if (child) await stopProcess(child);
+    if (child) await stopProcess(child, 'SIGINT');
     logs += current();
     current = () => '';
   };
