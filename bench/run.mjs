@@ -69,8 +69,12 @@ function report(name, value, unit, baselineName, baseline, goal) {
   console.log(`${name}: ${value.toFixed(unit === 'ms' ? 0 : 2)} ${unit}  |  baseline (${baselineName}): ${baseline.toFixed(0)} ${unit}  |  ratio ${(value / baseline).toFixed(2)}×  |  goal ${goal}`);
 }
 
+// `npm run bench -- databases` runs only the sections named.
+const only = process.argv.slice(2);
+const wanted = (name) => !only.length || only.includes(name);
+
 // 1. 1,000 random secrets through all six steps, no grace, in one `rotor rotate --all --no-grace`.
-{
+if (wanted('random')) {
   const dir = sandbox(1000);
   rotor(dir, ['rotate', '--all', '--no-grace']); // v1 everywhere, so the timed run also retires
   const startup = repeat(3, () => rotor(dir, ['rotate', '--due']));
@@ -84,7 +88,7 @@ function report(name, value, unit, baselineName, baseline, goal) {
 }
 
 // 2. Cold start of `rotor --version`, beside a bare `node -e 0`.
-{
+if (wanted('startup')) {
   const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
   const version = repeat(15, () => rotor(dir, ['--version']));
   const bare = repeat(15, () => {
@@ -97,7 +101,7 @@ function report(name, value, unit, baselineName, baseline, goal) {
 }
 
 // 3. `rotor status` over 10,000 secrets with history.
-{
+if (wanted('status')) {
   const dir = sandbox(10_000);
   const t = performance.now();
   rotor(dir, ['rotate', '--all', '--no-grace']);
@@ -109,6 +113,20 @@ function report(name, value, unit, baselineName, baseline, goal) {
   report('rotor status, 10,000 secrets', status, 'ms', 'rotor --version', version, '≤ 1000 ms');
   report('rotor status --json, 10,000 secrets', json, 'ms', 'rotor --version', version, '≤ 1000 ms');
   rmSync(dir, { recursive: true, force: true });
+}
+
+// 4. Database and cache credentials on private servers (bench/databases.ts, bundled here).
+if (wanted('databases')) {
+  const { build } = await import('esbuild');
+  // Two levels under the repository, like test/helpers, so the harness finds bin/ and node_modules/.
+  const out = resolve(import.meta.dirname, '.build/databases.mjs');
+  await build({
+    entryPoints: [resolve(import.meta.dirname, 'databases.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    packages: 'external', logLevel: 'warning',
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
+  const { run } = await import(out);
+  await run(report);
 }
 
 console.log(JSON.stringify({ bench: results }));

@@ -29,20 +29,19 @@ export interface ZeroDowntimeFigures {
 const p99 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]! : 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function zeroDowntimeRun(sb: Sandbox, opts: { secretId: string; accepts: Accepts; rotations: number; graceMs: number; everyMs: number }): Promise<ZeroDowntimeFigures> {
+export async function zeroDowntimeRun(sb: Sandbox, opts: { secretId: string; accepts: Accepts; rotations: number; graceMs: number; everyMs: number; outsideMs?: number }): Promise<ZeroDowntimeFigures> {
   process.env.ROTOR_MASTER_KEY = sb.masterKey;
   const { config } = loadConfig(sb.path('rotor.yaml'), { ...process.env, ...sb.baseEnv });
   const secret = config.secrets.find((s) => s.id === opts.secretId)!;
   secret.graceMs = opts.graceMs;
   let given: DbValue | undefined;
-  let engine: Awaited<ReturnType<typeof openEngine>>;
-  const deliver = async () => {
-    const current = (await engine.state.liveVersions(secret.id)).find((v) => v.stage === 'current')!;
-    given = (await readVersion(valueAccess(engine.deps, secret), secret.id, current.version, current.fingerprint)) as unknown as DbValue;
-  };
-  engine = await openEngine(config, (e) => {
+  const engine = await openEngine(config, (e) => {
     if (e.kind === 'step' && e.step === 'propagate' && e.phase === 'started') void deliver();
   });
+  async function deliver() {
+    const current = (await engine.state.liveVersions(secret.id)).find((v) => v.stage === 'current')!;
+    given = (await readVersion(valueAccess(engine.deps, secret), secret.id, current.version, current.fingerprint)) as unknown as DbValue;
+  }
   const runner = new Runner(engine.deps);
   const opts0 = { trigger: 'manual' as const, reason: 'zero-downtime run', incident: null, noGrace: false };
   const rotate = () => runBatch(engine.deps, [secret], { concurrency: 1 }, (s) => runner.rotate(s, opts0));
@@ -80,7 +79,7 @@ export async function zeroDowntimeRun(sb: Sandbox, opts: { secretId: string; acc
     })();
 
     for (let i = 0; i < opts.rotations; i++) {
-      await sleep(opts.everyMs * 5); // some logins outside rotation, for the comparison
+      await sleep(opts.outsideMs ?? 100); // logins outside rotation, for the comparison
       rotating = i;
       const [outcome] = await rotate();
       if (outcome?.status !== 'grace') throw new Error(`rotation ${i} ended ${outcome?.status}: ${outcome?.error ?? ''}`);

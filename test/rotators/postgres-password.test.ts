@@ -191,7 +191,14 @@ describe('postgres-password preflight and failures', () => {
     for (let i = 0; i < 3; i++) await sb.ok(['rotate', 'db/log', '--no-grace']);
     const log = server.log();
     expect(log).toMatch(/ALTER ROLE "app_log(_clone)?" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:/);
-    for (const v of await storedValues(sb, 'db/log')) expect(log).not.toContain(v.value.password);
+    const passwords = (await storedValues(sb, 'db/log')).map((v) => v.value.password);
+    for (const p of passwords) expect(log).not.toContain(p);
     expect(log).not.toContain(server.password);
+    // Nor in Rotor's own files: state, audit, vault (encrypted), anything under .rotor/.
+    const audit = (await sb.ok(['audit', 'export'])).stdout;
+    for (const [file, bytes] of sb.files('.rotor')) {
+      for (const secret of [...passwords, server.password]) expect(bytes.includes(secret), `${file} holds a password`).toBe(false);
+    }
+    for (const secret of [...passwords, server.password]) expect(audit).not.toContain(secret);
   });
 });
