@@ -36,6 +36,10 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
     if (s.target !== undefined) {
       const target = config.targets[s.target];
       if (!target) errors.push({ at: ['secrets', i, 'target'], message: `unknown target "${s.target}"; define it under \`targets\`` });
+      const wanted = isRotatorType(s.type) ? rotatorRegistry[s.type].targetType : null;
+      if (target && wanted !== null && target.type !== wanted) {
+        errors.push({ at: ['secrets', i, 'target'], message: `target "${s.target}" is a ${target.type} server; type ${s.type} needs a ${wanted} target` });
+      }
     }
     s.after.forEach((dep, j) => {
       if (!firstIndex.has(dep)) errors.push({ at: ['secrets', i, 'after', j], message: `unknown secret "${dep}" in \`after\`` });

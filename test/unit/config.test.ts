@@ -56,3 +56,30 @@ describe('config', () => {
     expect(JSON.stringify(ps)).not.toContain('hunter2-super-secret');
   });
 });
+
+describe('config of the database and cache types', () => {
+  const targets = 'targets:\n  pg: { type: postgres, url: "postgres://a:b@h/db" }\n  my: { type: mysql, url: "mysql://a:b@h/" }\n  r: { type: redis, url: "redis://a:b@h" }\n';
+  const one = (secret: string) => problems(`version: 1\n${targets}secrets:\n  - ${secret}\n`);
+
+  it('normalizes a postgres-password secret with its defaults', () => {
+    const { config } = load(`version: 1\n${targets}secrets:\n  - { id: db/app, type: postgres-password, target: pg, strategy: alternating, username: app }\n`);
+    expect(config.secrets[0]!.spec).toEqual({ strategy: 'alternating', username: 'app', passwordLength: 32, drain: { timeout: '30s', onTimeout: 'hold' } });
+  });
+
+  it.each([
+    ['{ id: db/a, type: postgres-password, target: pg, username: app }', /must be one of "single", "alternating", "new-user"/],
+    ['{ id: db/a, type: postgres-password, target: pg, strategy: rolling, username: app }', /must be one of/],
+    ['{ id: db/a, type: postgres-password, target: pg, strategy: single, username: "app; DROP" }', /a letter or _ first/],
+    ['{ id: db/a, type: postgres-password, target: r, strategy: single, username: app }', /target "r" is a redis server; type postgres-password needs a postgres target/],
+    ['{ id: db/a, type: postgres-password, strategy: single, username: app }', /needs `target`: the name of a postgres entry/],
+    ['{ id: db/a, type: postgres-password, target: pg, strategy: single, username: app, drain: { timeout: soon } }', /not a duration/],
+    ['{ id: db/a, type: mysql-password, target: my, strategy: single, username: a_very_long_account_name_xx }', /at most 26 characters/],
+    ['{ id: db/a, type: redis-acl, target: r, strategy: requirepass, username: app }', /requirepass rotates the `default` user/],
+    ['{ id: db/a, type: redis-acl, target: r, strategy: dual-password }', /dual-password needs `username`/],
+    ['{ id: db/a, type: redis-acl, target: r, strategy: dual-password, username: u, rules: "~* nopass" }', /password rules .* are managed by Rotor/],
+  ])('refuses %s', (secret, message) => {
+    const ps = one(secret);
+    expect(ps.map((p) => p.message).join('\n')).toMatch(message);
+    expect(ps[0]!.line).toBe(7);
+  });
+});

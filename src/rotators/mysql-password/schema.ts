@@ -7,7 +7,7 @@ export const MYSQL_STRATEGIES = ['single', 'alternating', 'dual-password'] as co
 export const mysqlSpecSchema = z
   .strictObject({
     strategy: z
-      .enum(MYSQL_STRATEGIES, { error: `strategy must be one of ${MYSQL_STRATEGIES.join(', ')}` })
+      .enum(MYSQL_STRATEGIES)
       .describe('single: change the password in place; alternating: accounts name and name_clone; dual-password: RETAIN CURRENT PASSWORD (MySQL 8.0.14+, not MariaDB)'),
     username: loginNameSchema.refine((u) => u.length <= 26, 'at most 26 characters, so that name_clone fits MySQL\'s 32'),
     userHost: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:%-]+$/, 'a host pattern like %, 10.0.%.% or app.internal').default('%').describe('the host part of the account, as in \'app\'@\'%\''),

@@ -7,7 +7,7 @@ export const POSTGRES_STRATEGIES = ['single', 'alternating', 'new-user'] as cons
 export const postgresSpecSchema = z
   .strictObject({
     strategy: z
-      .enum(POSTGRES_STRATEGIES, { error: `strategy must be one of ${POSTGRES_STRATEGIES.join(', ')}` })
+      .enum(POSTGRES_STRATEGIES)
       .describe('single: change the password in place (old fails at once); alternating: two logins, name and name_clone; new-user: a new login per rotation'),
     username: loginNameSchema,
     group: loginNameSchema.optional().describe('new-user: the role each new login is granted (default: username)'),

@@ -10,7 +10,7 @@ const PASSWORD_RULE = /^(>|<|#|!|nopass$|resetpass$|reset$)/;
 export const redisSpecSchema = z
   .strictObject({
     strategy: z
-      .enum(REDIS_STRATEGIES, { error: `strategy must be one of ${REDIS_STRATEGIES.join(', ')}` })
+      .enum(REDIS_STRATEGIES)
       .describe('dual-password: one user, old and new password both valid until retire; alternating: users name and name_clone; requirepass: the default user, replaced in place'),
     username: loginNameSchema.optional().describe('the ACL user (requirepass: always `default`)'),
     rules: z
