@@ -2,6 +2,7 @@
 // handful of bundled files instead of hundreds of small modules halves start-up time.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -20,3 +21,19 @@ await build({
   banner: { js: "import { createRequire as __rotorRequire } from 'node:module'; const require = __rotorRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// `rotor/client`: a separate, readable (unminified) ESM bundle with jose left to the
+// application's own copy, plus type declarations.
+await build({
+  entryPoints: { 'client/index': 'src/client/index.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['jose'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.client.json'], { stdio: 'inherit' });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);

@@ -235,7 +235,9 @@ export class Runner {
           value = parseStored(run.access, secret.id, rotation.toVersion, stored);
         } else {
           const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
-          value = (await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value;
+          // Through the value schema once, so what is stored (and fingerprinted) has the exact
+          // shape every later read produces, and a rotator bug cannot store a malformed value.
+          value = run.access.valueSchema.parse((await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value);
           this.deps.redactor.register(value);
           await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
         }
@@ -393,7 +395,7 @@ export class Runner {
     const definition = this.deps.definitionOf(secret);
     let rotator = this.rotators.get(definition.type);
     if (!rotator) {
-      rotator = definition.load().then((factory) => factory({ now: this.deps.now }));
+      rotator = definition.load().then((factory) => factory({ now: this.deps.now, baseDir: this.deps.config.dir }));
       this.rotators.set(definition.type, rotator);
     }
     return {

@@ -2,6 +2,7 @@
  * Every rotator type Rotor knows, in one place. Adding a type is one line here plus its
  * folder; config validation, `rotor plan` and the JSON Schema all read from this map.
  */
+import { jwtDefinition } from './jwt-keyset/index.js';
 import { mysqlDefinition } from './mysql-password/index.js';
 import { postgresDefinition } from './postgres-password/index.js';
 import { randomDefinition } from './random/index.js';
@@ -13,6 +14,7 @@ export const rotatorRegistry = {
   'postgres-password': postgresDefinition,
   'mysql-password': mysqlDefinition,
   'redis-acl': redisDefinition,
+  'jwt-keyset': jwtDefinition,
 } as const satisfies Record<string, AnyRotatorDefinition>;
 
 export type RotatorType = keyof typeof rotatorRegistry;

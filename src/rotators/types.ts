@@ -131,6 +131,8 @@ export interface Rotator<Spec, Value extends SecretValue> {
 export interface RotatorDeps {
   /** Monotonic time in ms, swappable in tests. */
   now: () => number;
+  /** The directory of rotor.yaml: relative paths in a secret's spec resolve against it. */
+  baseDir: string;
 }
 
 /**

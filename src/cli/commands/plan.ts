@@ -75,7 +75,7 @@ async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promi
     await Promise.all(withTarget.map(async (s) => {
       const def = definitionOf(s.type);
       let rotator = rotators.get(s.type);
-      if (!rotator) rotators.set(s.type, (rotator = def.load().then((f) => f({ now: Date.now }))));
+      if (!rotator) rotators.set(s.type, (rotator = def.load().then((f) => f({ now: Date.now, baseDir: config.dir }))));
       try {
         const target = { name: s.target!, ...config.targets[s.target!]! };
         out.set(s.id, await (await rotator).preflight({ secretId: s.id, spec: s.spec, target, signal }));

@@ -1,0 +1,118 @@
+/**
+ * `jwt-keyset` for each algorithm: a token signed before a rotation verifies during grace
+ * with a verifier built only from what Rotor published — `jose` as the independent
+ * verifier, and the `rotor/client` SDK — new tokens carry the new kid, and after retire
+ * the old token is refused. The published JWKS never holds a private member.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTokenSigner, createTokenVerifier, jwksFile, type JwtKeySet } from 'rotor/client';
+import { Sandbox } from '../helpers/sandbox.js';
+
+const sandboxes: Sandbox[] = [];
+afterAll(() => sandboxes.forEach((s) => s.remove()));
+
+async function keySet(sb: Sandbox, id: string, stage = 'current'): Promise<JwtKeySet> {
+  return JSON.parse((await sb.ok(['get', id, '--stage', stage])).stdout) as JwtKeySet;
+}
+
+/** The independent check: jose, given only the published file. */
+async function joseAccepts(file: string, token: string, alg: string): Promise<boolean> {
+  const set = JSON.parse(readFileSync(file, 'utf8')) as { keys: JWK[] };
+  try {
+    if (alg === 'HS256') {
+      const key = set.keys.find((k) => k.kid === decodeProtectedHeader(token).kid);
+      if (!key) return false;
+      await jwtVerify(token, await importJWK(key, 'HS256'));
+    } else {
+      await jwtVerify(token, createLocalJWKSet(set));
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.each(['RS256', 'ES256', 'EdDSA', 'HS256'] as const)('jwt-keyset %s', (alg) => {
+  it('old tokens verify during grace against what was published, new tokens carry the new kid, old tokens are refused after retire', async () => {
+    const fileField = alg === 'HS256' ? 'keysetFile: keys/hs.json' : 'jwksFile: public/jwks.json';
+    const sb = new Sandbox(`version: 1\nsecrets:\n  - { id: auth/jwt, type: jwt-keyset, algorithm: ${alg}, ${fileField}, grace: 1h }\n`);
+    sandboxes.push(sb);
+    const file = sb.path(alg === 'HS256' ? 'keys/hs.json' : 'public/jwks.json');
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'auth/jwt']);
+
+    let delivered = await keySet(sb, 'auth/jwt');
+    const signer = createTokenSigner(() => delivered);
+    const verifier = createTokenVerifier({ jwks: jwksFile(file), maxAgeMs: 0 });
+    const oldToken = await signer.sign({ sub: 'alice' }, { expiresIn: '1h' });
+    const oldKid = delivered.kid;
+    expect(decodeProtectedHeader(oldToken)).toMatchObject({ alg, kid: oldKid });
+    expect(await joseAccepts(file, oldToken, alg)).toBe(true);
+
+    await sb.ok(['rotate', 'auth/jwt']);
+    delivered = await keySet(sb, 'auth/jwt');
+    expect(delivered.kid).not.toBe(oldKid);
+    const newToken = await signer.sign({ sub: 'bob' }, { expiresIn: '1h' });
+    expect(decodeProtectedHeader(newToken).kid).toBe(delivered.kid);
+    // During grace: both verify, with jose from the file alone and with the SDK.
+    expect(await joseAccepts(file, oldToken, alg)).toBe(true);
+    expect(await joseAccepts(file, newToken, alg)).toBe(true);
+    expect((await verifier.verify(oldToken)).payload.sub).toBe('alice');
+    expect((await verifier.verify(newToken)).payload.sub).toBe('bob');
+
+    await sb.ok(['retire', '--force', 'auth/jwt']);
+    expect(await joseAccepts(file, oldToken, alg)).toBe(false);
+    expect(await joseAccepts(file, newToken, alg)).toBe(true);
+    await expect(verifier.verify(oldToken)).rejects.toThrow(/no applicable key|matching key/i);
+    expect((await verifier.verify(newToken)).payload.sub).toBe('bob');
+
+    const published = readFileSync(file, 'utf8');
+    if (alg === 'HS256') {
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect((await sb.ok(['plan'])).stdout).toMatch(/HS256 has no public half/);
+    } else {
+      expect(statSync(file).mode & 0o777).toBe(0o644);
+      for (const k of (JSON.parse(published) as { keys: JWK[] }).keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k).not.toHaveProperty(m);
+      // No private key material of any version anywhere in the published file.
+      for (const v of [1, 2]) {
+        const set = JSON.parse((await sb.ok(['get', 'auth/jwt', '--version', String(v)])).stdout) as JwtKeySet;
+        for (const k of set.keys) expect(published).not.toContain(String(k.d));
+      }
+    }
+  });
+});
+
+describe('jwt-keyset SDK verifier', () => {
+  it('refreshes on an unknown kid at most once per cooldown, and accepts a key only while it is published', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: auth/jwt, type: jwt-keyset, algorithm: ES256, jwksFile: jwks.json, grace: 1h }\n');
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'auth/jwt']);
+    let fetches = 0;
+    let clock = 0;
+    const source = jwksFile(sb.path('jwks.json'));
+    const verifier = createTokenVerifier({ jwks: async () => (fetches++, source()), maxAgeMs: 60_000, unknownKidCooldownMs: 30_000, now: () => clock });
+    let set = await keySet(sb, 'auth/jwt');
+    const signer = createTokenSigner(() => set);
+    await verifier.verify(await signer.sign({ n: 1 }));
+    expect(fetches).toBe(1);
+
+    await sb.ok(['rotate', 'auth/jwt']);
+    set = await keySet(sb, 'auth/jwt');
+    const fresh = await signer.sign({ n: 2 });
+    clock = 1_000;
+    await verifier.verify(fresh); // unknown kid → one refresh → found
+    expect(fetches).toBe(2);
+
+    // A flood of tokens with made-up kids: one refresh per cooldown, not one per token.
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'made-up' }).sign((await generateKeyPair('ES256')).privateKey);
+    clock = 2_000;
+    for (let i = 0; i < 50; i++) await expect(verifier.verify(forged)).rejects.toThrow();
+    expect(fetches).toBe(2); // within 30 s of the last unknown-kid refresh
+    clock = 40_000;
+    await expect(verifier.verify(forged)).rejects.toThrow();
+    expect(fetches).toBe(3);
+  });
+});
