@@ -12,6 +12,7 @@ export const COMMANDS = {
   resume: command('finish or roll back rotations a crash left open', () => import('./commands/resume.js')),
   rollback: command('make the previous value current again while it is still valid', () => import('./commands/rollback.js')),
   emergency: command('rotate everything in scope now, no grace, with an incident report', () => import('./commands/emergency.js')),
+  reencrypt: command('move the data a keyring protects to its current primary key, online and resumably', () => import('./commands/reencrypt.js')),
   get: command('print a value (the only command that prints secrets)', () => import('./commands/get.js')),
   history: command('versions and rotations of one secret', () => import('./commands/history.js')),
   audit: command('audit verify | audit export [--since T]', () => import('./commands/audit.js')),

@@ -3,6 +3,7 @@
  * warnings together so a user fixes everything in one pass.
  */
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
+import type { AnyRotatorDefinition } from '../rotators/types.js';
 import type { RawConfig, RotorConfig } from './schema.js';
 
 export interface RuleProblem {
@@ -29,7 +30,7 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
       const wanted = rotatorRegistry[s.type].targetType;
       if (wanted === null && s.target !== undefined) {
         errors.push({ at: ['secrets', i, 'target'], message: `type ${s.type} has no target; remove \`target\`` });
-      } else if (wanted !== null && s.target === undefined) {
+      } else if (wanted !== null && s.target === undefined && !(rotatorRegistry[s.type] as AnyRotatorDefinition).targetOptional) {
         errors.push({ at: ['secrets', i], message: `type ${s.type} needs \`target\`: the name of a ${wanted} entry under \`targets\`` });
       }
     }

@@ -4,23 +4,29 @@
  * details, terminal output) passes through `redact`. Errors from drivers sometimes echo
  * what they were given; this is where that stops.
  */
-import type { SecretValue } from '../rotators/types.js';
+import type { Json, SecretValue } from '../rotators/types.js';
 
 const MIN_LENGTH = 6;
+const NOT_SECRET = /^(username|user|host|port|database|kid|alg|algorithm|primary|id|kty|use|crv)$/i;
 
 export class Redactor {
   private readonly known = new Set<string>();
 
-  register(value: SecretValue): void {
+  /** Registers every secret string in `value`, however deeply nested (key sets hold arrays of keys). */
+  register(value: SecretValue | Json): void {
     if (typeof value === 'string') {
       if (value.length >= MIN_LENGTH) this.known.add(value);
       return;
     }
+    if (Array.isArray(value)) {
+      for (const item of value) this.register(item);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
     for (const [key, field] of Object.entries(value)) {
-      // Usernames, hosts and ports are not secret and redacting them would garble messages.
-      if (typeof field === 'string' && field.length >= MIN_LENGTH && !/^(username|user|host|port|database|kid|alg|algorithm)$/i.test(key)) {
-        this.known.add(field);
-      }
+      // Names, addresses and key ids are not secret, and redacting them would garble messages.
+      if (typeof field === 'string' && NOT_SECRET.test(key)) continue;
+      this.register(field);
     }
   }
 

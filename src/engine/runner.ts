@@ -124,13 +124,17 @@ export class Runner {
     return this.drive(run, step);
   }
 
-  /** Retires the previous value of a rotation in grace: revoke at the target, prove it is rejected. */
-  async retire(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
+  /**
+   * Retires the previous value of a rotation in grace: revoke at the target, prove it is
+   * rejected. `force` (`rotor retire --force`) also overrides what a rotator would hold
+   * the retire for, such as data still encrypted under an old key.
+   */
+  async retire(secret: SecretConfig, rotation: RotationRow, opts: { force?: boolean } = {}): Promise<RotationOutcome> {
     const live = await this.readLive(secret, await this.deps.state.liveVersions(secret.id));
-    return this.retireRun(await this.load(secret, rotation, live), { cutShort: false });
+    return this.retireRun(await this.load(secret, rotation, live), { cutShort: false, force: opts.force ?? false });
   }
 
-  private async retireRun(run: Run, opts: { cutShort: boolean }): Promise<RotationOutcome> {
+  private async retireRun(run: Run, opts: { cutShort: boolean; force?: boolean }): Promise<RotationOutcome> {
     const from = run.rotation.fromVersion;
     try {
       await this.step(run, 'retire', async () => {
@@ -138,7 +142,7 @@ export class Runner {
         const retiring = await this.value(run, from);
         const current = await this.value(run, run.rotation.toVersion);
         const base = this.request(run);
-        const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency' });
+        const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency', force: opts.force ?? false });
         const check = await run.rotator.checkRejected({ ...base, retired: retiring });
         if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
         // Bookkeeping of what the target already did: it rides with the next commit.

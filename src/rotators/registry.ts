@@ -3,6 +3,7 @@
  * folder; config validation, `rotor plan` and the JSON Schema all read from this map.
  */
 import { jwtDefinition } from './jwt-keyset/index.js';
+import { keyringDefinition } from './keyring/index.js';
 import { mysqlDefinition } from './mysql-password/index.js';
 import { postgresDefinition } from './postgres-password/index.js';
 import { randomDefinition } from './random/index.js';
@@ -15,6 +16,7 @@ export const rotatorRegistry = {
   'mysql-password': mysqlDefinition,
   'redis-acl': redisDefinition,
   'jwt-keyset': jwtDefinition,
+  keyring: keyringDefinition,
 } as const satisfies Record<string, AnyRotatorDefinition>;
 
 export type RotatorType = keyof typeof rotatorRegistry;

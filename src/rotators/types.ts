@@ -62,6 +62,8 @@ export interface RetireRequest<Spec, Value> extends RequestBase<Spec> {
   current: Value;
   /** An emergency skips waiting for clients still on the old value. */
   emergency: boolean;
+  /** `rotor retire --force`: the user overrides what would hold the retire (grace, data still under an old key). */
+  force: boolean;
 }
 
 export interface CheckRejectedRequest<Spec, Value> extends RequestBase<Spec> {
@@ -149,6 +151,8 @@ export interface RotatorDefinition<T extends string, Spec, Value extends SecretV
   valueSchema: z.ZodType<Value>;
   /** Which kind of `targets` entry the secret must name, or null when the type has none. */
   targetType: string | null;
+  /** The target is optional (a keyring names one only when Rotor re-encrypts its data). */
+  targetOptional?: boolean;
   plan(spec: Spec): { steps: StepPlan; notes: string[] };
   load(): Promise<(deps: RotatorDeps) => Rotator<Spec, Value>>;
 }

@@ -69,3 +69,41 @@ it('values appear only in `rotor get`', async () => {
     }
   }
 });
+
+it('key material of jwt-keyset and keyring appears only in `rotor get`, never in the published JWKS', async () => {
+  const sb = new Sandbox(`version: 1
+secrets:
+  - { id: auth/es, type: jwt-keyset, algorithm: ES256, jwksFile: public/jwks.json, grace: 1h, priority: critical }
+  - { id: auth/hs, type: jwt-keyset, algorithm: HS256, keysetFile: private/hs.json, grace: 1h }
+  - { id: data/ring, type: keyring, grace: 1h, priority: critical }
+`);
+  sandboxes.push(sb);
+  const outputs: string[] = [];
+  const run = async (args: string[]) => {
+    const r = await sb.ok(args);
+    outputs.push(r.stdout, r.stderr);
+  };
+  await run(['init']);
+  await run(['rotate', '--all']);
+  await run(['rotate', '--all', '--json']);
+  await run(['retire', '--force']);
+  await run(['emergency', '--scope', 'critical', '--incident', 'INC-9', '--reason', 'canary']);
+  for (const cmd of [['status', '--json'], ['plan'], ['audit', 'export'], ['history', 'auth/es', '--json'], ['history', 'data/ring']]) await run(cmd);
+
+  // The secret members of every key of every version: EC private scalars, HMAC secrets, AES keys.
+  const secrets: string[] = [];
+  for (const id of ['auth/es', 'auth/hs', 'data/ring']) {
+    const h = JSON.parse((await sb.ok(['history', id, '--json'])).stdout) as { versions: { version: number }[] };
+    for (const v of h.versions) {
+      const value = JSON.parse((await sb.ok(['get', id, '--version', String(v.version)])).stdout) as { keys: { d?: string; k?: string; key?: string }[] };
+      for (const k of value.keys) for (const s of [k.d, k.k, k.key]) if (s) secrets.push(s);
+    }
+  }
+  expect(secrets.length).toBeGreaterThanOrEqual(9);
+  const haystacks = [
+    ...outputs.map((o, i) => [`output #${i}`, o] as const),
+    ...[...sb.files('.rotor')].map(([p, b]) => [p, b.toString('latin1')] as const),
+    ['public/jwks.json', readFileSync(sb.path('public/jwks.json'), 'utf8')] as const,
+  ];
+  for (const s of secrets) for (const [where, text] of haystacks) expect(text.includes(s), `key material leaked into ${where}`).toBe(false);
+});

@@ -5,7 +5,7 @@ import { parse } from '../args.js';
 import { openConfig, withRunner, selectSecrets } from '../open.js';
 import { exitCodeFor, printOutcomes, Progress } from '../output.js';
 
-const USAGE = 'rotor retire [--due] [id…] [--force] [--json]   (--force: retire before grace ends)';
+const USAGE = 'rotor retire [--due] [id…] [--force] [--json]   (--force: retire before grace ends, and past what would hold it, such as data still under an old key)';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, { due: { type: 'boolean' }, force: { type: 'boolean' } }, USAGE);
@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
     });
     const waiting = named.filter((s) => inGrace.has(s.id) && !selected.includes(s));
     progress = new Progress(selected.length, 'retiring');
-    const outcomes = await runBatch(engine.deps, selected, { concurrency: config.concurrency }, (s) => runner.retire(s, inGrace.get(s.id)!));
+    const outcomes = await runBatch(engine.deps, selected, { concurrency: config.concurrency }, (s) => runner.retire(s, inGrace.get(s.id)!, { force: values.force }));
     progress.end();
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ outcomes, waiting: waiting.map((s) => ({ secretId: s.id, retireAfter: inGrace.get(s.id)!.retireAfter })) })}\n`);

@@ -20,7 +20,7 @@ import { drain, type Session } from '../shared/drain.js';
 import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
 import { loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
 import { scramVerifier } from './scram.js';
-import { ident, literal } from './sql.js';
+import { ident, literal } from '../shared/pg-sql.js';
 
 interface Admin {
   pool: pg.Pool;
