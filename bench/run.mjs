@@ -115,13 +115,15 @@ if (wanted('status')) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// 4. Database and cache credentials on private servers (bench/databases.ts, bundled here).
-if (wanted('databases')) {
+// 4 and 5. Sections that start their own servers, written in TypeScript against the test
+// harness (bench/databases.ts, bench/keys.ts), bundled here.
+for (const section of ['databases', 'keys']) {
+  if (!wanted(section)) continue;
   const { build } = await import('esbuild');
   // Two levels under the repository, like test/helpers, so the harness finds bin/ and node_modules/.
-  const out = resolve(import.meta.dirname, '.build/databases.mjs');
+  const out = resolve(import.meta.dirname, `.build/${section}.mjs`);
   await build({
-    entryPoints: [resolve(import.meta.dirname, 'databases.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    entryPoints: [resolve(import.meta.dirname, `${section}.ts`)], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
     packages: 'external', logLevel: 'warning',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });

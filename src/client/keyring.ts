@@ -5,7 +5,23 @@
  *
  *   rk1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>      AES-256-GCM, AAD = "rk1:<key id>" ‖ aad
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync } from 'node:crypto';
+
+/**
+ * Nonces come from a pre-filled pool: one call to the CSPRNG per 1,024 encryptions instead
+ * of one each, which matters when re-encrypting millions of rows. Each nonce is used once.
+ */
+const NONCE_POOL = Buffer.alloc(12 * 1024);
+let nonceOffset = NONCE_POOL.length;
+function nextNonce(): Buffer {
+  if (nonceOffset === NONCE_POOL.length) {
+    randomFillSync(NONCE_POOL);
+    nonceOffset = 0;
+  }
+  const nonce = Buffer.from(NONCE_POOL.subarray(nonceOffset, nonceOffset + 12));
+  nonceOffset += 12;
+  return nonce;
+}
 
 /** A `keyring` value, as `rotor get` prints it and consumers receive it. */
 export interface KeyringValue {
@@ -31,10 +47,14 @@ export function keyIdOf(ciphertext: string): string | undefined {
 }
 
 export function createKeyring(value: KeyringValue): Keyring {
-  const keys = new Map(value.keys.map((k) => [k.id, Buffer.from(k.key, 'base64')]));
-  const primary = keys.get(value.primary);
-  if (!primary || primary.length !== 32) throw new Error(`keyring has no 256-bit primary key ${value.primary}`);
-  const aadOf = (id: string, aad?: string) => Buffer.from(`${CIPHERTEXT_PREFIX}:${id}${aad === undefined ? '' : `\0${aad}`}`);
+  const raw = new Map(value.keys.map((k) => [k.id, Buffer.from(k.key, 'base64')]));
+  if (raw.get(value.primary)?.length !== 32) throw new Error(`keyring has no 256-bit primary key ${value.primary}`);
+  // KeyObjects, made once: cheaper for every cipher than raw key bytes.
+  const keys = new Map([...raw].map(([id, bytes]) => [id, createSecretKey(bytes)]));
+  const primary = keys.get(value.primary)!;
+  const plainAad = new Map([...keys.keys()].map((id) => [id, Buffer.from(`${CIPHERTEXT_PREFIX}:${id}`)]));
+  const aadOf = (id: string, aad?: string) => (aad === undefined ? plainAad.get(id)! : Buffer.from(`${CIPHERTEXT_PREFIX}:${id}\0${aad}`));
+  const head = `${CIPHERTEXT_PREFIX}:${value.primary}:`;
 
   const decrypt = (ciphertext: string, aad?: string): Buffer => {
     const id = keyIdOf(ciphertext);
@@ -53,11 +73,12 @@ export function createKeyring(value: KeyringValue): Keyring {
     primaryId: value.primary,
     keyIdOf,
     encrypt(plaintext, aad) {
-      const nonce = randomBytes(12);
+      const nonce = nextNonce();
       const c = createCipheriv('aes-256-gcm', primary, nonce);
       c.setAAD(aadOf(value.primary, aad));
-      const body = Buffer.concat([nonce, c.update(plaintext), c.final(), c.getAuthTag()]);
-      return `${CIPHERTEXT_PREFIX}:${value.primary}:${body.toString('base64url')}`;
+      const body = c.update(plaintext);
+      c.final();
+      return head + Buffer.concat([nonce, body, c.getAuthTag()]).toString('base64url');
     },
     decrypt,
     decryptString: (ciphertext, aad) => decrypt(ciphertext, aad).toString('utf8'),

@@ -113,7 +113,7 @@ describe('keyring re-encryption on a real table', () => {
     expect(halfway).toBeGreaterThan(0);
     expect(halfway).toBeLessThan(150_000);
     const resumed = await sb.ok(['reencrypt', 'data/key']);
-    expect(resumed.stdout).toMatch(/resumed after id \d+/);
+    expect(resumed.stdout).toMatch(/resumed from the checkpoint \(ranges at ids \d+/);
     expect(resumed.stdout).toMatch(/ 0 left/);
     await expectAllUnder('orders', v2, expected);
     expect(existsSync(checkpoint)).toBe(false);

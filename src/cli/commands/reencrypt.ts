@@ -28,7 +28,7 @@ export async function run(args: string[]): Promise<number> {
   const target = config.targets[secret!.target]!;
 
   const engine = await openEngine(config);
-  const pool = new pg.Pool({ connectionString: target.url, max: 3, application_name: 'rotor-reencrypt' });
+  const pool = new pg.Pool({ connectionString: target.url, max: 8, application_name: 'rotor-reencrypt' });
   pool.on('error', () => {});
   try {
     const current = (await engine.state.liveVersions(secret!.id)).find((v) => v.stage === 'current');
@@ -62,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
     } else {
       process.stdout.write(
         `${secret!.id}: ${result.reencrypted.toLocaleString('en')} rows re-encrypted to key ${ring.primaryId} in ${(result.ms / 1000).toFixed(1)}s (${rate.toLocaleString('en')} rows/s)` +
-          `${result.resumedFrom !== null ? `, resumed after id ${result.resumedFrom}` : ''}; ${result.alreadyCurrent.toLocaleString('en')} already current, ` +
+          `${result.resumedFrom !== null ? `, resumed from the checkpoint (ranges at ids ${result.resumedFrom})` : ''}; ${result.alreadyCurrent.toLocaleString('en')} already current, ` +
           `${result.changedConcurrently} changed by the application meanwhile (swept again), ${result.remaining} left\n`,
       );
       for (const u of result.unreadable.slice(0, 10)) process.stdout.write(`  unreadable: id ${u.id}: ${u.error}\n`);

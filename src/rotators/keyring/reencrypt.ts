@@ -42,12 +42,21 @@ export interface ReencryptResult {
   ms: number;
 }
 
+/** One slice of the id space, worked through in order by one connection. `to` null: no upper bound. */
+interface Range {
+  from: string | null;
+  to: string | null;
+  lastId: string | null;
+}
+
 interface Checkpoint {
   primary: string;
-  lastId: string | null;
+  ranges: Range[];
   reencrypted: number;
   scanned: number;
 }
+
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
 
 export interface ReencryptJob {
   pool: pg.Pool;
@@ -55,6 +64,8 @@ export interface ReencryptJob {
   ring: Keyring;
   checkpointFile: string;
   batchSize?: number;
+  /** Connections working disjoint id ranges at once (integer ids only; default 3). */
+  parallel?: number;
   maxSweeps?: number;
   onProgress?: (p: ReencryptProgress) => void;
 }
@@ -68,14 +79,15 @@ export async function reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
   const type = await idType(pool, data);
   const batch = job.batchSize ?? data.batchSize;
 
-  let checkpoint: Checkpoint = { primary: ring.primaryId, lastId: null, reencrypted: 0, scanned: 0 };
+  let checkpoint: Checkpoint | undefined;
   try {
     const saved = JSON.parse(readFileSync(job.checkpointFile, 'utf8')) as Checkpoint;
-    if (saved.primary === ring.primaryId) checkpoint = saved;
+    if (saved.primary === ring.primaryId && Array.isArray(saved.ranges)) checkpoint = saved;
   } catch {
     // No checkpoint: start from the first row.
   }
-  const resumedFrom = checkpoint.lastId;
+  const resumedFrom = checkpoint ? checkpoint.ranges.map((r) => r.lastId ?? r.from ?? 'start').join(', ') : null;
+  checkpoint ??= { primary: ring.primaryId, ranges: await split(pool, table, id, type, job.parallel ?? 3), reencrypted: 0, scanned: 0 };
   await ensureDir(dirname(job.checkpointFile));
 
   const total = await rowsNotUnder(pool, data, ring.primaryId);
@@ -83,24 +95,40 @@ export async function reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
     scanned: checkpoint.scanned, reencrypted: checkpoint.reencrypted, alreadyCurrent: 0, changedConcurrently: 0, unreadable: [], remaining: 0, passes: 0, resumedFrom, ms: 0,
   };
 
-  const fetch = async (after: string | null, onlyOld: boolean) => {
-    const filter = onlyOld ? `${col} LIKE '${CIPHERTEXT_PREFIX}:%' AND ${col} NOT LIKE ${underKey(ring.primaryId)}` : 'TRUE';
-    const sql = after === null
-      ? `SELECT ${id}::text AS id, ${col} AS c FROM ${table} WHERE ${filter} ORDER BY ${id} LIMIT ${batch}`
-      : `SELECT ${id}::text AS id, ${col} AS c FROM ${table} WHERE ${id} > $1::${type} AND ${filter} ORDER BY ${id} LIMIT ${batch}`;
-    return (await pool.query<{ id: string; c: string | null }>(sql, after === null ? [] : [after])).rows;
+  const fetch = async (range: Range, after: string | null, onlyOld: boolean) => {
+    const where = [onlyOld ? `${col} LIKE '${CIPHERTEXT_PREFIX}:%' AND ${col} NOT LIKE ${underKey(ring.primaryId)}` : 'TRUE'];
+    const params: string[] = [];
+    const lower = after ?? range.from;
+    if (lower !== null) where.push(`${id} ${after === null ? '>=' : '>'} $${params.push(lower)}::${type}`);
+    if (range.to !== null) where.push(`${id} <= $${params.push(range.to)}::${type}`);
+    const sql = `SELECT ${id}::text AS id, ${col} AS c FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${id} LIMIT ${batch}`;
+    return (await pool.query<{ id: string; c: string | null }>(sql, params)).rows;
+  };
+
+  // Checkpoints are written one after another, each a snapshot taken when its write starts,
+  // so the file only ever moves forward even though workers finish batches out of order.
+  // Workers do not wait for them (a batch done twice after a crash is harmless), and at most
+  // one is queued: a durable write per batch would cost more than the batch.
+  let saving: Promise<void> = Promise.resolve();
+  let queued = false;
+  const save = () => {
+    if (queued) return;
+    queued = true;
+    saving = saving.then(async () => {
+      queued = false;
+      await writeFileAtomic(job.checkpointFile, JSON.stringify({ ...checkpoint!, reencrypted: result.reencrypted, scanned: result.scanned }));
+    });
   };
 
   const update = `UPDATE ${table} AS t SET ${col} = v.n FROM unnest($1::${type}[], $2::text[], $3::text[]) AS v(id, o, n) WHERE t.${id} = v.id AND t.${col} = v.o`;
 
-  const runPass = async (pass: number, from: string | null, onlyOld: boolean, save: boolean) => {
-    result.passes = pass;
-    let next = fetch(from, onlyOld);
+  const runRange = async (pass: number, range: Range, onlyOld: boolean, persist: boolean) => {
+    let next = fetch(range, persist ? range.lastId : null, onlyOld);
     for (;;) {
       const rows = await next;
       if (!rows.length) break;
       const last = rows[rows.length - 1]!.id;
-      next = fetch(last, onlyOld); // read ahead while this batch is written
+      next = fetch(range, last, onlyOld); // read ahead while this batch is written
       const ids: string[] = [];
       const olds: string[] = [];
       const news: string[] = [];
@@ -126,23 +154,50 @@ export async function reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
         result.changedConcurrently += ids.length - (rowCount ?? 0);
       }
       result.scanned += rows.length;
-      if (save) {
-        checkpoint = { primary: ring.primaryId, lastId: last, reencrypted: result.reencrypted, scanned: result.scanned };
-        await writeFileAtomic(job.checkpointFile, JSON.stringify(checkpoint));
+      if (persist) {
+        range.lastId = last;
+        save();
       }
       job.onProgress?.({ pass, scanned: result.scanned, reencrypted: result.reencrypted, total });
     }
   };
 
-  await runPass(1, checkpoint.lastId, false, true);
+  const runPass = async (pass: number, onlyOld: boolean, persist: boolean) => {
+    result.passes = pass;
+    const ranges = persist ? checkpoint!.ranges : checkpoint!.ranges.map((r) => ({ ...r, lastId: null }));
+    await Promise.all(ranges.map((r) => runRange(pass, r, onlyOld, persist)));
+    await saving;
+  };
+
+  await runPass(1, false, true);
   // Sweeps: rows written under an old key while the pass ran, and compare-and-swap misses.
   for (let sweep = 0; sweep < (job.maxSweeps ?? 5); sweep++) {
     const left = await rowsNotUnder(pool, data, ring.primaryId);
     if (left === result.unreadable.length) break;
-    await runPass(result.passes + 1, null, true, false);
+    await runPass(result.passes + 1, true, false);
   }
   result.remaining = await rowsNotUnder(pool, data, ring.primaryId);
   rmSync(job.checkpointFile, { force: true });
   result.ms = performance.now() - started;
   return result;
+}
+
+/** Splits integer ids into `parts` equal ranges; other id types are worked as one range. */
+async function split(pool: pg.Pool, table: string, id: string, type: string, parts: number): Promise<Range[]> {
+  if (!INTEGER_TYPES.has(type) || parts <= 1) return [{ from: null, to: null, lastId: null }];
+  const { rows } = await pool.query<{ lo: string | null; hi: string | null }>(`SELECT min(${id})::text AS lo, max(${id})::text AS hi FROM ${table}`);
+  const lo = rows[0]?.lo;
+  const hi = rows[0]?.hi;
+  if (lo == null || hi == null) return [{ from: null, to: null, lastId: null }];
+  const [a, b] = [BigInt(lo), BigInt(hi)];
+  const step = (b - a) / BigInt(parts) + 1n;
+  const ranges: Range[] = [];
+  for (let i = 0; i < parts; i++) {
+    const from = a + step * BigInt(i);
+    if (from > b) break;
+    // The last range is open above, so rows inserted after the split are covered too.
+    ranges.push({ from: i === 0 ? null : String(from), to: i === parts - 1 || from + step - 1n >= b ? null : String(from + step - 1n), lastId: null });
+    if (from + step - 1n >= b) break;
+  }
+  return ranges;
 }
