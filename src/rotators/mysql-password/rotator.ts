@@ -14,17 +14,12 @@ import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
-import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
+import { adminCache, type AdminBase } from '../shared/admin-cache.js';
+import { networkProblem } from '../shared/target-url.js';
 import { userFor, type MysqlSpec, type MysqlValue } from './schema.js';
 import { nativePasswordHash, serverKind, type ServerKind } from './server.js';
 
-interface Admin {
-  pool: mysql.Pool;
-  addr: TargetAddress;
-  where: string;
-  target: TargetRef;
-  kind?: Promise<ServerKind>;
-}
+type Admin = AdminBase & { conn: mysql.Pool };
 
 /** Server error numbers that mean "this login is refused": access denied, account locked. */
 const LOGIN_REFUSED = new Set([1045, 4151, 3118]);
@@ -47,42 +42,41 @@ function adminProblem(err: unknown, a: Admin, action: string): RotorError {
 }
 
 export function createMysqlRotator(_deps: RotatorDeps) {
-  const admins = new Map<string, Admin>();
-
-  function admin(target: TargetRef | undefined): Admin {
-    if (!target) throw new RotorError('mysql-password needs a target', { outcome: 'usage' });
-    const key = `${target.name}\0${target.url}`;
-    let a = admins.get(key);
-    if (!a) {
-      const addr = parseTargetUrl(target, 3306);
+  const admins = adminCache({
+    type: 'mysql-password',
+    defaultPort: 3306,
+    open: (_target, addr) => {
       const pool = mysql.createPool({
         host: addr.host, port: addr.port, user: addr.user, password: addr.password, database: addr.database || undefined,
         connectionLimit: 8, connectTimeout: 10_000, multipleStatements: false,
       });
       pool.on('connection', (c) => c.on('error', () => {}));
-      a = { pool, addr, where: describeTarget(target, addr), target };
-      admins.set(key, a);
-    }
-    return a;
-  }
+      return pool;
+    },
+  });
+  const admin = (target: TargetRef | undefined): Admin => admins.get(target);
+  const kinds = new Map<mysql.Pool, Promise<ServerKind>>();
 
   async function sql<R = mysql.RowDataPacket>(a: Admin, action: string, text: string, params: unknown[] = []): Promise<R[]> {
     try {
-      const [rows] = await a.pool.query(text, params);
+      const [rows] = await a.conn.query(text, params);
       return rows as R[];
     } catch (err) {
       throw adminProblem(err, a, action);
     }
   }
 
-  const kindOf = (a: Admin): Promise<ServerKind> =>
-    (a.kind ??= sql<{ v: string }>(a, 'read its version', 'SELECT VERSION() AS v').then((r) => serverKind(r[0]?.v ?? '')));
+  const kindOf = (a: Admin): Promise<ServerKind> => {
+    let kind = kinds.get(a.conn);
+    if (!kind) kinds.set(a.conn, (kind = sql<{ v: string }>(a, 'read its version', 'SELECT VERSION() AS v').then((r) => serverKind(r[0]?.v ?? ''))));
+    return kind;
+  };
 
-  const account = (a: Admin, user: string, spec: MysqlSpec) => `${a.pool.escape(user)}@${a.pool.escape(spec.userHost)}`;
+  const account = (a: Admin, user: string, spec: MysqlSpec) => `${a.conn.escape(user)}@${a.conn.escape(spec.userHost)}`;
 
   async function accountExists(a: Admin, user: string, spec: MysqlSpec): Promise<boolean> {
     try {
-      await a.pool.query(`SHOW GRANTS FOR ${account(a, user, spec)}`);
+      await a.conn.query(`SHOW GRANTS FOR ${account(a, user, spec)}`);
       return true;
     } catch (err) {
       if ((err as { errno?: number }).errno === 1141) return false; // no such grant: no such account
@@ -92,7 +86,7 @@ export function createMysqlRotator(_deps: RotatorDeps) {
 
   /** `IDENTIFIED …` for a password: a native hash on MariaDB (no plaintext on the wire), the password on MySQL. */
   async function identified(a: Admin, password: string): Promise<string> {
-    return (await kindOf(a)).mariadb ? `IDENTIFIED BY PASSWORD ${a.pool.escape(nativePasswordHash(password))}` : `IDENTIFIED BY ${a.pool.escape(password)}`;
+    return (await kindOf(a)).mariadb ? `IDENTIFIED BY PASSWORD ${a.conn.escape(nativePasswordHash(password))}` : `IDENTIFIED BY ${a.conn.escape(password)}`;
   }
 
   async function setPassword(a: Admin, spec: MysqlSpec, user: string, password: string): Promise<string> {
@@ -257,7 +251,7 @@ export function createMysqlRotator(_deps: RotatorDeps) {
     },
 
     async close() {
-      await Promise.all([...admins.values()].map((a) => a.pool.end().catch(() => {})));
+      await Promise.all(admins.all().map((pool) => pool.end().catch(() => {})));
       admins.clear();
     },
   } satisfies Rotator<MysqlSpec, MysqlValue>;

@@ -17,17 +17,13 @@ import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
-import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
+import { adminCache, type AdminBase } from '../shared/admin-cache.js';
+import { networkProblem } from '../shared/target-url.js';
 import { loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
 import { scramVerifier } from './scram.js';
 import { ident, literal } from '../shared/pg-sql.js';
 
-interface Admin {
-  pool: pg.Pool;
-  addr: TargetAddress;
-  where: string;
-  target: TargetRef;
-}
+type Admin = AdminBase & { conn: pg.Pool };
 
 /** SQLSTATEs a user can act on, and what to tell them. */
 function adminProblem(err: unknown, admin: Admin, action: string): RotorError {
@@ -59,28 +55,21 @@ function adminProblem(err: unknown, admin: Admin, action: string): RotorError {
 const LOGIN_REFUSED = new Set(['28P01', '28000']);
 
 export function createPostgresRotator(_deps: RotatorDeps) {
-  const admins = new Map<string, Admin>();
-
-  function admin(target: TargetRef | undefined): Admin {
-    if (!target) throw new RotorError('postgres-password needs a target', { outcome: 'usage' });
-    const key = `${target.name}\0${target.url}`;
-    let a = admins.get(key);
-    if (!a) {
-      const addr = parseTargetUrl(target, 5432);
-      const pool = new pg.Pool({
-        connectionString: target.url, max: 8, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 10_000, application_name: 'rotor',
-      });
+  const admins = adminCache({
+    type: 'postgres-password',
+    defaultPort: 5432,
+    open: (target) => {
+      const pool = new pg.Pool({ connectionString: target.url, max: 8, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 10_000, application_name: 'rotor' });
       // An idle connection dropped by the server must not crash the process; the next query reports it.
       pool.on('error', () => {});
-      a = { pool, addr, where: describeTarget(target, addr), target };
-      admins.set(key, a);
-    }
-    return a;
-  }
+      return pool;
+    },
+  });
+  const admin = (target: TargetRef | undefined): Admin => admins.get(target);
 
   async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(a: Admin, action: string, text: string, params: unknown[] = []): Promise<R[]> {
     try {
-      return (await a.pool.query<R>(text, params)).rows;
+      return (await a.conn.query<R>(text, params)).rows;
     } catch (err) {
       throw adminProblem(err, a, action);
     }
@@ -223,7 +212,7 @@ export function createPostgresRotator(_deps: RotatorDeps) {
     },
 
     async close() {
-      await Promise.all([...admins.values()].map((a) => a.pool.end().catch(() => {})));
+      await Promise.all(admins.all().map((pool) => pool.end().catch(() => {})));
       admins.clear();
     },
   } satisfies Rotator<PostgresSpec, PostgresValue>;

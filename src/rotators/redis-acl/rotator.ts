@@ -17,16 +17,11 @@ import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
-import { describeTarget, networkProblem, parseTargetUrl, type TargetAddress } from '../shared/target-url.js';
+import { adminCache, type AdminBase } from '../shared/admin-cache.js';
+import { networkProblem } from '../shared/target-url.js';
 import { baseUser, userFor, type RedisSpec, type RedisValue } from './schema.js';
 
-interface Admin {
-  client: Redis;
-  addr: TargetAddress;
-  where: string;
-  target: TargetRef;
-  aclfile?: Promise<boolean>;
-}
+type Admin = AdminBase & { conn: Redis };
 
 const sha256 = (password: string) => createHash('sha256').update(password).digest('hex');
 
@@ -69,29 +64,26 @@ function adminProblem(err: unknown, a: Admin, action: string): RotorError {
 }
 
 export function createRedisRotator(_deps: RotatorDeps) {
-  const admins = new Map<string, Admin>();
-
-  function admin(target: TargetRef | undefined): Admin {
-    if (!target) throw new RotorError('redis-acl needs a target', { outcome: 'usage' });
-    const key = `${target.name}\0${target.url}`;
-    let a = admins.get(key);
-    // A client whose connection ended (the server restarted) is replaced, not retried forever.
-    if (!a || a.client.status === 'end') {
-      const addr = parseTargetUrl(target, 6379);
+  const admins = adminCache({
+    type: 'redis-acl',
+    defaultPort: 6379,
+    open: (target) => {
       const client = new Redis(target.url, {
         lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1, retryStrategy: () => null, connectionName: 'rotor', disconnectTimeout: 50,
       });
       client.on('error', () => {});
-      a = { client, addr, where: describeTarget(target, addr), target };
-      admins.set(key, a);
-    }
-    return a;
-  }
+      return client;
+    },
+    dead: (client) => client.status === 'end',
+  });
+  const admin = (target: TargetRef | undefined): Admin => admins.get(target);
+  /** Whether each server keeps its users in an aclfile (ACL SAVE) or its config (CONFIG REWRITE). */
+  const aclfiles = new Map<Redis, Promise<boolean>>();
 
   async function call(a: Admin, action: string, ...args: string[]): Promise<unknown> {
     try {
-      if (a.client.status === 'wait') await a.client.connect();
-      return await a.client.call(args[0]!, ...args.slice(1));
+      if (a.conn.status === 'wait') await a.conn.connect();
+      return await a.conn.call(args[0]!, ...args.slice(1));
     } catch (err) {
       throw adminProblem(err, a, action);
     }
@@ -102,13 +94,14 @@ export function createRedisRotator(_deps: RotatorDeps) {
   /** Makes a restart keep what was just changed; says so when the server cannot. */
   async function persist(a: Admin, spec: RedisSpec): Promise<string> {
     if (spec.persist === 'none') return 'not persisted (persist: none)';
-    a.aclfile ??= call(a, 'read the aclfile setting', 'CONFIG', 'GET', 'aclfile').then((r) => Array.isArray(r) && Boolean(r[1]));
-    if (await a.aclfile) {
+    let aclfile = aclfiles.get(a.conn);
+    if (!aclfile) aclfiles.set(a.conn, (aclfile = call(a, 'read the aclfile setting', 'CONFIG', 'GET', 'aclfile').then((r) => Array.isArray(r) && Boolean(r[1]))));
+    if (await aclfile) {
       await call(a, 'save the ACL file', 'ACL', 'SAVE');
       return 'ACL SAVE';
     }
     try {
-      await a.client.call('CONFIG', 'REWRITE');
+      await a.conn.call('CONFIG', 'REWRITE');
       return 'CONFIG REWRITE';
     } catch (err) {
       return `not persisted: CONFIG REWRITE failed (${err instanceof Error ? err.message : String(err)}); a restart would bring back the configured passwords`;
@@ -270,7 +263,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
     },
 
     async close() {
-      for (const a of admins.values()) a.client.disconnect();
+      for (const client of admins.all()) client.disconnect();
       admins.clear();
     },
   } satisfies Rotator<RedisSpec, RedisValue>;
