@@ -10,10 +10,10 @@
  *   at retire. MariaDB has no dual passwords: preflight says so, at `rotor plan` time.
  */
 import mysql from 'mysql2/promise';
-import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
+import { newLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
 import { userFor, type MysqlSpec, type MysqlValue } from './schema.js';
@@ -163,16 +163,8 @@ export function createMysqlRotator(_deps: RotatorDeps) {
 
     async generate({ spec, target, current }) {
       const a = admin(target);
-      return {
-        value: {
-          username: userFor(spec, current),
-          password: randomString(spec.passwordLength, 'alnum'),
-          host: spec.host ?? a.addr.host,
-          port: spec.port ?? a.addr.port,
-          // Not the admin URL's database: that is often `mysql`, which the account may not open.
-          database: spec.database ?? '',
-        },
-      };
+      // Not the admin URL's database: that is often `mysql`, which the account may not open.
+      return { value: { ...newLogin(spec, a.addr, userFor(spec, current)), database: spec.database ?? '' } };
     },
 
     async apply({ spec, target, pending }) {

@@ -1,6 +1,6 @@
 /** rotor.yaml fields of a `mysql-password` secret (MySQL and MariaDB), and its value. */
 import { z } from 'zod';
-import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema } from '../shared/spec.js';
+import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
 
 export const MYSQL_STRATEGIES = ['single', 'alternating', 'dual-password'] as const;
 
@@ -22,7 +22,7 @@ export type MysqlSpec = z.infer<typeof mysqlSpecSchema>;
 
 export const mysqlValueSchema = z.strictObject({
   username: z.string().min(1).max(32),
-  password: z.string().min(16).max(128).regex(/^[\x21-\x7e]+$/),
+  password: passwordValueSchema,
   host: z.string().min(1),
   port: z.number().int(),
   database: z.string(),

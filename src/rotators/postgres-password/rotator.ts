@@ -13,10 +13,10 @@
  * the server's statement log holds nothing a client could log in with.
  */
 import pg from 'pg';
-import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
+import { newLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
 import { loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
@@ -155,15 +155,7 @@ export function createPostgresRotator(_deps: RotatorDeps) {
 
     async generate({ spec, target, version, current }) {
       const a = admin(target);
-      return {
-        value: {
-          username: loginFor(spec, version, current),
-          password: randomString(spec.passwordLength, 'alnum'),
-          host: spec.host ?? a.addr.host,
-          port: spec.port ?? a.addr.port,
-          database: spec.database ?? (a.addr.database || 'postgres'),
-        },
-      };
+      return { value: { ...newLogin(spec, a.addr, loginFor(spec, version, current)), database: spec.database ?? (a.addr.database || 'postgres') } };
     },
 
     async apply({ spec, target, pending }) {

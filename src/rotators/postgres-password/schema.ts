@@ -1,6 +1,6 @@
 /** rotor.yaml fields of a `postgres-password` secret, and the shape of its value. */
 import { z } from 'zod';
-import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema } from '../shared/spec.js';
+import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
 
 export const POSTGRES_STRATEGIES = ['single', 'alternating', 'new-user'] as const;
 
@@ -22,7 +22,7 @@ export type PostgresSpec = z.infer<typeof postgresSpecSchema>;
 
 export const postgresValueSchema = z.strictObject({
   username: z.string().min(1).max(63),
-  password: z.string().min(16).max(128).regex(/^[\x21-\x7e]+$/),
+  password: passwordValueSchema,
   host: z.string().min(1),
   port: z.number().int(),
   database: z.string().min(1),

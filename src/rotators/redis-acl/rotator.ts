@@ -13,10 +13,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
+import { newLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
 import { baseUser, userFor, type RedisSpec, type RedisValue } from './schema.js';
@@ -168,14 +168,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
 
     async generate({ spec, target, current }) {
       const a = admin(target);
-      return {
-        value: {
-          username: userFor(spec, current),
-          password: randomString(spec.passwordLength, 'alnum'),
-          host: spec.host ?? a.addr.host,
-          port: spec.port ?? a.addr.port,
-        },
-      };
+      return { value: newLogin(spec, a.addr, userFor(spec, current)) };
     },
 
     async apply({ spec, target, pending, current }) {

@@ -1,6 +1,6 @@
 /** rotor.yaml fields of a `redis-acl` secret, and the shape of its value. */
 import { z } from 'zod';
-import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema } from '../shared/spec.js';
+import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
 
 export const REDIS_STRATEGIES = ['dual-password', 'alternating', 'requirepass'] as const;
 
@@ -41,7 +41,7 @@ export type RedisSpec = z.infer<typeof redisSpecSchema>;
 
 export const redisValueSchema = z.strictObject({
   username: z.string().min(1).max(64),
-  password: z.string().min(16).max(128).regex(/^[\x21-\x7e]+$/),
+  password: passwordValueSchema,
   host: z.string().min(1),
   port: z.number().int(),
 });

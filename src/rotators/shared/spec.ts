@@ -1,6 +1,7 @@
 /** rotor.yaml fields shared by the database and cache rotators. */
 import { z } from 'zod';
 import { durationSchema } from '../../config/schema.js';
+import { randomString } from '../../crypto/generate.js';
 
 /** Login names: quoted safely everywhere, but kept to characters every server and shell handles. */
 export const loginNameSchema = z
@@ -30,3 +31,11 @@ export const connectSchema = {
   host: z.string().min(1).max(255).optional().describe('host clients connect to (default: the target URL host)'),
   port: z.number().int().min(1).max(65535).optional().describe('port clients connect to (default: the target URL port)'),
 };
+
+/** A generated password as stored: printable ASCII (SCRAM's SASLprep leaves it unchanged). */
+export const passwordValueSchema = z.string().min(16).max(128).regex(/^[\x21-\x7e]+$/);
+
+/** The login part of a database or cache credential: who, with what, and where clients connect. */
+export function newLogin(spec: { passwordLength: number; host?: string; port?: number }, addr: { host: string; port: number }, username: string) {
+  return { username, password: randomString(spec.passwordLength, 'alnum'), host: spec.host ?? addr.host, port: spec.port ?? addr.port };
+}
