@@ -41,6 +41,27 @@ secrets:
     encoding: hex
     interval: 180d
     priority: medium
+  - id: auth/jwt
+    type: jwt-keyset
+    algorithm: ES256            # HS256 | RS256 | ES256 | EdDSA
+    jwksFile: public/jwks.json  # public keys for verifiers, published before a new key signs
+    interval: 90d
+    grace: 15m                  # at least the longest token lifetime
+    priority: critical
+  - id: data/field-key
+    type: keyring               # AES-256-GCM keys; \`rotor reencrypt\` moves data to a new key
+    interval: 180d
+    grace: 7d
+
+# Database and cache credentials rotate through an admin connection:
+# targets:
+#   main-db: { type: postgres, url: "\${PG_ADMIN_URL}" }     # or mysql://, redis://
+# and, under secrets:
+#   - id: database/primary
+#     type: postgres-password     # mysql-password | redis-acl
+#     target: main-db
+#     strategy: alternating       # see the README for each type's strategies
+#     username: app
 `;
 
 export async function run(args: string[]): Promise<number> {
