@@ -78,6 +78,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
     }
     const vaults = new Map<string, LocalVault>();
     for (const [name, store] of Object.entries(config.stores)) {
+      if (store.type !== 'local') continue; // file stores receive deliveries; versions live in vaults
       const vault = new LocalVault({ dir: store.path, key: keys.vault });
       vault.checkKey();
       vaults.set(name, vault);

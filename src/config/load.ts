@@ -118,6 +118,7 @@ function validate(js: unknown, file: string, locate: Locate): { config?: RotorCo
     graceMs: parseDuration(s.grace ?? raw.defaults.grace) ?? 0,
     priority: s.priority,
     after: s.after,
+    consumers: s.consumers,
     description: s.description,
     spec: specs.get(i),
   }));
@@ -132,6 +133,7 @@ function validate(js: unknown, file: string, locate: Locate): { config?: RotorCo
     concurrency: raw.defaults.concurrency,
     targets: raw.targets,
     stores,
+    consumers: raw.consumers,
     secrets,
   };
   const { errors, warnings } = checkRules(config, raw);

@@ -25,7 +25,12 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
   raw.secrets.forEach((s, i) => {
     if (!Object.hasOwn(config.stores, s.store)) {
       errors.push({ at: ['secrets', i, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` });
+    } else if (config.stores[s.store]!.type !== 'local') {
+      errors.push({ at: ['secrets', i, 'store'], message: `store "${s.store}" is a ${config.stores[s.store]!.type} file that consumers deliver into; versions live in a local store` });
     }
+    s.consumers.forEach((c, j) => {
+      if (!Object.hasOwn(config.consumers, c)) errors.push({ at: ['secrets', i, 'consumers', j], message: `unknown consumer "${c}"; define it under \`consumers\`` });
+    });
     if (isRotatorType(s.type)) {
       const wanted = rotatorRegistry[s.type].targetType;
       if (wanted === null && s.target !== undefined) {
@@ -47,6 +52,17 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
       if (dep === s.id) errors.push({ at: ['secrets', i, 'after', j], message: 'a secret cannot rotate after itself' });
     });
   });
+
+  for (const [name, consumer] of Object.entries(config.consumers)) {
+    consumer.deliver.forEach((d, j) => {
+      const store = config.stores[d.store];
+      if (!store) errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` });
+      else if (store.type === 'local') errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a file store (env-file, json, yaml), not the local vault` });
+    });
+    consumer.reload.forEach((r, j) => {
+      if ('signal' in r && (r.pid === undefined) === (r.pidfile === undefined)) errors.push({ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' });
+    });
+  }
 
   const cycle = findCycle(raw.secrets);
   if (cycle) errors.push({ at: ['secrets', firstIndex.get(cycle[0]!) ?? 0, 'after'], message: `\`after\` forms a cycle: ${cycle.join(' → ')}` });

@@ -44,6 +44,7 @@ export const secretCommonSchema = z.looseObject({
   grace: durationSchema.optional().describe('how long the previous value stays valid after a rotation'),
   priority: z.enum(PRIORITIES).default('medium').describe('order in batch and emergency rotations'),
   after: z.array(secretIdSchema).max(100).default([]).describe('secrets that rotate before this one in a batch'),
+  consumers: z.array(name).max(100).default([]).describe('who uses the secret, in the order they are given a new value'),
   description: z.string().max(500).optional(),
 });
 
@@ -59,7 +60,52 @@ const localStoreSchema = z.strictObject({
   path: z.string().min(1).max(4096).default('.rotor/vault'),
 });
 
-export const storeSchema = z.discriminatedUnion('type', [localStoreSchema]);
+/** Config files services read their secrets from: consumers deliver into them. */
+const fileStoreSchema = z.strictObject({
+  type: z.enum(['env-file', 'json', 'yaml']),
+  path: z.string().min(1).max(4096).describe('the file, relative to rotor.yaml'),
+});
+
+export const storeSchema = z.union([localStoreSchema, fileStoreSchema]);
+
+const timed = {
+  timeout: durationSchema.default('30s').describe('give up on one attempt after this long'),
+  retries: z.number().int().min(0).max(100).default(0).describe('attempts after the first'),
+  interval: durationSchema.default('1s').describe('wait between attempts'),
+};
+
+const commandSchema = z
+  .union([z.string().min(1).max(4096), z.array(z.string().max(4096)).min(1).max(100)])
+  .describe('argv as a list (run without a shell), or one string (split on spaces, or run by /bin/sh with shell: true)');
+
+const deliverSchema = z.strictObject({
+  store: name.describe('a file store (env-file, json, yaml) under `stores`'),
+  key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
+  field: z.string().min(1).max(64).optional().describe('one field of a structured value, e.g. password'),
+});
+
+const reloadSchema = z.union([
+  z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed }),
+  z.strictObject({ http: z.url(), method: z.enum(['GET', 'POST', 'PUT']).default('POST'), ...timed }),
+  z.strictObject({ signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']), pid: z.number().int().min(2).optional(), pidfile: z.string().min(1).optional(), ...timed }),
+]);
+
+const healthSchema = z.union([
+  z.strictObject({ http: z.url(), status: z.number().int().min(100).max(599).default(200), body: z.string().max(1000).optional().describe('a regular expression the body must match'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
+  z.strictObject({ tcp: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port').describe('host:port that must accept a connection'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
+  z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
+]);
+
+export const consumerSchema = z.strictObject({
+  deliver: z.array(deliverSchema).max(100).default([]),
+  reload: z.array(reloadSchema).max(20).default([]),
+  health: z.array(healthSchema).max(20).default([]),
+});
+
+export type ConsumerConfig = z.infer<typeof consumerSchema>;
+export type DeliverStep = z.infer<typeof deliverSchema>;
+export type ReloadStep = z.infer<typeof reloadSchema>;
+export type HealthStep = z.infer<typeof healthSchema>;
 
 const targetSchema = z.strictObject({
   type: z.enum(['postgres', 'mysql', 'redis']),
@@ -77,6 +123,7 @@ export const configSchema = z.strictObject({
     .default({ grace: '1h', concurrency: 32 }),
   targets: z.record(name, targetSchema).default({}),
   stores: z.record(name, storeSchema).default({}),
+  consumers: z.record(name, consumerSchema).default({}),
   secrets: z.array(secretCommonSchema).max(100_000).default([]),
 });
 
@@ -96,6 +143,8 @@ export interface SecretConfig {
   graceMs: number;
   priority: Priority;
   after: string[];
+  /** Names under `consumers`, in delivery order. */
+  consumers: string[];
   description: string | undefined;
   /** The type-specific fields, validated by the rotator's own schema. */
   spec: unknown;
@@ -110,5 +159,6 @@ export interface RotorConfig {
   concurrency: number;
   targets: Record<string, TargetConfig>;
   stores: Record<string, StoreConfig>;
+  consumers: Record<string, ConsumerConfig>;
   secrets: SecretConfig[];
 }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError, TargetUnreachableError } from '../errors.js';
+import { propagate } from '../consumers/actions.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
@@ -282,8 +283,11 @@ export class Runner {
         rotation.retireAfter = retireAfter;
         return `v${rotation.toVersion} is current`;
       }
-      case 'propagate':
-        return 'no consumers';
+      case 'propagate': {
+        if (!secret.consumers.length) return 'no consumers';
+        const value = await this.value(run, rotation.toVersion);
+        return propagate(this.deps.config, secret, value, rotation.toVersion);
+      }
     }
   }
 
@@ -309,6 +313,13 @@ export class Runner {
           { kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'current', at: now },
           { kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'pending', at: now },
         ]);
+      }
+      // Consumers that were given the new value get the previous one back, and must be
+      // healthy on it, before the new value is withdrawn from the target.
+      const delivered = failedStep === 'propagate' || opts.requested;
+      if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
+        const restored = await propagate(this.deps.config, secret, await this.value(run, rotation.fromVersion), rotation.fromVersion, { restoring: true });
+        await this.commit(run, [{ kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`) } }]);
       }
       if (created && failedStep !== 'create') {
         const pending = await this.value(run, rotation.toVersion);

@@ -57,7 +57,7 @@ class FakeTarget {
 }
 
 const secret = (id: string, over: Partial<SecretConfig> = {}): SecretConfig => ({
-  id, type: 'fake', store: 'local', target: undefined, intervalMs: undefined, graceMs: 3_600_000, priority: 'medium', after: [],
+  id, type: 'fake', store: 'local', target: undefined, intervalMs: undefined, graceMs: 3_600_000, priority: 'medium', after: [], consumers: [],
   description: undefined, spec: {}, ...over,
 });
 

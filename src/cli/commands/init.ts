@@ -95,7 +95,7 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
-  for (const store of Object.values(config.stores)) await new LocalVault({ dir: store.path, key: keys.vault }).initialize();
+  for (const store of Object.values(config.stores)) if (store.type === 'local') await new LocalVault({ dir: store.path, key: keys.vault }).initialize();
   const state = openState(config, { create: true });
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
@@ -116,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
   process.stdout.write(
     `${wroteConfig ? 'wrote' : 'kept'} ${file}\n` +
       `master key: ${keySource}${keySource.endsWith('master.key') ? ' (mode 0600 — back it up: without it the vault cannot be read)' : ''}\n` +
-      `vault: ${Object.values(config.stores).map((s) => s.path).join(', ')}\nstate: ${config.state.path}\n` +
+      `vault: ${Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path).join(', ')}\nstate: ${config.state.path}\n` +
       `next: rotor plan --all, then rotor rotate --all\n`,
   );
   return 0;

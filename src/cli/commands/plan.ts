@@ -31,8 +31,7 @@ export async function run(args: string[]): Promise<number> {
       id: s.id, type: s.type, priority: s.priority, store: s.store, target: s.target ?? null,
       from: sum?.currentVersion ?? null,
       grace: formatDuration(s.graceMs),
-      // Consumers (deliver, reload, health) are not configurable yet, so propagate has nothing to do.
-      steps: { ...steps, propagate: 'nothing to deliver: no consumers configured' },
+      steps: { ...steps, propagate: describeConsumers(config, s.consumers) },
       notes: [...(check?.notes ?? []), ...notes],
       problem: check?.problem ?? null,
     };
@@ -94,4 +93,17 @@ async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promi
     for (const r of rotators.values()) await (await r).close().catch(() => {});
   }
   return out;
+}
+
+function describeConsumers(config: RotorConfig, names: string[]): string {
+  if (!names.length) return 'nothing to deliver: no consumers';
+  return names.map((n) => {
+    const c = config.consumers[n]!;
+    const parts = [
+      c.deliver.length ? `deliver ${c.deliver.map((d) => `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`).join(', ')}` : '',
+      c.reload.length ? `${c.reload.length} reload${c.reload.length === 1 ? '' : 's'}` : '',
+      c.health.length ? `${c.health.length} health check${c.health.length === 1 ? '' : 's'}` : '',
+    ].filter(Boolean);
+    return `${n}: ${parts.join(', ') || 'nothing'}`;
+  }).join('; ') + ' (a failed check rolls back)';
 }

@@ -1,0 +1,158 @@
+/**
+ * What a consumer does with a value: deliver it into files, reload the service, and wait
+ * for its health checks. Each throws a ConsumerError that says which consumer and which
+ * step failed; the engine turns that into a rollback.
+ */
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { ConsumerConfig, HealthStep, ReloadStep, RotorConfig } from '../config/schema.js';
+import { parseDuration } from '../config/duration.js';
+import { RotorError } from '../errors.js';
+import type { SecretValue } from '../rotators/types.js';
+import { assignInFile, FILE_FORMATS } from '../stores/config-files/file.js';
+import type { Assignment } from '../stores/config-files/types.js';
+import { describeCommand, runCommand } from './run-command.js';
+
+export class ConsumerError extends RotorError {
+  constructor(consumer: string, message: string, hint?: string) {
+    super(`consumer ${consumer}: ${message}`, { outcome: 'rolled-back', hint });
+  }
+}
+
+const ms = (d: string) => parseDuration(d) ?? 30_000;
+
+/** fetch() says only "fetch failed"; the reason (ECONNREFUSED, a DNS error) is in its cause. */
+function reason(err: unknown): string {
+  const e = err as Error & { cause?: Error & { code?: string } };
+  if (e.name === 'TimeoutError') return 'no answer in time';
+  if (e.message === 'fetch failed' && e.cause) return e.cause.code ? `${e.cause.code} (${e.cause.message})` : e.cause.message;
+  return e.message;
+}
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+/** The text delivered for a value: one field, a plain string, or the structured value as JSON. */
+export function deliveredText(value: SecretValue, field: string | undefined, consumer: string): string {
+  if (field === undefined) return typeof value === 'string' ? value : JSON.stringify(value);
+  if (typeof value === 'string' || !Object.hasOwn(value, field)) throw new ConsumerError(consumer, `the value has no field "${field}"`, 'fix `field` in the consumer\'s deliver list');
+  const f = value[field];
+  return typeof f === 'string' ? f : JSON.stringify(f);
+}
+
+export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue): Promise<string[]> {
+  // One write per file, however many keys go into it.
+  const byStore = new Map<string, Assignment[]>();
+  for (const d of consumer.deliver) {
+    const list = byStore.get(d.store) ?? [];
+    list.push({ key: d.key, value: deliveredText(value, d.field, name) });
+    byStore.set(d.store, list);
+  }
+  const done: string[] = [];
+  for (const [storeName, assignments] of byStore) {
+    const store = config.stores[storeName]!;
+    if (store.type === 'local') continue;
+    try {
+      const change = await assignInFile(FILE_FORMATS[store.type], store.path, assignments, { backupDir: join(config.dir, '.rotor', 'backups', storeName) });
+      done.push(`${change.changed ? 'wrote' : 'unchanged'} ${assignments.map((a) => a.key).join(', ')} in ${storeName}`);
+    } catch (err) {
+      throw new ConsumerError(name, `cannot deliver into ${storeName} (${store.path}): ${(err as Error).message}`, 'the file was left as it was; fix it or the store path');
+    }
+  }
+  return done;
+}
+
+async function attempt<T>(step: { timeout: string; retries: number; interval: string }, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i <= step.retries; i++) {
+    if (i) await sleep(ms(step.interval));
+    try {
+      return await fn(ms(step.timeout));
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+export async function reload(config: RotorConfig, name: string, step: ReloadStep, value: string, env: NodeJS.ProcessEnv): Promise<string> {
+  try {
+    return await attempt(step, async (timeoutMs) => {
+      if ('command' in step) {
+        const r = await runCommand(step.command, { shell: step.shell, stdin: value, timeoutMs, env, cwd: config.dir });
+        if (r.timedOut) throw new Error(`\`${describeCommand(step.command)}\` did not finish within ${step.timeout}`);
+        if (r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` exited ${r.code ?? r.signal}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
+        return `ran \`${describeCommand(step.command)}\``;
+      }
+      if ('http' in step) {
+        const res = await fetch(step.http, { method: step.method, signal: AbortSignal.timeout(timeoutMs) });
+        if (!res.ok) throw new Error(`${step.method} ${step.http} answered ${res.status}`);
+        return `${step.method} ${step.http}: ${res.status}`;
+      }
+      const pid = step.pid ?? Number(readFileSync(join(config.dir, step.pidfile!), 'utf8').trim());
+      if (!Number.isInteger(pid) || pid < 2) throw new Error(`no usable pid in ${step.pidfile}`);
+      process.kill(pid, `SIG${step.signal}`);
+      return `sent SIG${step.signal} to ${pid}`;
+    });
+  } catch (err) {
+    throw new ConsumerError(name, `reload failed: ${reason(err)}`);
+  }
+}
+
+export async function health(config: RotorConfig, name: string, step: HealthStep): Promise<string> {
+  try {
+    return await attempt(step, async (timeoutMs) => {
+      if ('http' in step) {
+        const res = await fetch(step.http, { signal: AbortSignal.timeout(timeoutMs) });
+        const body = await res.text();
+        if (res.status !== step.status) throw new Error(`${step.http} answered ${res.status}, expected ${step.status}`);
+        if (step.body !== undefined && !new RegExp(step.body).test(body)) throw new Error(`${step.http} body does not match /${step.body}/`);
+        return `${step.http}: ${res.status}`;
+      }
+      if ('tcp' in step) {
+        const [host, port] = [step.tcp.slice(0, step.tcp.lastIndexOf(':')), Number(step.tcp.slice(step.tcp.lastIndexOf(':') + 1))];
+        await new Promise<void>((resolve, reject) => {
+          const s = connect({ host, port, timeout: timeoutMs });
+          s.once('connect', () => (s.destroy(), resolve()));
+          s.once('timeout', () => (s.destroy(), reject(new Error(`${step.tcp} did not accept a connection within ${step.timeout}`))));
+          s.once('error', (err) => reject(new Error(`${step.tcp}: ${err.message}`)));
+        });
+        return `${step.tcp} accepts connections`;
+      }
+      const r = await runCommand(step.command, { shell: step.shell, stdin: '', timeoutMs, cwd: config.dir });
+      if (r.timedOut || r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` ${r.timedOut ? `did not finish within ${step.timeout}` : `exited ${r.code ?? r.signal}`}`);
+      return `\`${describeCommand(step.command)}\` ok`;
+    });
+  } catch (err) {
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${step.timeout}` : reason(err);
+    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${why}`, 'the previous value was put back; check the service');
+  }
+}
+
+/**
+ * propagate for one secret: its consumers in order, each delivered, reloaded, then checked.
+ *
+ * `restoring` is the rollback's re-delivery of the previous value, which worked before the
+ * rotation began: delivery and reload must succeed, but a consumer that is still unhealthy
+ * (its host is down, say) is reported rather than blocking the rollback — putting the
+ * known-good value back is right whatever the service's state.
+ */
+export async function propagate(
+  config: RotorConfig, secret: { id: string; consumers: string[] }, value: SecretValue, version: number, opts: { restoring?: boolean } = {},
+): Promise<string> {
+  const lines: string[] = [];
+  for (const name of secret.consumers) {
+    const consumer = config.consumers[name]!;
+    lines.push(...(await deliver(config, name, consumer, value)).map((l) => `${name}: ${l}`));
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    for (const r of consumer.reload) lines.push(`${name}: ${await reload(config, name, r, text, { ROTOR_SECRET_ID: secret.id, ROTOR_VERSION: String(version) })}`);
+    for (const h of consumer.health) {
+      try {
+        lines.push(`${name}: ${await health(config, name, h)}`);
+      } catch (err) {
+        if (!opts.restoring) throw err;
+        lines.push(`still unhealthy on the previous value: ${(err as Error).message}`);
+      }
+    }
+  }
+  return lines.join('; ');
+}

@@ -1,0 +1,44 @@
+/**
+ * Runs a consumer's command: without a shell unless asked, the value only on stdin (never
+ * in argv, where `ps` shows it to every user), killed when its timeout passes.
+ */
+import { spawn } from 'node:child_process';
+
+export interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last part of stdout and stderr, for the error message (the caller redacts it). */
+  output: string;
+  timedOut: boolean;
+}
+
+export function runCommand(command: string | string[], opts: { shell: boolean; stdin: string; timeoutMs: number; env?: NodeJS.ProcessEnv; cwd: string }): Promise<CommandResult> {
+  const [file, ...args] = opts.shell ? ['/bin/sh', '-c', Array.isArray(command) ? command.join(' ') : command] : Array.isArray(command) ? command : command.split(/\s+/).filter(Boolean);
+  return new Promise((resolve) => {
+    const child = spawn(file!, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: 127, signal: null, output: err.message, timedOut: false });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output: output.trim(), timedOut });
+    });
+    child.stdin.on('error', () => {}); // a command that never reads stdin must not fail the write
+    child.stdin.end(opts.stdin);
+  });
+}
+
+export function describeCommand(command: string | string[]): string {
+  const text = Array.isArray(command) ? command.join(' ') : command;
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,0 +1,144 @@
+/**
+ * propagate with real consumers: the value is delivered into a .env file (only its line
+ * changes), a reload command gets it on stdin (never argv), and an HTTP health check
+ * decides. A failing health check, one that times out, a reload that exits non-zero and a
+ * consumer host that is down each roll back by themselves: the previous value is current
+ * again, delivered again, reloaded, checked — exit 1. `rotor rollback` does the same on demand.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sandbox } from '../helpers/sandbox.js';
+import { freePort } from '../helpers/servers/common.js';
+
+/** 'fail' and 'hang' apply only while the .env at `envPath` holds a token other than `good`: the service breaks on the new value only. */
+let mode: 'ok' | 'fail' | 'hang' = 'ok';
+let envPath = '';
+let good = '';
+let server: Server;
+let port: number;
+const sandboxes: Sandbox[] = [];
+
+beforeAll(async () => {
+  port = await freePort();
+  server = createServer((req, res) => {
+    const onGood = mode === 'ok' || readFileSync(envPath, 'utf8').includes(`API_TOKEN=${good}`);
+    if (!onGood && mode === 'hang') return; // never answers
+    res.writeHead(onGood ? 200 : 500).end(onGood ? 'healthy' : 'db down');
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  sandboxes.forEach((s) => s.remove());
+});
+
+const RELOAD = `import { appendFileSync, readFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+let input = '';
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', () => {
+  appendFileSync('reloads.log', JSON.stringify({ argv: process.argv.slice(2), stdin: createHash('sha256').update(input).digest('hex'), version: process.env.ROTOR_VERSION }) + '\\n');
+  // reload-exit names a version this service cannot start with.
+  process.exit(existsSync('reload-exit') && readFileSync('reload-exit', 'utf8') === process.env.ROTOR_VERSION ? 3 : 0);
+});
+`;
+
+const ENV = '# api settings\nexport LOG_LEVEL=info\nAPI_TOKEN=placeholder # rotated by Rotor\nOTHER="keep me"\n';
+
+async function setup(health = `{ http: "http://127.0.0.1:${port}/health", timeout: 500ms, retries: 1, interval: 100ms }`) {
+  const sb = new Sandbox(`version: 1
+stores:
+  app-env: { type: env-file, path: app/.env }
+consumers:
+  api:
+    deliver: [{ store: app-env, key: API_TOKEN }]
+    reload: [{ command: ["${process.execPath}", "reload.mjs", "--graceful"], timeout: 5s }]
+    health: [${health}]
+secrets:
+  - { id: app/token, type: random, consumers: [api], grace: 1h }
+`);
+  sandboxes.push(sb);
+  mkdirSync(sb.path('app'));
+  sb.write('app/.env', ENV);
+  sb.write('reload.mjs', RELOAD);
+  await sb.ok(['init']);
+  mode = 'ok';
+  await sb.ok(['rotate', 'app/token']);
+  return sb;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const value = async (sb: Sandbox, v: number) => (await sb.ok(['get', 'app/token', '--version', String(v)])).stdout.trim();
+const reloads = (sb: Sandbox) => readFileSync(sb.path('reloads.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; stdin: string; version: string });
+const envFileFor = (token: string) => ENV.replace('API_TOKEN=placeholder', `API_TOKEN=${token}`);
+
+describe('propagate', () => {
+  it('delivers into .env (only its line changes), reloads with the value on stdin, checks health', async () => {
+    const sb = await setup();
+    const v1 = await value(sb, 1);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(envFileFor(v1));
+    expect(reloads(sb)).toEqual([{ argv: ['--graceful'], stdin: sha(v1), version: '1' }]);
+    const plan = (await sb.ok(['plan'])).stdout;
+    expect(plan).toMatch(/propagate api: deliver API_TOKEN → app-env, 1 reload, 1 health check \(a failed check rolls back\)/);
+  });
+
+  it.each([
+    ['a failing health check', () => (mode = 'fail'), /health check failed after 2 attempts: http:\/\/127\.0\.0\.1:\d+\/health answered 500, expected 200/],
+    ['a health check that times out', () => (mode = 'hang'), /health check failed after 2 attempts: no answer within 500ms/],
+    ['a reload that exits non-zero', (sb: Sandbox) => sb.write('reload-exit', '2'), /reload failed: `.*reload\.mjs --graceful` exited 3/],
+  ])('%s rolls back: previous value current, delivered and reloaded again, exit 1', async (_name, breakIt, message) => {
+    const sb = await setup();
+    const v1 = await value(sb, 1);
+    [envPath, good] = [sb.path('app/.env'), v1];
+    breakIt(sb);
+    const r = await sb.run(['rotate', 'app/token']);
+    mode = 'ok';
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/ROLLED BACK\s+app\/token\s+at propagate: consumer api: /);
+    expect(r.stdout).toMatch(message);
+    const h = await sb.json<{ versions: { version: number; stage: string }[] }>(['history', 'app/token']);
+    expect(h.versions.map((v) => `${v.version}:${v.stage}`)).toEqual(['1:current', '2:failed']);
+    expect((await sb.ok(['get', 'app/token'])).stdout.trim()).toBe(v1);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(envFileFor(v1));
+    // Reloaded with v2, then with v1 again.
+    expect(reloads(sb).map((x) => x.version)).toEqual(['1', '2', '1']);
+    expect(reloads(sb).at(-1)!.stdin).toBe(sha(v1));
+  });
+
+  it('a consumer host that is down rolls back', async () => {
+    const closed = await freePort();
+    const sb = await setup(`{ http: "http://127.0.0.1:${port}/health", timeout: 500ms }`);
+    const v1 = await value(sb, 1);
+    // Point the health check at a port nothing listens on, as when the consumer's host is down.
+    sb.write('rotor.yaml', readFileSync(sb.path('rotor.yaml'), 'utf8').replace(`http: "http://127.0.0.1:${port}/health", timeout: 500ms`, `tcp: "127.0.0.1:${closed}", timeout: 500ms, retries: 0`));
+    const r = await sb.run(['rotate', 'app/token']);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`consumer api: health check failed after 1 attempt: 127\\.0\\.0\\.1:${closed}: connect ECONNREFUSED`));
+    // The previous value is current and delivered again, although the host is still down.
+    expect((await sb.ok(['get', 'app/token'])).stdout.trim()).toBe(v1);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(envFileFor(v1));
+  });
+
+  it('`rotor rollback` re-delivers the previous value and reloads', async () => {
+    const sb = await setup();
+    const v1 = await value(sb, 1);
+    await sb.ok(['rotate', 'app/token']);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(envFileFor(await value(sb, 2)));
+    await sb.ok(['rollback', 'app/token']);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(envFileFor(v1));
+    expect(reloads(sb).map((x) => x.version)).toEqual(['1', '2', '1']);
+  });
+
+  it('refuses a consumer that is not defined, and delivering into the vault', async () => {
+    const sb = new Sandbox('version: 1\nconsumers:\n  api:\n    deliver: [{ store: local, key: X }]\nsecrets:\n  - { id: a/b, type: random, consumers: [web] }\n');
+    sandboxes.push(sb);
+    const r = await sb.run(['plan']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/consumers\.api\.deliver\.0\.store: deliver into a file store/);
+    expect(r.stderr).toMatch(/secrets\.0\.consumers\.0: unknown consumer "web"/);
+  });
+});
+
