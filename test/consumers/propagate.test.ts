@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { spawn } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
@@ -16,6 +17,7 @@ import { freePort } from '../helpers/servers/common.js';
 let mode: 'ok' | 'fail' | 'hang' = 'ok';
 let envPath = '';
 let good = '';
+const reloadPosts: string[] = [];
 let server: Server;
 let port: number;
 const sandboxes: Sandbox[] = [];
@@ -23,6 +25,10 @@ const sandboxes: Sandbox[] = [];
 beforeAll(async () => {
   port = await freePort();
   server = createServer((req, res) => {
+    if (req.url === '/reload') {
+      reloadPosts.push(req.method!);
+      return void res.writeHead(204).end();
+    }
     const onGood = mode === 'ok' || readFileSync(envPath, 'utf8').includes(`API_TOKEN=${good}`);
     if (!onGood && mode === 'hang') return; // never answers
     res.writeHead(onGood ? 200 : 500).end(onGood ? 'healthy' : 'db down');
@@ -130,6 +136,43 @@ describe('propagate', () => {
     await sb.ok(['rollback', 'app/token']);
     expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(envFileFor(v1));
     expect(reloads(sb).map((x) => x.version)).toEqual(['1', '2', '1']);
+  });
+
+  it('reloads over HTTP and with a signal to the pid in a pidfile', async () => {
+    const sb = new Sandbox(`version: 1
+stores:
+  cfg: { type: json, path: app/config.json }
+consumers:
+  worker:
+    deliver: [{ store: cfg, key: auth.token }]
+    reload:
+      - { http: "http://127.0.0.1:${port}/reload", method: POST }
+      - { signal: HUP, pidfile: worker.pid }
+secrets:
+  - { id: app/token, type: random }
+  - { id: app/other, type: random, consumers: [worker] }
+`);
+    sandboxes.push(sb);
+    mkdirSync(sb.path('app'));
+    sb.write('app/config.json', '{\n  "name": "worker",\n  "auth": { "token": "old" }\n}\n');
+    // A worker that counts SIGHUPs.
+    const worker = spawn(process.execPath, ['-e', "let n = 0; process.on('SIGHUP', () => console.log('hup', ++n)); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let hups = '';
+    worker.stdout.on('data', (d) => (hups += d));
+    sb.write('worker.pid', String(worker.pid));
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      await sb.ok(['init']);
+      const before = reloadPosts.length;
+      await sb.ok(['rotate', 'app/other']);
+      expect(reloadPosts.slice(before)).toEqual(['POST']);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(hups).toMatch(/hup 1/);
+      const config = JSON.parse(readFileSync(sb.path('app/config.json'), 'utf8'));
+      expect(config).toEqual({ name: 'worker', auth: { token: (await sb.ok(['get', 'app/other'])).stdout.trim() } });
+    } finally {
+      worker.kill();
+    }
   });
 
   it('refuses a consumer that is not defined, and delivering into the vault', async () => {
