@@ -55,6 +55,7 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
 
   for (const [name, consumer] of Object.entries(config.consumers)) {
     consumer.deliver.forEach((d, j) => {
+      if (!('store' in d)) return;
       const store = config.stores[d.store];
       if (!store) errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` });
       else if (store.type === 'local') errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a file store (env-file, json, yaml), not the local vault` });

@@ -78,11 +78,17 @@ const commandSchema = z
   .union([z.string().min(1).max(4096), z.array(z.string().max(4096)).min(1).max(100)])
   .describe('argv as a list (run without a shell), or one string (split on spaces, or run by /bin/sh with shell: true)');
 
-const deliverSchema = z.strictObject({
-  store: name.describe('a file store (env-file, json, yaml) under `stores`'),
-  key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
-  field: z.string().min(1).max(64).optional().describe('one field of a structured value, e.g. password'),
-});
+const deliverSchema = z.union([
+  z.strictObject({
+    store: name.describe('a file store (env-file, json, yaml) under `stores`'),
+    key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
+    field: z.string().min(1).max(64).optional().describe('one field of a structured value, e.g. password'),
+  }),
+  z.strictObject({
+    template: z.string().min(1).max(4096).describe('a file with {{ field }} placeholders ({{ value }}: the whole value), relative to rotor.yaml'),
+    to: z.string().min(1).max(4096).describe('the file to render into (atomic replace, 0600 backup of the old one)'),
+  }),
+]);
 
 const reloadSchema = z.union([
   z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed }),

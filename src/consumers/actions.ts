@@ -3,9 +3,10 @@
  * for its health checks. Each throws a ConsumerError that says which consumer and which
  * step failed; the engine turns that into a rollback.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ensureDir, writeFileAtomic } from '../fs/atomic.js';
 import type { ConsumerConfig, HealthStep, ReloadStep, RotorConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import { RotorError } from '../errors.js';
@@ -42,12 +43,16 @@ export function deliveredText(value: SecretValue, field: string | undefined, con
 export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue): Promise<string[]> {
   // One write per file, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
+  const done: string[] = [];
   for (const d of consumer.deliver) {
+    if ('template' in d) {
+      done.push(await renderTemplate(config, name, d, value));
+      continue;
+    }
     const list = byStore.get(d.store) ?? [];
     list.push({ key: d.key, value: deliveredText(value, d.field, name) });
     byStore.set(d.store, list);
   }
-  const done: string[] = [];
   for (const [storeName, assignments] of byStore) {
     const store = config.stores[storeName]!;
     if (store.type === 'local') continue;
@@ -59,6 +64,32 @@ export async function deliver(config: RotorConfig, name: string, consumer: Consu
     }
   }
   return done;
+}
+
+/** Renders `{{ field }}` (and `{{ value }}`) placeholders; an unknown placeholder is an error, never an empty string. */
+async function renderTemplate(config: RotorConfig, name: string, d: { template: string; to: string }, value: SecretValue): Promise<string> {
+  const src = resolve(config.dir, d.template);
+  const to = resolve(config.dir, d.to);
+  let text: string;
+  try {
+    text = readFileSync(src, 'utf8');
+  } catch (err) {
+    throw new ConsumerError(name, `cannot read template ${d.template}: ${(err as Error).message}`);
+  }
+  const rendered = text.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, field: string) =>
+    field === 'value' ? deliveredText(value, undefined, name) : deliveredText(value, field, name));
+  const existing = existsSync(to) ? readFileSync(to, 'utf8') : undefined;
+  if (existing === rendered) return `unchanged ${d.to}`;
+  if (existing !== undefined) {
+    const dir = join(config.dir, '.rotor', 'backups', 'templates');
+    await ensureDir(dir);
+    const backup = join(dir, `${basename(to)}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    copyFileSync(to, backup);
+    chmodSync(backup, 0o600);
+  }
+  await ensureDir(dirname(to), 0o755);
+  await writeFileAtomic(to, rendered, { mode: existing !== undefined ? statSync(to).mode & 0o7777 : 0o600 });
+  return `rendered ${d.template} into ${d.to}`;
 }
 
 async function attempt<T>(step: { timeout: string; retries: number; interval: string }, fn: (timeoutMs: number) => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { spawn } from 'node:child_process';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
 import { freePort } from '../helpers/servers/common.js';
@@ -173,6 +173,42 @@ secrets:
     } finally {
       worker.kill();
     }
+  });
+
+  it('renders a template file (mode kept, old one backed up) and refuses an unknown placeholder', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  nginx:
+    deliver: [{ template: templates/auth.conf.tmpl, to: conf/auth.conf }]
+secrets:
+  - { id: app/token, type: random, consumers: [nginx] }
+`);
+    sandboxes.push(sb);
+    mkdirSync(sb.path('templates'));
+    mkdirSync(sb.path('conf'));
+    sb.write('templates/auth.conf.tmpl', '# generated\nset $token "{{ value }}";\n');
+    sb.write('conf/auth.conf', 'old\n');
+    chmodSync(sb.path('conf/auth.conf'), 0o640);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'app/token']);
+    const v1 = (await sb.ok(['get', 'app/token'])).stdout.trim();
+    expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
+    expect(statSync(sb.path('conf/auth.conf')).mode & 0o777).toBe(0o640);
+    expect(readdirSync(sb.path('.rotor/backups/templates')).length).toBe(1);
+
+    // A broken template breaks delivery of any value, the previous one included: the
+    // rollback cannot re-deliver either, so a person must look (exit 3); the file is untouched.
+    const good = readFileSync(sb.path('templates/auth.conf.tmpl'), 'utf8');
+    sb.write('templates/auth.conf.tmpl', 'set $token "{{ password }}";\n');
+    const r = await sb.run(['rotate', 'app/token']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/consumer nginx: the value has no field "password"; rollback failed: consumer nginx: the value has no field "password"/);
+    expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
+    // Fixed, `rotor resume` finishes the rollback: v1 current and delivered.
+    sb.write('templates/auth.conf.tmpl', good);
+    expect((await sb.run(['resume'])).code).toBe(1);
+    expect((await sb.ok(['get', 'app/token'])).stdout.trim()).toBe(v1);
+    expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
   });
 
   it('refuses a consumer that is not defined, and delivering into the vault', async () => {

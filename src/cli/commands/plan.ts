@@ -100,7 +100,7 @@ function describeConsumers(config: RotorConfig, names: string[]): string {
   return names.map((n) => {
     const c = config.consumers[n]!;
     const parts = [
-      c.deliver.length ? `deliver ${c.deliver.map((d) => `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`).join(', ')}` : '',
+      c.deliver.length ? `deliver ${c.deliver.map((d) => ('template' in d ? `${d.template} → ${d.to}` : `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`)).join(', ')}` : '',
       c.reload.length ? `${c.reload.length} reload${c.reload.length === 1 ? '' : 's'}` : '',
       c.health.length ? `${c.health.length} health check${c.health.length === 1 ? '' : 's'}` : '',
     ].filter(Boolean);
