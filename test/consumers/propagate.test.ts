@@ -211,6 +211,25 @@ secrets:
     expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
   });
 
+  it('a reload that echoes the value in its error output does not leak it: the message is redacted', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  chatty:
+    reload: [{ command: "cat >&2; exit 1", shell: true }]
+secrets:
+  - { id: app/token, type: random }
+  - { id: app/echoed, type: random, consumers: [chatty] }
+`);
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    const r = await sb.run(['rotate', 'app/echoed']);
+    expect(r.stdout).toMatch(/consumer chatty: reload failed: `cat >&2; exit 1` exited 1: \[REDACTED\]/);
+    const h = await sb.json<{ versions: { version: number }[] }>(['history', 'app/echoed']);
+    const leaked = (await sb.ok(['get', 'app/echoed', '--version', String(h.versions[0]!.version)])).stdout.trim();
+    const haystack = r.stdout + r.stderr + (await sb.ok(['audit', 'export'])).stdout + [...sb.files('.rotor')].map(([, b]) => b.toString('latin1')).join('');
+    expect(haystack.includes(leaked)).toBe(false);
+  });
+
   it('refuses a consumer that is not defined, and delivering into the vault', async () => {
     const sb = new Sandbox('version: 1\nconsumers:\n  api:\n    deliver: [{ store: local, key: X }]\nsecrets:\n  - { id: a/b, type: random, consumers: [web] }\n');
     sandboxes.push(sb);
