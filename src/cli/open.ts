@@ -11,7 +11,7 @@ import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
 import type { EngineDeps, EngineEvent } from '../engine/context.js';
 import { crashPointFrom } from '../engine/crash.js';
-import { Redactor, registerUrlPassword } from '../engine/redact.js';
+import { newRedactor } from '../engine/redact.js';
 import { Runner } from '../engine/runner.js';
 import { MasterKeyError, NotFoundError } from '../errors.js';
 import { definitionOf } from '../rotators/registry.js';
@@ -83,8 +83,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       vault.checkKey();
       vaults.set(name, vault);
     }
-    const redactor = new Redactor();
-    for (const target of Object.values(config.targets)) registerUrlPassword(redactor, target.url);
+    const redactor = newRedactor(config);
     const deps: EngineDeps = {
       config,
       state,

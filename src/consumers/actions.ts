@@ -3,15 +3,14 @@
  * for its health checks. Each throws a ConsumerError that says which consumer and which
  * step failed; the engine turns that into a rollback.
  */
-import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { basename, dirname, join, resolve } from 'node:path';
-import { ensureDir, writeFileAtomic } from '../fs/atomic.js';
+import { join, resolve } from 'node:path';
 import type { ConsumerConfig, HealthStep, ReloadStep, RotorConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import { RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
-import { assignInFile, FILE_FORMATS } from '../stores/config-files/file.js';
+import { assignInFile, FILE_FORMATS, replaceFile } from '../stores/config-files/file.js';
 import type { Assignment } from '../stores/config-files/types.js';
 import { describeCommand, runCommand } from './run-command.js';
 
@@ -23,10 +22,10 @@ export class ConsumerError extends RotorError {
 
 const ms = (d: string) => parseDuration(d) ?? 30_000;
 
-/** fetch() says only "fetch failed"; the reason (ECONNREFUSED, a DNS error) is in its cause. */
-function reason(err: unknown): string {
+/** Why an attempt failed. fetch() says only "fetch failed"; the reason (ECONNREFUSED, a DNS error) is in its cause. */
+function reason(err: unknown, timeout: string): string {
   const e = err as Error & { cause?: Error & { code?: string } };
-  if (e.name === 'TimeoutError') return 'no answer in time';
+  if (e.name === 'TimeoutError') return `no answer within ${timeout}`;
   if (e.message === 'fetch failed' && e.cause) return e.cause.code ? `${e.cause.code} (${e.cause.message})` : e.cause.message;
   return e.message;
 }
@@ -68,28 +67,15 @@ export async function deliver(config: RotorConfig, name: string, consumer: Consu
 
 /** Renders `{{ field }}` (and `{{ value }}`) placeholders; an unknown placeholder is an error, never an empty string. */
 async function renderTemplate(config: RotorConfig, name: string, d: { template: string; to: string }, value: SecretValue): Promise<string> {
-  const src = resolve(config.dir, d.template);
-  const to = resolve(config.dir, d.to);
   let text: string;
   try {
-    text = readFileSync(src, 'utf8');
+    text = readFileSync(resolve(config.dir, d.template), 'utf8');
   } catch (err) {
     throw new ConsumerError(name, `cannot read template ${d.template}: ${(err as Error).message}`);
   }
-  const rendered = text.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, field: string) =>
-    field === 'value' ? deliveredText(value, undefined, name) : deliveredText(value, field, name));
-  const existing = existsSync(to) ? readFileSync(to, 'utf8') : undefined;
-  if (existing === rendered) return `unchanged ${d.to}`;
-  if (existing !== undefined) {
-    const dir = join(config.dir, '.rotor', 'backups', 'templates');
-    await ensureDir(dir);
-    const backup = join(dir, `${basename(to)}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    copyFileSync(to, backup);
-    chmodSync(backup, 0o600);
-  }
-  await ensureDir(dirname(to), 0o755);
-  await writeFileAtomic(to, rendered, { mode: existing !== undefined ? statSync(to).mode & 0o7777 : 0o600 });
-  return `rendered ${d.template} into ${d.to}`;
+  const rendered = text.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, field: string) => deliveredText(value, field === 'value' ? undefined : field, name));
+  const change = await replaceFile(resolve(config.dir, d.to), () => rendered, { backupDir: join(config.dir, '.rotor', 'backups', 'templates') });
+  return change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`;
 }
 
 async function attempt<T>(step: { timeout: string; retries: number; interval: string }, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
@@ -119,13 +105,13 @@ export async function reload(config: RotorConfig, name: string, step: ReloadStep
         if (!res.ok) throw new Error(`${step.method} ${step.http} answered ${res.status}`);
         return `${step.method} ${step.http}: ${res.status}`;
       }
-      const pid = step.pid ?? Number(readFileSync(join(config.dir, step.pidfile!), 'utf8').trim());
+      const pid = step.pid ?? Number(readFileSync(resolve(config.dir, step.pidfile!), 'utf8').trim());
       if (!Number.isInteger(pid) || pid < 2) throw new Error(`no usable pid in ${step.pidfile}`);
       process.kill(pid, `SIG${step.signal}`);
       return `sent SIG${step.signal} to ${pid}`;
     });
   } catch (err) {
-    throw new ConsumerError(name, `reload failed: ${reason(err)}`);
+    throw new ConsumerError(name, `reload failed: ${reason(err, step.timeout)}`);
   }
 }
 
@@ -154,8 +140,7 @@ export async function health(config: RotorConfig, name: string, step: HealthStep
       return `\`${describeCommand(step.command)}\` ok`;
     });
   } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${step.timeout}` : reason(err);
-    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${why}`, 'the previous value was put back; check the service');
+    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`, 'the previous value was put back; check the service');
   }
 }
 
@@ -174,7 +159,7 @@ export async function propagate(
   for (const name of secret.consumers) {
     const consumer = config.consumers[name]!;
     lines.push(...(await deliver(config, name, consumer, value)).map((l) => `${name}: ${l}`));
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    const text = deliveredText(value, undefined, name);
     for (const r of consumer.reload) lines.push(`${name}: ${await reload(config, name, r, text, { ROTOR_SECRET_ID: secret.id, ROTOR_VERSION: String(version) })}`);
     for (const h of consumer.health) {
       try {

@@ -4,6 +4,7 @@
  * details, terminal output) passes through `redact`. Errors from drivers sometimes echo
  * what they were given; this is where that stops.
  */
+import type { RotorConfig } from '../config/schema.js';
 import type { Json, SecretValue } from '../rotators/types.js';
 
 const MIN_LENGTH = 6;
@@ -37,12 +38,19 @@ export class Redactor {
   }
 }
 
-/** Admin URLs in `targets` carry passwords; a driver error may echo one. */
-export function registerUrlPassword(redactor: Redactor, url: string): void {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    if (password) redactor.register(password);
-  } catch {
-    // Not a URL: the rotator reports that, without echoing it.
+/**
+ * A redactor that already knows the admin passwords in `targets`: a driver error may echo
+ * the URL it was given.
+ */
+export function newRedactor(config: Pick<RotorConfig, 'targets'>): Redactor {
+  const redactor = new Redactor();
+  for (const target of Object.values(config.targets)) {
+    try {
+      const password = decodeURIComponent(new URL(target.url).password);
+      if (password) redactor.register(password);
+    } catch {
+      // Not a URL: the rotator reports that, without echoing it.
+    }
   }
+  return redactor;
 }

@@ -14,6 +14,7 @@ import { propagate } from '../consumers/actions.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
+import { requestFor, RotatorPool } from './rotator-pool.js';
 import { fingerprintOf, parseStored, readVersion, serialize, valueAccess, type ValueAccess } from './values.js';
 
 /** The steps before a value is live; retire follows after grace. */
@@ -36,10 +37,12 @@ interface Run {
 }
 
 export class Runner {
-  private readonly rotators = new Map<string, Promise<AnyRotator>>();
+  private readonly rotators: RotatorPool;
   private readonly abort = new AbortController();
 
-  constructor(private readonly deps: EngineDeps) {}
+  constructor(private readonly deps: EngineDeps) {
+    this.rotators = new RotatorPool(deps.config, deps.now);
+  }
 
   /** Starts a new rotation of `secret`. */
   async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
@@ -89,9 +92,9 @@ export class Runner {
    * unreachable target fails it with nothing touched (exit 1).
    */
   private async preflight(secret: SecretConfig): Promise<RotationOutcome | undefined> {
-    const run = await this.load(secret, { id: '', secretId: secret.id } as RotationRow);
+    const rotator = await this.rotators.get(this.deps.definitionOf(secret));
     try {
-      await run.rotator.preflight(this.request(run));
+      await rotator.preflight(requestFor(this.deps.config, secret, this.abort.signal));
       return undefined;
     } catch (err) {
       const usage = err instanceof RotorError && err.outcome === 'usage';
@@ -188,7 +191,7 @@ export class Runner {
 
   async close(): Promise<void> {
     this.abort.abort();
-    for (const r of this.rotators.values()) await (await r).close().catch(() => {});
+    await this.rotators.close();
   }
 
   private async drive(run: Run, start: Step): Promise<RotationOutcome> {
@@ -305,6 +308,7 @@ export class Runner {
       { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: safeError } },
     ]);
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'started' });
+    let doneDetail: string | null = null;
     try {
       const created = await this.deps.state.version(secret.id, rotation.toVersion);
       const now = this.deps.now();
@@ -319,7 +323,7 @@ export class Runner {
       const delivered = failedStep === 'propagate' || opts.requested;
       if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
         const restored = await propagate(this.deps.config, secret, await this.value(run, rotation.fromVersion), rotation.fromVersion, { restoring: true });
-        await this.commit(run, [{ kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`) } }]);
+        doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
       }
       if (created && failedStep !== 'create') {
         const pending = await this.value(run, rotation.toVersion);
@@ -342,7 +346,7 @@ export class Runner {
       };
     }
     await this.commit(run, [
-      { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'done', at: this.deps.now(), detail: null } },
+      { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'done', at: this.deps.now(), detail: doneDetail } },
     ]);
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'done' });
     await this.finish(run, 'rolled-back', 'rotation.rolled-back', opts.requested ? 'rolled back on request' : safeError);
@@ -392,8 +396,7 @@ export class Runner {
   }
 
   private request(run: Run) {
-    const target = run.secret.target === undefined ? undefined : { name: run.secret.target, ...this.deps.config.targets[run.secret.target]! };
-    return { secretId: run.secret.id, spec: run.secret.spec, target, signal: run.signal };
+    return requestFor(this.deps.config, run.secret, run.signal);
   }
 
   /** A stored version's value, checked against the fingerprint the state store holds. */
@@ -407,12 +410,7 @@ export class Runner {
   }
 
   private async load(secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map()): Promise<Run> {
-    const definition = this.deps.definitionOf(secret);
-    let rotator = this.rotators.get(definition.type);
-    if (!rotator) {
-      rotator = definition.load().then((factory) => factory({ now: this.deps.now, baseDir: this.deps.config.dir }));
-      this.rotators.set(definition.type, rotator);
-    }
+    const rotator = this.rotators.get(this.deps.definitionOf(secret));
     return {
       deferred: [],
       values: new Map(known),

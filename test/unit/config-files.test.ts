@@ -112,3 +112,19 @@ describe('assignInFile', () => {
     expect(readdirSync(dir).filter((f) => f === '.env')).toEqual(['.env']);
   });
 });
+
+describe('parse errors', () => {
+  it('name where a file does not parse without quoting it (it may hold other secrets)', () => {
+    const secret = 'hunter2-unrelated-secret';
+    for (const [format, text] of [[jsonFile, `{ "other": "${secret}" x }`], [jsonFile, `not json ${secret}`], [yamlFile, `a: b: ${secret}\n`]] as const) {
+      let message = '';
+      try {
+        format.edit(text, [{ key: 'k', value: 'v' }]);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/does not parse/);
+      expect(message).not.toContain(secret);
+    }
+  });
+});

@@ -7,8 +7,8 @@ import { openConfig, openState, selectSecrets } from '../open.js';
 import { orderSecrets } from '../../engine/planner.js';
 import { existsSync } from 'node:fs';
 import type { RotorConfig, SecretConfig } from '../../config/schema.js';
-import type { AnyRotator } from '../../engine/context.js';
-import { Redactor, registerUrlPassword } from '../../engine/redact.js';
+import { newRedactor } from '../../engine/redact.js';
+import { requestFor, RotatorPool } from '../../engine/rotator-pool.js';
 import { describeError, RotorError, type Outcome } from '../../errors.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -65,19 +65,13 @@ interface TargetCheck {
 /** Asks each secret's target, read-only, whether it can do what the secret asks. */
 async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promise<Map<string, TargetCheck>> {
   const out = new Map<string, TargetCheck>();
-  const withTarget = secrets.filter((s) => s.target !== undefined);
-  const rotators = new Map<string, Promise<AnyRotator>>();
-  const redactor = new Redactor();
-  for (const t of Object.values(config.targets)) registerUrlPassword(redactor, t.url);
+  const rotators = new RotatorPool(config, Date.now);
+  const redactor = newRedactor(config);
   const signal = new AbortController().signal;
   try {
-    await Promise.all(withTarget.map(async (s) => {
-      const def = definitionOf(s.type);
-      let rotator = rotators.get(s.type);
-      if (!rotator) rotators.set(s.type, (rotator = def.load().then((f) => f({ now: Date.now, baseDir: config.dir }))));
+    await Promise.all(secrets.filter((s) => s.target !== undefined).map(async (s) => {
       try {
-        const target = { name: s.target!, ...config.targets[s.target!]! };
-        out.set(s.id, await (await rotator).preflight({ secretId: s.id, spec: s.spec, target, signal }));
+        out.set(s.id, await (await rotators.get(definitionOf(s.type))).preflight(requestFor(config, s, signal)));
       } catch (err) {
         out.set(s.id, {
           notes: [],
@@ -90,7 +84,7 @@ async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promi
       }
     }));
   } finally {
-    for (const r of rotators.values()) await (await r).close().catch(() => {});
+    await rotators.close();
   }
   return out;
 }

@@ -95,7 +95,7 @@ export async function reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
     scanned: checkpoint.scanned, reencrypted: checkpoint.reencrypted, alreadyCurrent: 0, changedConcurrently: 0, unreadable: [], remaining: 0, passes: 0, resumedFrom, ms: 0,
   };
 
-  const fetch = async (range: Range, after: string | null, onlyOld: boolean) => {
+  const readBatch = async (range: Range, after: string | null, onlyOld: boolean) => {
     const where = [onlyOld ? `${col} LIKE '${CIPHERTEXT_PREFIX}:%' AND ${col} NOT LIKE ${underKey(ring.primaryId)}` : 'TRUE'];
     const params: string[] = [];
     const lower = after ?? range.from;
@@ -123,12 +123,12 @@ export async function reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
   const update = `UPDATE ${table} AS t SET ${col} = v.n FROM unnest($1::${type}[], $2::text[], $3::text[]) AS v(id, o, n) WHERE t.${id} = v.id AND t.${col} = v.o`;
 
   const runRange = async (pass: number, range: Range, onlyOld: boolean, persist: boolean) => {
-    let next = fetch(range, persist ? range.lastId : null, onlyOld);
+    let next = readBatch(range, persist ? range.lastId : null, onlyOld);
     for (;;) {
       const rows = await next;
       if (!rows.length) break;
       const last = rows[rows.length - 1]!.id;
-      next = fetch(range, last, onlyOld); // read ahead while this batch is written
+      next = readBatch(range, last, onlyOld); // read ahead while this batch is written
       const ids: string[] = [];
       const olds: string[] = [];
       const news: string[] = [];

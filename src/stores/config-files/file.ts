@@ -20,13 +20,22 @@ export interface FileChange {
 }
 
 export async function assignInFile(format: FileFormat, path: string, assignments: Assignment[], opts: { backupDir: string; now?: Date }): Promise<FileChange> {
-  const exists = existsSync(path);
-  const before = exists ? readFileSync(path, 'utf8') : '';
-  const after = format.edit(before, assignments);
-  if (exists && after === before) return { changed: false };
-  const st = exists ? statSync(path) : undefined;
+  return replaceFile(path, (before) => format.edit(before ?? '', assignments), opts);
+}
+
+/**
+ * Replaces `path` with `render(its text)` — the shared safe part of every delivery into a
+ * file: nothing happens when the text is unchanged or `render` throws; otherwise the
+ * original goes to a 0600 backup and the new text replaces it atomically with the
+ * original's mode and owner (0600 for a new file).
+ */
+export async function replaceFile(path: string, render: (before: string | undefined) => string, opts: { backupDir: string; now?: Date }): Promise<FileChange> {
+  const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  const after = render(before);
+  if (after === before) return { changed: false };
+  const st = before === undefined ? undefined : statSync(path);
   let backup: string | undefined;
-  if (exists) {
+  if (before !== undefined) {
     await ensureDir(opts.backupDir);
     const stamp = (opts.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     backup = join(opts.backupDir, `${basename(path)}.${stamp}`);

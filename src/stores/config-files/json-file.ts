@@ -6,6 +6,21 @@ import type { Assignment, FileFormat } from './types.js';
 
 type Obj = Record<string, unknown>;
 
+/**
+ * JSON.parse's messages quote the text around the error — here, a config file that may
+ * hold other secrets, on its way to the audit log. Only the position is kept.
+ */
+function parseQuietly(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    // The cause is dropped on purpose: its message is the one that quotes the file.
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(`the JSON document does not parse${at === undefined ? '' : ` (at character ${at})`}`);
+  }
+}
+
 function detectIndent(text: string): string | number {
   const m = /^[{[]\r?\n([ \t]+)/.exec(text);
   return m ? m[1]! : text.trimStart().startsWith('{') && !text.includes('\n') ? 0 : 2;
@@ -14,7 +29,7 @@ function detectIndent(text: string): string | number {
 export const jsonFile: FileFormat = {
   name: 'json',
   edit(text, assignments: Assignment[]) {
-    const doc = (text.trim() ? JSON.parse(text) : {}) as unknown;
+    const doc = (text.trim() ? parseQuietly(text) : {}) as unknown;
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('the JSON document is not an object');
     for (const { key, value } of assignments) {
       const path = key.split('.');

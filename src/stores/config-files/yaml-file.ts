@@ -17,7 +17,10 @@ export const yamlFile: FileFormat = {
   name: 'yaml',
   edit(text, assignments: Assignment[]) {
     const doc = parseDocument(text);
-    if (doc.errors.length) throw new Error(`the YAML document does not parse: ${doc.errors[0]!.message}`);
+    // The parser's message quotes the offending line, which may hold another secret: keep
+    // only what went wrong and where.
+    const error = doc.errors[0];
+    if (error) throw new Error(`the YAML document does not parse: ${error.code}${error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : ''}`);
     const splices: { start: number; end: number; text: string }[] = [];
     const missing: Assignment[] = [];
     for (const a of assignments) {
