@@ -85,6 +85,15 @@ describe('assignInFile', () => {
     expect(readFileSync(path, 'utf8')).toBe('{ not json');
   });
 
+  it('concurrent deliveries into one file (several secrets of one run) lose none of each other\'s keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
+    const path = join(dir, '.env');
+    writeFileSync(path, '# shared\n');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => assignInFile(envFile, path, [{ key: `K${i}`, value: `v${i}` }], { backupDir: join(dir, 'backups') })));
+    const text = readFileSync(path, 'utf8');
+    for (let i = 0; i < 20; i++) expect(envFile.read(text, `K${i}`), `K${i}`).toBe(`v${i}`);
+  });
+
   it('a writer killed at random moments leaves the old file or the new one, never a mix', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-crash-'));
     const bundle = join(dir, 'writer.mjs');

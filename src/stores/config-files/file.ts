@@ -4,7 +4,7 @@
  * original mode and owner. A crash at any moment leaves the old file or the new one.
  */
 import { chmodSync, copyFileSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../fs/atomic.js';
 import { envFile } from './env-file.js';
 import { jsonFile } from './json-file.js';
@@ -29,7 +29,26 @@ export async function assignInFile(format: FileFormat, path: string, assignments
  * original goes to a 0600 backup and the new text replaces it atomically with the
  * original's mode and owner (0600 for a new file).
  */
-export async function replaceFile(path: string, render: (before: string | undefined) => string, opts: { backupDir: string; now?: Date }): Promise<FileChange> {
+export function replaceFile(path: string, render: (before: string | undefined) => string, opts: { backupDir: string; now?: Date }): Promise<FileChange> {
+  return serialized(resolve(path), () => replaceNow(path, render, opts));
+}
+
+/**
+ * Read-modify-write of one file, one at a time: several secrets of one run often deliver
+ * into the same .env, and two overlapping edits would each write back the other's old text.
+ */
+const pending = new Map<string, Promise<unknown>>();
+function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (pending.get(key) ?? Promise.resolve()).then(fn, fn);
+  const settled = run.catch(() => {});
+  pending.set(key, settled);
+  void settled.then(() => {
+    if (pending.get(key) === settled) pending.delete(key);
+  });
+  return run;
+}
+
+async function replaceNow(path: string, render: (before: string | undefined) => string, opts: { backupDir: string; now?: Date }): Promise<FileChange> {
   const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
   const after = render(before);
   if (after === before) return { changed: false };
