@@ -1,8 +1,10 @@
-// The reload hook Rotor runs for the service: ask it to re-read its .env. A "bad deploy" can
-// be simulated for one version (BREAK_VERSION): the hook then fails, and Rotor rolls back.
-const version = process.env.ROTOR_VERSION;
-if (process.env.BREAK_VERSION && process.env.BREAK_VERSION === `${process.env.ROTOR_SECRET_ID}@${version}`) {
-  console.error(`refusing to reload ${process.env.ROTOR_SECRET_ID} v${version} (simulated bad deploy)`);
+// The reload hook Rotor runs for the service: ask it to re-read its .env. ROTOR_SECRETS lists
+// `id@version` of every secret this reload is for (one reload covers all of a run's secrets).
+// A "bad deploy" can be simulated for one version (BREAK_VERSION=id@version): the hook then
+// fails, and Rotor rolls back.
+const secrets = (process.env.ROTOR_SECRETS ?? '').split(',');
+if (process.env.BREAK_VERSION && secrets.includes(process.env.BREAK_VERSION)) {
+  console.error(`refusing to reload ${process.env.BREAK_VERSION} (simulated bad deploy)`);
   process.exit(1);
 }
 const res = await fetch(`${process.env.SERVICE_URL}/reload`, { method: 'POST' });

@@ -47,6 +47,8 @@ async function load() {
   if (old && old !== next.pool) old.end().catch(() => {}); // running queries finish first
 }
 
+/** How many times the service reloaded: Rotor reloads it once per run, however many of its secrets rotate. */
+let reloads = 0;
 const signer = createTokenSigner(() => state.keySet);
 async function verify(token) {
   const { kid } = decodeProtectedHeader(token);
@@ -60,12 +62,13 @@ const server = createServer(async (req, res) => {
   try {
     if (req.method === 'POST' && req.url === '/reload') {
       await load();
+      reloads++;
       return send(200, { reloaded: true, user: state.dbUser });
     }
     if (req.url === '/health') {
       if (!state.pool) return send(503, { db: 'no credentials yet' });
       await state.pool.query('SELECT 1');
-      return send(200, { db: 'ok', user: state.dbUser });
+      return send(200, { db: 'ok', user: state.dbUser, reloads });
     }
     if (req.url === '/token') return send(200, { token: await signer.sign({ sub: 'demo' }, { expiresIn: '10m' }) });
     if (req.url?.startsWith('/whoami')) {

@@ -2,6 +2,7 @@
  * Cross-references and constraints that a schema cannot express. Returns errors and
  * warnings together so a user fixes everything in one pass.
  */
+import { consumerOrder } from '../consumers/order.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
 import type { RawConfig, RotorConfig } from './schema.js';
@@ -53,8 +54,20 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
     });
   });
 
+  const users = new Map<string, string[]>();
+  for (const s of config.secrets) for (const c of new Set(s.consumers)) users.set(c, [...(users.get(c) ?? []), s.id]);
   for (const [name, consumer] of Object.entries(config.consumers)) {
+    const usedBy = users.get(name) ?? [];
     consumer.deliver.forEach((d, j) => {
+      if (d.secret !== undefined && !usedBy.includes(d.secret)) {
+        errors.push({ at: ['consumers', name, 'deliver', j, 'secret'], message: `secret "${d.secret}" does not list consumer "${name}"; add it to that secret's \`consumers\` or fix the id` });
+      } else if (d.secret === undefined && usedBy.length > 1) {
+        // Without it every secret of the consumer would be written to the same place.
+        errors.push({
+          at: ['consumers', name, 'deliver', j],
+          message: `consumer "${name}" is used by ${usedBy.join(', ')}: say which secret this delivery is for with \`secret:\``,
+        });
+      }
       if (!('store' in d)) return;
       const store = config.stores[d.store];
       if (!store) errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` });
@@ -62,6 +75,14 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
     });
     consumer.reload.forEach((r, j) => {
       if ('signal' in r && (r.pid === undefined) === (r.pidfile === undefined)) errors.push({ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' });
+    });
+  }
+
+  const order = consumerOrder(Object.keys(config.consumers), config.secrets);
+  if (!order.ok) {
+    errors.push({
+      at: ['secrets', firstIndex.get(order.secrets[0] ?? '') ?? 0, 'consumers'],
+      message: `secrets ${order.secrets.join(', ')} list consumers ${order.consumers.join(', ')} in contradicting orders; a consumer shared by several secrets is reloaded once per run, so list them in one order everywhere`,
     });
   }
 

@@ -83,10 +83,12 @@ const deliverSchema = z.union([
     store: name.describe('a file store (env-file, json, yaml) under `stores`'),
     key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
     field: z.string().min(1).max(64).optional().describe('one field of a structured value, e.g. password'),
+    secret: secretIdSchema.optional().describe('the secret this delivery is for, when the consumer uses several'),
   }),
   z.strictObject({
     template: z.string().min(1).max(4096).describe('a file with {{ field }} placeholders ({{ value }}: the whole value), relative to rotor.yaml'),
     to: z.string().min(1).max(4096).describe('the file to render into (atomic replace, 0600 backup of the old one)'),
+    secret: secretIdSchema.optional().describe('the secret this template is for, when the consumer uses several'),
   }),
 ]);
 

@@ -1,7 +1,7 @@
 /**
  * What a consumer does with a value: deliver it into files, reload the service, and wait
- * for its health checks. Each throws a ConsumerError that says which consumer and which
- * step failed; the engine turns that into a rollback.
+ * for its health checks; consumers/round.ts runs them in order. Each throws a ConsumerError
+ * that says which consumer and which step failed; the engine turns that into a rollback.
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -39,11 +39,13 @@ export function deliveredText(value: SecretValue, field: string | undefined, con
   return typeof f === 'string' ? f : JSON.stringify(f);
 }
 
-export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue): Promise<string[]> {
+/** Writes what `consumer` takes of `secretId`'s value: the entries that name that secret, or name none. */
+export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue, secretId: string): Promise<string[]> {
   // One write per file, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
   const done: string[] = [];
   for (const d of consumer.deliver) {
+    if (d.secret !== undefined && d.secret !== secretId) continue;
     if ('template' in d) {
       done.push(await renderTemplate(config, name, d, value));
       continue;
@@ -142,33 +144,4 @@ export async function health(config: RotorConfig, name: string, step: HealthStep
   } catch (err) {
     throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`, 'the previous value was put back; check the service');
   }
-}
-
-/**
- * propagate for one secret: its consumers in order, each delivered, reloaded, then checked.
- *
- * `restoring` is the rollback's re-delivery of the previous value, which worked before the
- * rotation began: delivery and reload must succeed, but a consumer that is still unhealthy
- * (its host is down, say) is reported rather than blocking the rollback — putting the
- * known-good value back is right whatever the service's state.
- */
-export async function propagate(
-  config: RotorConfig, secret: { id: string; consumers: string[] }, value: SecretValue, version: number, opts: { restoring?: boolean } = {},
-): Promise<string> {
-  const lines: string[] = [];
-  for (const name of secret.consumers) {
-    const consumer = config.consumers[name]!;
-    lines.push(...(await deliver(config, name, consumer, value)).map((l) => `${name}: ${l}`));
-    const text = deliveredText(value, undefined, name);
-    for (const r of consumer.reload) lines.push(`${name}: ${await reload(config, name, r, text, { ROTOR_SECRET_ID: secret.id, ROTOR_VERSION: String(version) })}`);
-    for (const h of consumer.health) {
-      try {
-        lines.push(`${name}: ${await health(config, name, h)}`);
-      } catch (err) {
-        if (!opts.restoring) throw err;
-        lines.push(`still unhealthy on the previous value: ${(err as Error).message}`);
-      }
-    }
-  }
-  return lines.join('; ');
 }

@@ -1,13 +1,16 @@
 /**
  * Runs one action over many secrets: takes their locks in one transaction, runs with a
- * concurrency limit in planner order, waits for a secret's `after` dependencies, and skips
- * a secret whose dependency did not succeed.
+ * concurrency limit in planner order, waits for a secret's `after` dependencies, skips a
+ * secret whose dependency did not succeed, and lets secrets that share a consumer reload it
+ * once (engine/propagation.ts).
  */
 import { hostname } from 'node:os';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError } from '../errors.js';
 import type { EngineDeps, RotationOutcome } from './context.js';
 import { orderSecrets } from './planner.js';
+import { BatchPropagation, type Propagation } from './propagation.js';
+import { Slots } from './slots.js';
 
 export interface BatchOptions {
   concurrency: number;
@@ -16,10 +19,13 @@ export interface BatchOptions {
 }
 
 export async function runBatch(
-  deps: EngineDeps, secrets: SecretConfig[], opts: BatchOptions, action: (secret: SecretConfig) => Promise<RotationOutcome>,
+  deps: EngineDeps, secrets: SecretConfig[], opts: BatchOptions,
+  action: (secret: SecretConfig, propagation: Propagation) => Promise<RotationOutcome>,
 ): Promise<RotationOutcome[]> {
   const ordered = orderSecrets(secrets);
   const { busy } = await deps.state.acquireLocks(ordered.map((s) => s.id), deps.owner, opts.takeOverDead ?? false);
+  const slots = new Slots(opts.concurrency);
+  const propagation = new BatchPropagation(deps.config, ordered, slots);
   const done = new Map<string, Promise<RotationOutcome>>();
   const results: RotationOutcome[] = [];
 
@@ -33,14 +39,16 @@ export async function runBatch(
       };
     }
     for (const dep of secret.after) {
-      const depOutcome = await done.get(dep);
+      const pending = done.get(dep);
+      const depOutcome = pending && (await pending);
       if (depOutcome && depOutcome.status !== 'succeeded' && depOutcome.status !== 'grace') {
         await deps.state.releaseLocks([secret.id], deps.owner);
         return { secretId: secret.id, status: 'skipped', error: `skipped: ${dep} (in \`after\`) did not succeed` };
       }
     }
+    await slots.acquire();
     try {
-      return await action(secret);
+      return await action(secret, propagation);
     } catch (err) {
       // An error outside the steps (a store that cannot be read, say): nothing was acted on.
       await deps.state.releaseLocks([secret.id], deps.owner).catch(() => {});
@@ -48,20 +56,21 @@ export async function runBatch(
         secretId: secret.id, status: 'failed', error: deps.redactor.redact(describeError(err)),
         hint: err instanceof RotorError ? err.hint : undefined,
       };
+    } finally {
+      slots.release();
     }
   };
 
-  let next = 0;
-  const worker = async () => {
-    while (next < ordered.length) {
-      const secret = ordered[next++]!;
-      const promise = runOne(secret);
-      done.set(secret.id, promise);
-      const outcome = await promise;
+  // Every secret starts at once and queues for a slot in planner order; one whose
+  // dependencies are still running waits for them without holding a slot.
+  for (const secret of ordered) {
+    done.set(secret.id, runOne(secret).then((outcome) => {
+      propagation.leave(secret.id);
       results.push(outcome);
       deps.onEvent?.({ kind: 'finished', secretId: secret.id, outcome });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, ordered.length) }, worker));
+      return outcome;
+    }));
+  }
+  await Promise.all(done.values());
   return results;
 }

@@ -21,8 +21,8 @@ export async function recover(deps: EngineDeps, runner: Runner, concurrency: num
   const orphans = open.filter((r) => !byId.has(r.secretId));
   const rotationOf = new Map(open.map((r) => [r.secretId, r]));
   const secrets: SecretConfig[] = [...rotationOf.keys()].flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
-  const outcomes = await runBatch(deps, secrets, { concurrency, takeOverDead: true }, (secret) =>
-    runner.resume(secret, rotationOf.get(secret.id)!),
+  const outcomes = await runBatch(deps, secrets, { concurrency, takeOverDead: true }, (secret, propagation) =>
+    runner.resume(secret, rotationOf.get(secret.id)!, propagation),
   );
   return { outcomes, orphans };
 }

@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError, TargetUnreachableError } from '../errors.js';
-import { propagate } from '../consumers/actions.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
+import { soloPropagation, type Propagation } from './propagation.js';
 import { requestFor, RotatorPool } from './rotator-pool.js';
 import { fingerprintOf, parseStored, readVersion, serialize, valueAccess, type ValueAccess } from './values.js';
 
@@ -34,6 +34,8 @@ interface Run {
   rotator: AnyRotator;
   access: ValueAccess;
   signal: AbortSignal;
+  /** How propagate reaches the consumers: alone, or in a round with the batch's other secrets. */
+  propagation: Propagation;
 }
 
 export class Runner {
@@ -45,7 +47,7 @@ export class Runner {
   }
 
   /** Starts a new rotation of `secret`. */
-  async rotate(secret: SecretConfig, opts: RotateOptions): Promise<RotationOutcome> {
+  async rotate(secret: SecretConfig, opts: RotateOptions, propagation?: Propagation): Promise<RotationOutcome> {
     const versions = await this.deps.state.liveVersions(secret.id);
     const live = await this.readLive(secret, versions);
     const refused = await this.preflight(secret);
@@ -64,7 +66,7 @@ export class Runner {
         };
       }
       // A new rotation ends the grace of the one before: the previous value is retired now.
-      const retired = await this.retireRun(await this.load(secret, r, live), { cutShort: true });
+      const retired = await this.retireRun(await this.load(secret, r, live, propagation), { cutShort: true });
       if (retired.status !== 'succeeded') return retired;
       const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner, false);
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
@@ -83,7 +85,7 @@ export class Runner {
       { kind: 'rotation.insert', row: rotation },
       this.audit(rotation, 'rotation.started', 'ok', null),
     ]);
-    return this.drive(await this.load(secret, rotation, live), 'create');
+    return this.drive(await this.load(secret, rotation, live, propagation), 'create');
   }
 
   /**
@@ -107,8 +109,8 @@ export class Runner {
   }
 
   /** Continues a rotation a crash interrupted: the interrupted step runs again. */
-  async resume(secret: SecretConfig, rotation: RotationRow): Promise<RotationOutcome> {
-    const run = await this.load(secret, rotation);
+  async resume(secret: SecretConfig, rotation: RotationRow, propagation?: Propagation): Promise<RotationOutcome> {
+    const run = await this.load(secret, rotation, new Map(), propagation);
     const { status, step, phase } = rotation;
     if (status === 'rolling-back' || (status === 'running' && phase === 'failed')) {
       return this.rollback(run, step ?? 'create', rotation.error ?? 'interrupted', { recorded: true });
@@ -172,8 +174,8 @@ export class Runner {
    * `rotor rollback`: makes the previous value current again while it is still valid, and
    * withdraws the newer value from the target.
    */
-  async rollbackToPrevious(secret: SecretConfig, rotation: RotationRow, reason: string | null): Promise<RotationOutcome> {
-    const run = await this.load(secret, rotation);
+  async rollbackToPrevious(secret: SecretConfig, rotation: RotationRow, reason: string | null, propagation?: Propagation): Promise<RotationOutcome> {
+    const run = await this.load(secret, rotation, new Map(), propagation);
     return this.rollback(run, 'propagate', reason ?? 'rollback requested', { recorded: false, requested: true });
   }
 
@@ -288,8 +290,7 @@ export class Runner {
       }
       case 'propagate': {
         if (!secret.consumers.length) return 'no consumers';
-        const value = await this.value(run, rotation.toVersion);
-        return propagate(this.deps.config, secret, value, rotation.toVersion);
+        return run.propagation.forward(secret, await this.value(run, rotation.toVersion), rotation.toVersion);
       }
     }
   }
@@ -302,6 +303,7 @@ export class Runner {
     run: Run, failedStep: Step, error: string, opts: { recorded: boolean; requested?: boolean },
   ): Promise<RotationOutcome> {
     const { secret, rotation } = run;
+    run.propagation.skipForward(secret.id);
     const safeError = this.deps.redactor.redact(error);
     await this.commit(run, [
       { kind: 'rotation.update', id: rotation.id, set: { status: 'rolling-back', error: opts.requested ? null : safeError } },
@@ -322,8 +324,10 @@ export class Runner {
       // healthy on it, before the new value is withdrawn from the target.
       const delivered = failedStep === 'propagate' || opts.requested;
       if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
-        const restored = await propagate(this.deps.config, secret, await this.value(run, rotation.fromVersion), rotation.fromVersion, { restoring: true });
+        const restored = await run.propagation.restore(secret, await this.value(run, rotation.fromVersion), rotation.fromVersion);
         doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
+      } else {
+        run.propagation.skipRestore(secret.id);
       }
       if (created && failedStep !== 'create') {
         const pending = await this.value(run, rotation.toVersion);
@@ -409,7 +413,9 @@ export class Runner {
     return value;
   }
 
-  private async load(secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map()): Promise<Run> {
+  private async load(
+    secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map(), propagation = soloPropagation(this.deps.config),
+  ): Promise<Run> {
     const rotator = this.rotators.get(this.deps.definitionOf(secret));
     return {
       deferred: [],
@@ -419,6 +425,7 @@ export class Runner {
       rotator: await rotator,
       access: valueAccess(this.deps, secret),
       signal: this.abort.signal,
+      propagation,
     };
   }
 

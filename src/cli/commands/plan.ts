@@ -31,7 +31,7 @@ export async function run(args: string[]): Promise<number> {
       id: s.id, type: s.type, priority: s.priority, store: s.store, target: s.target ?? null,
       from: sum?.currentVersion ?? null,
       grace: formatDuration(s.graceMs),
-      steps: { ...steps, propagate: describeConsumers(config, s.consumers) },
+      steps: { ...steps, propagate: describeConsumers(config, s) },
       notes: [...(check?.notes ?? []), ...notes],
       problem: check?.problem ?? null,
     };
@@ -89,14 +89,18 @@ async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promi
   return out;
 }
 
-function describeConsumers(config: RotorConfig, names: string[]): string {
+function describeConsumers(config: RotorConfig, secret: SecretConfig): string {
+  const names = secret.consumers;
   if (!names.length) return 'nothing to deliver: no consumers';
   return names.map((n) => {
     const c = config.consumers[n]!;
+    const mine = c.deliver.filter((d) => d.secret === undefined || d.secret === secret.id);
+    const others = config.secrets.filter((s) => s.id !== secret.id && s.consumers.includes(n)).map((s) => s.id);
     const parts = [
-      c.deliver.length ? `deliver ${c.deliver.map((d) => ('template' in d ? `${d.template} → ${d.to}` : `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`)).join(', ')}` : '',
+      mine.length ? `deliver ${mine.map((d) => ('template' in d ? `${d.template} → ${d.to}` : `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`)).join(', ')}` : '',
       c.reload.length ? `${c.reload.length} reload${c.reload.length === 1 ? '' : 's'}` : '',
       c.health.length ? `${c.health.length} health check${c.health.length === 1 ? '' : 's'}` : '',
+      others.length && c.reload.length + c.health.length ? `shared with ${others.join(', ')} when rotated in one run` : '',
     ].filter(Boolean);
     return `${n}: ${parts.join(', ') || 'nothing'}`;
   }).join('; ') + ' (a failed check rolls back)';

@@ -22,7 +22,7 @@ export async function run(args: string[]): Promise<number> {
         'rollback works only during grace; rotate again instead (`rotor rotate`)',
       );
     }
-    const [outcome] = await runBatch(engine.deps, [secret!], { concurrency: 1 }, (s) => runner.rollbackToPrevious(s, rotation, reason));
+    const [outcome] = await runBatch(engine.deps, [secret!], { concurrency: 1 }, (s, propagation) => runner.rollbackToPrevious(s, rotation, reason, propagation));
     if (parsed.values.json) process.stdout.write(`${JSON.stringify({ outcome })}\n`);
     else if (outcome!.status === 'rolled-back') process.stdout.write(`rolled back ${secret!.id}: v${rotation.fromVersion} is current again, v${rotation.toVersion} withdrawn\n`);
     else process.stdout.write(`${describeOutcome(outcome!)}\n`);

@@ -57,8 +57,8 @@ export async function rotateSecrets(req: RotateRequest): Promise<{ outcomes: Rot
   return withRunner(req.config, (e) => progress?.onEvent(e), async (runner, engine) => {
     const secrets = await req.select(engine.state);
     progress = new Progress(secrets.length, 'rotating');
-    const outcomes = await runBatch(engine.deps, secrets, { concurrency: req.concurrency ?? req.config.concurrency }, (s) =>
-      runner.rotate(s, { trigger: req.trigger, reason: req.reason, incident: req.incident, noGrace: req.noGrace }),
+    const outcomes = await runBatch(engine.deps, secrets, { concurrency: req.concurrency ?? req.config.concurrency }, (s, propagation) =>
+      runner.rotate(s, { trigger: req.trigger, reason: req.reason, incident: req.incident, noGrace: req.noGrace }, propagation),
     );
     progress.end();
     return { outcomes, elapsedMs: Date.now() - started };

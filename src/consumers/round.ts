@@ -1,0 +1,135 @@
+/**
+ * A round of propagate: the secrets of one run that share consumers hand their new values
+ * to a round, and the round walks the consumers in one order — for each, deliver every
+ * member's value, then reload the service once and check its health once. A consumer of
+ * three secrets rotated together restarts once, not three times.
+ *
+ * A member fails when its delivery fails or a consumer it uses fails to reload or stay
+ * healthy; the others go on. Every member learns its own result: the lines of what was
+ * done for it, or the ConsumerError that its rotation rolls back on.
+ *
+ * A round runs when every expected member has arrived or said it will not come (its
+ * rotation failed earlier, was skipped or refused); see engine/propagation.ts.
+ */
+import type { RotorConfig } from '../config/schema.js';
+import type { SecretValue } from '../rotators/types.js';
+import { ConsumerError, deliver, deliveredText, health, reload } from './actions.js';
+
+export interface RoundMember {
+  secretId: string;
+  consumers: string[];
+  value: SecretValue;
+  version: number;
+}
+
+interface Arrival extends RoundMember {
+  lines: string[];
+  failure?: unknown;
+  settle: { resolve: (detail: string) => void; reject: (err: unknown) => void };
+}
+
+export class ReloadRound {
+  private readonly waiting: Set<string>;
+  private readonly arrivals: Arrival[] = [];
+  private started = false;
+
+  /**
+   * @param order every consumer name, in the one order of the config (consumers/order.ts)
+   * @param restoring the rollback's re-delivery of previous values: a consumer still
+   *   unhealthy on a value that worked before the rotation is reported, not a failure
+   * @param onFailed told which members failed, before any member hears its result, so
+   *   their rollbacks can be gathered into a round of their own
+   */
+  constructor(
+    private readonly config: RotorConfig,
+    private readonly order: string[],
+    expected: Iterable<string>,
+    private readonly opts: { restoring?: boolean; onFailed?: (secretIds: string[]) => void } = {},
+  ) {
+    this.waiting = new Set(expected);
+  }
+
+  /** Hands a member's value to the round; settles once the round has run its consumers. */
+  arrive(member: RoundMember): Promise<string> {
+    const result = new Promise<string>((resolve, reject) => {
+      this.arrivals.push({ ...member, lines: [], settle: { resolve, reject } });
+    });
+    this.waiting.delete(member.secretId);
+    this.startIfComplete();
+    return result;
+  }
+
+  /** An expected member that will not arrive. */
+  leave(secretId: string): void {
+    if (this.waiting.delete(secretId)) this.startIfComplete();
+  }
+
+  private startIfComplete(): void {
+    if (this.started || this.waiting.size) return;
+    this.started = true;
+    void this.run().then(
+      () => {
+        const failed = this.arrivals.filter((a) => a.failure !== undefined);
+        if (failed.length) this.opts.onFailed?.(failed.map((a) => a.secretId));
+        for (const a of this.arrivals) {
+          if (a.failure === undefined) a.settle.resolve(a.lines.join('; '));
+          else a.settle.reject(a.failure);
+        }
+      },
+      (err: unknown) => {
+        // Only a bug gets here; every member must still hear back.
+        this.opts.onFailed?.(this.arrivals.map((a) => a.secretId));
+        for (const a of this.arrivals) a.settle.reject(err);
+      },
+    );
+  }
+
+  private async run(): Promise<void> {
+    for (const name of this.order) {
+      const consumer = this.config.consumers[name];
+      if (!consumer) continue;
+      let members = this.arrivals.filter((a) => a.failure === undefined && a.consumers.includes(name));
+      for (const m of members) {
+        try {
+          m.lines.push(...(await deliver(this.config, name, consumer, m.value, m.secretId)).map((l) => `${name}: ${l}`));
+        } catch (err) {
+          m.failure = err;
+        }
+      }
+      members = members.filter((m) => m.failure === undefined);
+      if (!members.length) continue;
+
+      const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
+      const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
+      try {
+        const { stdin, env } = reloadInput(members, name);
+        for (const r of consumer.reload) say(await reload(this.config, name, r, stdin, env));
+        for (const h of consumer.health) {
+          try {
+            say(await health(this.config, name, h));
+          } catch (err) {
+            if (!this.opts.restoring) throw err;
+            say(`still unhealthy on the previous value: ${(err as Error).message}`);
+          }
+        }
+      } catch (err) {
+        for (const m of members) m.failure = err instanceof ConsumerError ? err : new ConsumerError(name, (err as Error).message);
+      }
+    }
+  }
+}
+
+/**
+ * What a reload command is given: with one secret, its value on stdin and ROTOR_SECRET_ID /
+ * ROTOR_VERSION; with several, a JSON object of id → value on stdin. ROTOR_SECRETS always
+ * lists `id@version` of every secret the reload is for. Values never go into the
+ * environment or argv.
+ */
+function reloadInput(members: RoundMember[], consumer: string): { stdin: string; env: NodeJS.ProcessEnv } {
+  const env: NodeJS.ProcessEnv = { ROTOR_SECRETS: members.map((m) => `${m.secretId}@${m.version}`).join(',') };
+  if (members.length === 1) {
+    const [m] = members as [RoundMember];
+    return { stdin: deliveredText(m.value, undefined, consumer), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) } };
+  }
+  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, deliveredText(m.value, undefined, consumer)]))), env };
+}

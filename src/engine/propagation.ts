@@ -1,0 +1,143 @@
+/**
+ * How the propagate step of each secret in a batch reaches its consumers: secrets that
+ * share a consumer meet in one reload round (consumers/round.ts), so the consumer reloads
+ * once for all of them; their rollbacks meet in a round of their own.
+ *
+ * Who meets whom is fixed before the batch starts, so nobody waits for a secret that is
+ * itself waiting on them:
+ * - a secret meets only secrets of its own *wave* (how many `after` links lead to it in
+ *   this batch): one it rotates after has finished before it starts, so they cannot share
+ *   a reload — that is what `after` asks for;
+ * - within a wave, only secrets linked through shared consumers meet;
+ * - a secret that will not reach propagate (failed earlier, skipped, refused, busy) leaves
+ *   its round, and the round runs with those that came;
+ * - a secret waiting in a round gives its concurrency slot back (engine/slots.ts).
+ */
+import type { RotorConfig, SecretConfig } from '../config/schema.js';
+import { consumerOrder } from '../consumers/order.js';
+import { ReloadRound } from '../consumers/round.js';
+import type { SecretValue } from '../rotators/types.js';
+import type { Slots } from './slots.js';
+
+export interface Propagation {
+  /** propagate: delivers `value` to the secret's consumers, reloads and checks them. */
+  forward(secret: SecretConfig, value: SecretValue, version: number): Promise<string>;
+  /** The rollback's re-delivery of the previous value. */
+  restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string>;
+  /** The secret will not reach propagate in this run (its rotation failed before it). */
+  skipForward(secretId: string): void;
+  /** The secret's rollback will not re-deliver. */
+  skipRestore(secretId: string): void;
+}
+
+const orders = new WeakMap<RotorConfig, string[]>();
+
+/** The one consumer order of a config; rules refuse configs without one. */
+function orderOf(config: RotorConfig): string[] {
+  let order = orders.get(config);
+  if (!order) {
+    const found = consumerOrder(Object.keys(config.consumers), config.secrets);
+    order = found.ok ? found.order : Object.keys(config.consumers);
+    orders.set(config, order);
+  }
+  return order;
+}
+
+/** Each secret on its own: for a single rotation, `rotor rollback`, and outside batches. */
+export function soloPropagation(config: RotorConfig): Propagation {
+  const alone = (restoring: boolean) => (secret: SecretConfig, value: SecretValue, version: number) =>
+    new ReloadRound(config, orderOf(config), [secret.id], { restoring }).arrive({ secretId: secret.id, consumers: secret.consumers, value, version });
+  return { forward: alone(false), restore: alone(true), skipForward: () => {}, skipRestore: () => {} };
+}
+
+export class BatchPropagation implements Propagation {
+  private readonly forwardRound = new Map<string, ReloadRound>();
+  private readonly restoreRound = new Map<string, ReloadRound>();
+  private readonly solo: Propagation;
+
+  /** @param secrets the batch in planner order (every `after` dependency before its dependants) */
+  constructor(private readonly config: RotorConfig, secrets: SecretConfig[], private readonly slots: Slots) {
+    this.solo = soloPropagation(config);
+    for (const group of meetingGroups(secrets)) {
+      const round = new ReloadRound(config, orderOf(config), group, { onFailed: (failed) => this.gatherRollbacks(failed) });
+      for (const id of group) this.forwardRound.set(id, round);
+    }
+  }
+
+  forward(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
+    return this.meet(this.forwardRound, secret, value, version, false);
+  }
+
+  restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
+    return this.meet(this.restoreRound, secret, value, version, true);
+  }
+
+  skipForward(secretId: string): void {
+    this.forwardRound.get(secretId)?.leave(secretId);
+    this.forwardRound.delete(secretId);
+  }
+
+  skipRestore(secretId: string): void {
+    this.restoreRound.get(secretId)?.leave(secretId);
+    this.restoreRound.delete(secretId);
+  }
+
+  /** The secret is done with this batch, however it ended. */
+  leave(secretId: string): void {
+    this.skipForward(secretId);
+    this.skipRestore(secretId);
+  }
+
+  private async meet(rounds: Map<string, ReloadRound>, secret: SecretConfig, value: SecretValue, version: number, restoring: boolean): Promise<string> {
+    const round = rounds.get(secret.id);
+    rounds.delete(secret.id);
+    if (!round) return restoring ? this.solo.restore(secret, value, version) : this.solo.forward(secret, value, version);
+    this.slots.release();
+    try {
+      return await round.arrive({ secretId: secret.id, consumers: secret.consumers, value, version });
+    } finally {
+      await this.slots.acquire();
+    }
+  }
+
+  /** Members that failed in one round roll back together: one reload per consumer again. */
+  private gatherRollbacks(failed: string[]): void {
+    const round = new ReloadRound(this.config, orderOf(this.config), failed, { restoring: true });
+    for (const id of failed) this.restoreRound.set(id, round);
+  }
+}
+
+/**
+ * The secrets that meet in one round: same wave, linked through shared consumers. Secrets
+ * without consumers meet nobody.
+ */
+export function meetingGroups(secrets: SecretConfig[]): string[][] {
+  const inBatch = new Set(secrets.map((s) => s.id));
+  const wave = new Map<string, number>();
+  for (const s of secrets) wave.set(s.id, Math.max(-1, ...s.after.filter((d) => inBatch.has(d)).map((d) => wave.get(d) ?? 0)) + 1);
+
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    const p = parent.get(id) ?? id;
+    if (p === id) return id;
+    const root = find(p);
+    parent.set(id, root);
+    return root;
+  };
+  const firstUser = new Map<string, string>(); // `${wave}\0${consumer}` → a secret
+  for (const s of secrets) {
+    for (const c of s.consumers) {
+      const key = `${wave.get(s.id)}\0${c}`;
+      const other = firstUser.get(key);
+      if (other === undefined) firstUser.set(key, s.id);
+      else parent.set(find(s.id), find(other));
+    }
+  }
+  const groups = new Map<string, string[]>();
+  for (const s of secrets) {
+    if (!s.consumers.length) continue;
+    const root = find(s.id);
+    groups.set(root, [...(groups.get(root) ?? []), s.id]);
+  }
+  return [...groups.values()];
+}
