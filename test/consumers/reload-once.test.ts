@@ -145,6 +145,26 @@ describe('one reload per consumer per run', () => {
     for (const [id, v] of Object.entries(v1)) expect(env).toContain(`${id.toUpperCase()}_TOKEN=${v}\n`);
   });
 
+  it.each(['propagate:before', 'propagate:after'])('a run killed at %s is resumed with one reload for all its secrets', async (boundary) => {
+    // Only the shared consumer: a reload of another consumer could still be running when the
+    // process is killed and write its log line after the crash.
+    const sb = sandbox(THREE.split('\n').filter((l) => !l.includes('id: w')).join('\n'));
+    await sb.ok(['init']);
+    await sb.ok(['rotate', '--all', '--no-grace']);
+    const crashed = await sb.run(['rotate', '--all', '--no-grace'], { ROTOR_CRASH_AT: boundary });
+    expect(crashed.signal ?? crashed.code, crashed.stderr).not.toBe(0);
+    const before = reloads(sb).length;
+    await sb.ok(['resume']);
+    const api = reloads(sb).slice(before).filter((x) => x.consumer === 'api');
+    expect(api.map((x) => sorted(x.secrets))).toEqual(['a@2,b@2,c@2']);
+    const env = readFileSync(sb.path('app.env'), 'utf8');
+    for (const id of ['a', 'b', 'c']) {
+      expect(env).toContain(`${id.toUpperCase()}_TOKEN=${await get(sb, id)}\n`);
+      const h = await sb.json<{ versions: { version: number; stage: string }[] }>(['history', id]);
+      expect(h.versions.map((v) => `${v.version}:${v.stage}`)).toEqual(['1:retired', '2:current']);
+    }
+  });
+
   it('runs the reload with the secrets that came when one never reaches propagate', async () => {
     const dead = await freePort();
     const sb = sandbox(`  - { id: a, type: random, consumers: [api] }
