@@ -39,15 +39,23 @@ export function deliveredText(value: SecretValue, field: string | undefined, con
   return typeof f === 'string' ? f : JSON.stringify(f);
 }
 
-/** Writes what `consumer` takes of `secretId`'s value: the entries that name that secret, or name none. */
-export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue, secretId: string): Promise<string[]> {
+/**
+ * Writes what `consumer` takes of `secretId`'s value: the entries that name that secret, or
+ * name none. `changed`: whether any file's content changed.
+ */
+export async function deliver(
+  config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue, secretId: string,
+): Promise<{ lines: string[]; changed: boolean }> {
   // One write per file, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
   const done: string[] = [];
+  let changed = false;
   for (const d of consumer.deliver) {
     if (d.secret !== undefined && d.secret !== secretId) continue;
     if ('template' in d) {
-      done.push(await renderTemplate(config, name, d, value));
+      const rendered = await renderTemplate(config, name, d, value);
+      done.push(rendered.line);
+      changed ||= rendered.changed;
       continue;
     }
     const list = byStore.get(d.store) ?? [];
@@ -60,15 +68,18 @@ export async function deliver(config: RotorConfig, name: string, consumer: Consu
     try {
       const change = await assignInFile(FILE_FORMATS[store.type], store.path, assignments, { backupDir: join(config.dir, '.rotor', 'backups', storeName) });
       done.push(`${change.changed ? 'wrote' : 'unchanged'} ${assignments.map((a) => a.key).join(', ')} in ${storeName}`);
+      changed ||= change.changed;
     } catch (err) {
       throw new ConsumerError(name, `cannot deliver into ${storeName} (${store.path}): ${(err as Error).message}`, 'the file was left as it was; fix it or the store path');
     }
   }
-  return done;
+  return { lines: done, changed };
 }
 
 /** Renders `{{ field }}` (and `{{ value }}`) placeholders; an unknown placeholder is an error, never an empty string. */
-async function renderTemplate(config: RotorConfig, name: string, d: { template: string; to: string }, value: SecretValue): Promise<string> {
+async function renderTemplate(
+  config: RotorConfig, name: string, d: { template: string; to: string }, value: SecretValue,
+): Promise<{ line: string; changed: boolean }> {
   let text: string;
   try {
     text = readFileSync(resolve(config.dir, d.template), 'utf8');
@@ -77,7 +88,7 @@ async function renderTemplate(config: RotorConfig, name: string, d: { template: 
   }
   const rendered = text.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, field: string) => deliveredText(value, field === 'value' ? undefined : field, name));
   const change = await replaceFile(resolve(config.dir, d.to), () => rendered, { backupDir: join(config.dir, '.rotor', 'backups', 'templates') });
-  return change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`;
+  return { line: change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`, changed: change.changed };
 }
 
 async function attempt<T>(step: { timeout: string; retries: number; interval: string }, fn: (timeoutMs: number) => Promise<T>): Promise<T> {

@@ -39,12 +39,14 @@ export class ReloadRound {
    *   unhealthy on a value that worked before the rotation is reported, not a failure
    * @param onFailed told which members failed, before any member hears its result, so
    *   their rollbacks can be gathered into a round of their own
+   * @param onlyIfChanged reload and check a consumer only when a delivery changed one of
+   *   its files (retire's re-delivery of a key set without the retired key)
    */
   constructor(
     private readonly config: RotorConfig,
     private readonly order: string[],
     expected: Iterable<string>,
-    private readonly opts: { restoring?: boolean; onFailed?: (secretIds: string[]) => void } = {},
+    private readonly opts: { restoring?: boolean; onlyIfChanged?: boolean; onFailed?: (secretIds: string[]) => void } = {},
   ) {
     this.waiting = new Set(expected);
   }
@@ -89,15 +91,18 @@ export class ReloadRound {
       const consumer = this.config.consumers[name];
       if (!consumer) continue;
       let members = this.arrivals.filter((a) => a.failure === undefined && a.consumers.includes(name));
+      let changed = false;
       for (const m of members) {
         try {
-          m.lines.push(...(await deliver(this.config, name, consumer, m.value, m.secretId)).map((l) => `${name}: ${l}`));
+          const delivered = await deliver(this.config, name, consumer, m.value, m.secretId);
+          m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
+          changed ||= delivered.changed;
         } catch (err) {
           m.failure = err;
         }
       }
       members = members.filter((m) => m.failure === undefined);
-      if (!members.length) continue;
+      if (!members.length || (this.opts.onlyIfChanged && !changed)) continue;
 
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));

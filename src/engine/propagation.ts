@@ -24,6 +24,12 @@ export interface Propagation {
   forward(secret: SecretConfig, value: SecretValue, version: number): Promise<string>;
   /** The rollback's re-delivery of the previous value. */
   restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string>;
+  /**
+   * Retire's re-delivery of the current value without the retired key; a consumer is
+   * reloaded only when its files changed, unless `always` (a retire being retried, whose
+   * first attempt may have written the files and failed before the reload).
+   */
+  refresh(secret: SecretConfig, value: SecretValue, version: number, opts: { always: boolean }): Promise<string>;
   /** The secret will not reach propagate in this run (its rotation failed before it). */
   skipForward(secretId: string): void;
   /** The secret's rollback will not re-deliver. */
@@ -45,9 +51,15 @@ function orderOf(config: RotorConfig): string[] {
 
 /** Each secret on its own: for a single rotation, `rotor rollback`, and outside batches. */
 export function soloPropagation(config: RotorConfig): Propagation {
-  const alone = (restoring: boolean) => (secret: SecretConfig, value: SecretValue, version: number) =>
-    new ReloadRound(config, orderOf(config), [secret.id], { restoring }).arrive({ secretId: secret.id, consumers: secret.consumers, value, version });
-  return { forward: alone(false), restore: alone(true), skipForward: () => {}, skipRestore: () => {} };
+  const alone = (opts: { restoring?: boolean; onlyIfChanged?: boolean }) => (secret: SecretConfig, value: SecretValue, version: number) =>
+    new ReloadRound(config, orderOf(config), [secret.id], opts).arrive({ secretId: secret.id, consumers: secret.consumers, value, version });
+  return {
+    forward: alone({}),
+    restore: alone({ restoring: true }),
+    refresh: (secret, value, version, { always }) => alone({ onlyIfChanged: !always })(secret, value, version),
+    skipForward: () => {},
+    skipRestore: () => {},
+  };
 }
 
 export class BatchPropagation implements Propagation {
@@ -70,6 +82,10 @@ export class BatchPropagation implements Propagation {
 
   restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
     return this.meet(this.restoreRound, secret, value, version, true);
+  }
+
+  refresh(secret: SecretConfig, value: SecretValue, version: number, opts: { always: boolean }): Promise<string> {
+    return this.solo.refresh(secret, value, version, opts);
   }
 
   skipForward(secretId: string): void {

@@ -142,6 +142,7 @@ export class Runner {
 
   private async retireRun(run: Run, opts: { cutShort: boolean; force?: boolean }): Promise<RotationOutcome> {
     const from = run.rotation.fromVersion;
+    const retried = run.rotation.step === 'retire';
     try {
       await this.step(run, 'retire', async () => {
         if (from === null) return 'nothing to retire: first version';
@@ -149,11 +150,18 @@ export class Runner {
         const current = await this.value(run, run.rotation.toVersion);
         const base = this.request(run);
         const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency', force: opts.force ?? false });
+        // Consumers' copies of a key set lose the retired key too. A grace cut short by a new
+        // rotation skips this: that rotation's propagate delivers right after.
+        let refreshed: string | undefined;
+        if (run.secret.consumers.length && run.rotator.forConsumers && !opts.cutShort) {
+          const value = await this.deliverable(run, run.rotation.toVersion, [from]);
+          refreshed = `consumers: ${await run.propagation.refresh(run.secret, value, run.rotation.toVersion, { always: retried })}`;
+        }
         const check = await run.rotator.checkRejected({ ...base, retired: retiring });
         if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
         // Bookkeeping of what the target already did: it rides with the next commit.
         run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
-        return [done.detail, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+        return [done.detail, refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
       });
     } catch (err) {
       const error = this.deps.redactor.redact(describeError(err));
@@ -290,7 +298,10 @@ export class Runner {
       }
       case 'propagate': {
         if (!secret.consumers.length) return 'no consumers';
-        return run.propagation.forward(secret, await this.value(run, rotation.toVersion), rotation.toVersion);
+        // Without grace the previous value is retired right after: consumers get the new
+        // value without its key at once, so retire's re-delivery changes nothing to reload.
+        const gone = rotation.graceMs === 0 ? [rotation.fromVersion] : [];
+        return run.propagation.forward(secret, await this.deliverable(run, rotation.toVersion, gone), rotation.toVersion);
       }
     }
   }
@@ -324,7 +335,7 @@ export class Runner {
       // healthy on it, before the new value is withdrawn from the target.
       const delivered = failedStep === 'propagate' || opts.requested;
       if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
-        const restored = await run.propagation.restore(secret, await this.value(run, rotation.fromVersion), rotation.fromVersion);
+        const restored = await run.propagation.restore(secret, await this.deliverable(run, rotation.fromVersion), rotation.fromVersion);
         doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
       } else {
         run.propagation.skipRestore(secret.id);
@@ -401,6 +412,21 @@ export class Runner {
 
   private request(run: Run) {
     return requestFor(this.deps.config, run.secret, run.signal);
+  }
+
+  /**
+   * What consumers are given of `version`: its stored value, without keys of earlier
+   * versions that no live version uses any more (rotators with forConsumers: key sets,
+   * keyrings). `gone` are versions about to be retired, no longer counted as live.
+   */
+  private async deliverable(run: Run, version: number, gone: (number | null)[] = []): Promise<SecretValue> {
+    const value = await this.value(run, version);
+    if (!run.rotator.forConsumers) return value;
+    const live: SecretValue[] = [];
+    for (const row of await this.deps.state.liveVersions(run.secret.id)) {
+      if (row.version !== version && !gone.includes(row.version)) live.push(await this.value(run, row.version));
+    }
+    return run.rotator.forConsumers({ value, live });
   }
 
   /** A stored version's value, checked against the fingerprint the state store holds. */

@@ -72,6 +72,12 @@ export interface CheckRejectedRequest<Spec, Value> extends RequestBase<Spec> {
 
 export type PreflightRequest<Spec> = RequestBase<Spec>;
 
+export interface ForConsumersRequest<Value> {
+  value: Value;
+  /** The values of the versions that stay in use (current, previous in grace, pending). */
+  live: Value[];
+}
+
 export interface PreflightResponse {
   /** What `rotor plan` shows about the target: its version, what the strategy will touch. */
   notes: string[];
@@ -125,6 +131,13 @@ export interface Rotator<Spec, Value extends SecretValue> {
 
   /** After retire: prove the target now rejects the retired value. */
   checkRejected(req: CheckRejectedRequest<Spec, Value>): Promise<CheckRejectedResponse>;
+
+  /**
+   * Optional, for values that carry keys of earlier versions (key sets, keyrings): what
+   * consumers are given of `value` — without the keys no version in `live` uses any more,
+   * so a delivered copy never keeps a retired key working. Pure; the stored value is unchanged.
+   */
+  forConsumers?(req: ForConsumersRequest<Value>): Value;
 
   /** Release connections. Called once when the engine is done with this rotator. */
   close(): Promise<void>;

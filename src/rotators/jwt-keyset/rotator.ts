@@ -114,6 +114,11 @@ export function createJwtRotator(deps: RotatorDeps) {
       return stillAccepted ? { rejected: false, detail: `${retired.kid} is still in ${named(spec)}` } : { rejected: true, detail: `a token signed with ${retired.kid} is refused` };
     },
 
+    forConsumers({ value, live }) {
+      // A key stays while it signs for a live version; the key a retired version signed with goes.
+      return { ...value, keys: value.keys.filter((k) => k.kid === value.kid || live.some((v) => v.kid === k.kid)) };
+    },
+
     async close() {},
   } satisfies Rotator<JwtSpec, JwtValue>;
 }

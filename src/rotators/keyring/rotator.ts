@@ -84,6 +84,12 @@ export function createKeyringRotator(_deps: RotatorDeps) {
       return { rejected: true, detail: left === undefined ? 'no data configured' : `${left} rows under ${retired.primary}` };
     },
 
+    forConsumers({ value, live }) {
+      // A key stays while it is the primary of a live version: readers need it for rows not
+      // yet re-encrypted. Once its version is retired (no row left under it), it goes.
+      return { ...value, keys: value.keys.filter((k) => k.id === value.primary || live.some((v) => v.primary === k.id)) };
+    },
+
     async close() {
       await Promise.all([...pools.values()].map((p) => p.end().catch(() => {})));
     },
