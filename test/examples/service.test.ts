@@ -6,7 +6,7 @@
  * service reloads once per run, not once per secret.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -65,25 +65,37 @@ it('serves every request through rotations of all three secrets and a rolled-bac
     }
   });
 
-  await sb.ok(['rotate', '--all', '--no-grace']);
-  await sb.ok(['rotate', '--all', '--no-grace']);
+  // Rotate, then retire the previous values (as `rotor serve` would when grace ends): the
+  // old login stops working and the service's key set loses the old key — tokens signed
+  // with it were minted before the rotation, so none is still in flight.
+  await sb.ok(['rotate', '--all']);
+  await sb.ok(['retire', '--force']);
+  await sb.ok(['rotate', '--all']);
+  await sb.ok(['retire', '--force']);
   // A bad deploy of the next database password: the one reload of the run fails, so all
   // three secrets delivered in it roll back together.
-  const bad = await sb.run(['rotate', '--all', '--no-grace'], { BREAK_VERSION: 'db/app@4' });
+  const bad = await sb.run(['rotate', '--all'], { BREAK_VERSION: 'db/app@4' });
   expect(bad.code, bad.stdout + bad.stderr).toBe(1);
   for (const id of ['db/app', 'auth/jwt', 'app/api-key']) {
     expect(bad.stdout).toMatch(new RegExp(`ROLLED BACK\\s+${id.replace('/', '\\/')}\\s+at propagate: consumer service: reload failed`));
   }
-  await sb.ok(['rotate', '--all', '--no-grace']);
+  await sb.ok(['rotate', '--all']);
+  await sb.ok(['retire', '--force']);
   stop = true;
   await Promise.all(load);
 
   expect(failures).toEqual([]);
   expect(ok).toBeGreaterThan(50);
   const current = JSON.parse((await sb.ok(['get', 'db/app'])).stdout) as { username: string };
-  // One reload per run for all three secrets: four runs that delivered, one rollback that
-  // re-delivered (the bad deploy's own reload failed before reaching the service).
-  expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ db: 'ok', user: current.username, reloads: 5 });
+  // One reload per run for all three secrets: four rotations that delivered, one rollback
+  // that re-delivered (the bad deploy's own reload failed before reaching the service), and
+  // three retires that re-delivered the key set without the old key.
+  expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ db: 'ok', user: current.username, reloads: 8 });
+  const delivered = readFileSync(sb.path('service.env'), 'utf8');
+  const keySet = JSON.parse((await sb.ok(['get', 'auth/jwt'])).stdout) as { kid: string; keys: { kid: string }[] };
+  expect(keySet.keys).toHaveLength(2); // stored: the signing key and the one it replaced
+  expect(delivered).toContain(keySet.kid);
+  expect(delivered).not.toContain(keySet.keys[1]!.kid); // delivered: the retired key is gone
   for (const id of ['db/app', 'auth/jwt', 'app/api-key']) {
     const h = await sb.json<{ versions: { version: number; stage: string }[] }>(['history', id]);
     expect(h.versions.map((v) => `${v.version}:${v.stage}`), id).toEqual(['1:retired', '2:retired', '3:retired', '4:failed', '5:current']);
