@@ -39,10 +39,12 @@ export function deliveredText(value: SecretValue, field: string | undefined, con
   return typeof f === 'string' ? f : JSON.stringify(f);
 }
 
-/**
- * Writes what `consumer` takes of `secretId`'s value: the entries that name that secret, or
- * name none. `changed`: whether any file's content changed.
- */
+/** The deliveries of `consumer` that are for `secretId`: those that name it, or name no secret. */
+export function deliveriesFor(consumer: ConsumerConfig, secretId: string): ConsumerConfig['deliver'] {
+  return consumer.deliver.filter((d) => d.secret === undefined || d.secret === secretId);
+}
+
+/** Writes what `consumer` takes of `secretId`'s value. `changed`: whether any file's content changed. */
 export async function deliver(
   config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue, secretId: string,
 ): Promise<{ lines: string[]; changed: boolean }> {
@@ -50,8 +52,7 @@ export async function deliver(
   const byStore = new Map<string, Assignment[]>();
   const done: string[] = [];
   let changed = false;
-  for (const d of consumer.deliver) {
-    if (d.secret !== undefined && d.secret !== secretId) continue;
+  for (const d of deliveriesFor(consumer, secretId)) {
     if ('template' in d) {
       const rendered = await renderTemplate(config, name, d, value);
       done.push(rendered.line);

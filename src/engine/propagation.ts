@@ -77,11 +77,11 @@ export class BatchPropagation implements Propagation {
   }
 
   forward(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
-    return this.meet(this.forwardRound, secret, value, version, false);
+    return this.meet(this.forwardRound, secret, value, version) ?? this.solo.forward(secret, value, version);
   }
 
   restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
-    return this.meet(this.restoreRound, secret, value, version, true);
+    return this.meet(this.restoreRound, secret, value, version) ?? this.solo.restore(secret, value, version);
   }
 
   refresh(secret: SecretConfig, value: SecretValue, version: number, opts: { always: boolean }): Promise<string> {
@@ -104,16 +104,13 @@ export class BatchPropagation implements Propagation {
     this.skipRestore(secretId);
   }
 
-  private async meet(rounds: Map<string, ReloadRound>, secret: SecretConfig, value: SecretValue, version: number, restoring: boolean): Promise<string> {
+  /** Joins the secret's round, if it has one in `rounds` (once), holding no slot while it waits. */
+  private meet(rounds: Map<string, ReloadRound>, secret: SecretConfig, value: SecretValue, version: number): Promise<string> | undefined {
     const round = rounds.get(secret.id);
+    if (!round) return undefined;
     rounds.delete(secret.id);
-    if (!round) return restoring ? this.solo.restore(secret, value, version) : this.solo.forward(secret, value, version);
     this.slots.release();
-    try {
-      return await round.arrive({ secretId: secret.id, consumers: secret.consumers, value, version });
-    } finally {
-      await this.slots.acquire();
-    }
+    return round.arrive({ secretId: secret.id, consumers: secret.consumers, value, version }).finally(() => this.slots.acquire());
   }
 
   /** Members that failed in one round roll back together: one reload per consumer again. */

@@ -7,6 +7,7 @@ import { openConfig, openState, selectSecrets } from '../open.js';
 import { orderSecrets } from '../../engine/planner.js';
 import { existsSync } from 'node:fs';
 import type { RotorConfig, SecretConfig } from '../../config/schema.js';
+import { deliveriesFor } from '../../consumers/actions.js';
 import { newRedactor } from '../../engine/redact.js';
 import { requestFor, RotatorPool } from '../../engine/rotator-pool.js';
 import { describeError, RotorError, type Outcome } from '../../errors.js';
@@ -94,7 +95,7 @@ function describeConsumers(config: RotorConfig, secret: SecretConfig): string {
   if (!names.length) return 'nothing to deliver: no consumers';
   return names.map((n) => {
     const c = config.consumers[n]!;
-    const mine = c.deliver.filter((d) => d.secret === undefined || d.secret === secret.id);
+    const mine = deliveriesFor(c, secret.id);
     const others = config.secrets.filter((s) => s.id !== secret.id && s.consumers.includes(n)).map((s) => s.id);
     const parts = [
       mine.length ? `deliver ${mine.map((d) => ('template' in d ? `${d.template} → ${d.to}` : `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`)).join(', ')}` : '',

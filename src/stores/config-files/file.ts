@@ -3,7 +3,7 @@
  * left alone), copy the original to a backup, then replace the file atomically with its
  * original mode and owner. A crash at any moment leaves the old file or the new one.
  */
-import { chmodSync, copyFileSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../fs/atomic.js';
 import { envFile } from './env-file.js';
@@ -58,8 +58,9 @@ async function replaceNow(path: string, render: (before: string | undefined) => 
     await ensureDir(opts.backupDir);
     const stamp = (opts.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     backup = join(opts.backupDir, `${basename(path)}.${stamp}`);
-    copyFileSync(path, backup);
-    chmodSync(backup, 0o600); // it holds the old secret: owner only, whatever the original allowed
+    // From the text in hand, created 0600: it holds the old secret, and a copy would exist
+    // for a moment with the original's (perhaps world-readable) mode.
+    writeFileSync(backup, before, { mode: 0o600 });
   }
   await ensureDir(dirname(path), 0o755);
   await writeFileAtomic(path, after, { mode: st ? st.mode & 0o7777 : 0o600 });
