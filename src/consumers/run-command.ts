@@ -15,7 +15,7 @@ export interface CommandResult {
 export function runCommand(command: string | string[], opts: { shell: boolean; stdin: string; timeoutMs: number; env?: NodeJS.ProcessEnv; cwd: string }): Promise<CommandResult> {
   const [file, ...args] = opts.shell ? ['/bin/sh', '-c', Array.isArray(command) ? command.join(' ') : command] : Array.isArray(command) ? command : command.split(/\s+/).filter(Boolean);
   return new Promise((resolve) => {
-    const child = spawn(file!, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file!, args, { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2000));
     child.stdout.on('data', keep);
@@ -36,6 +36,17 @@ export function runCommand(command: string | string[], opts: { shell: boolean; s
     child.stdin.on('error', () => {}); // a command that never reads stdin must not fail the write
     child.stdin.end(opts.stdin);
   });
+}
+
+/**
+ * A command inherits Rotor's environment (PATH, the variables its config uses) — except
+ * Rotor's own secrets: the master key opens every stored value, and no reload hook needs it.
+ */
+const ROTOR_ONLY = ['ROTOR_MASTER_KEY', 'ROTOR_BACKUP_PASSPHRASE'];
+function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  for (const name of ROTOR_ONLY) delete env[name];
+  return env;
 }
 
 export function describeCommand(command: string | string[]): string {

@@ -178,6 +178,33 @@ describe('one reload per consumer per run', () => {
     expect(reloads(sb).map((x) => `${x.consumer}:${sorted(x.secrets)}`)).toEqual(['api:a@1,b@1']);
   });
 
+  it('never hands Rotor\'s master key or backup passphrase to a reload or health command', async () => {
+    const DUMP = `import { appendFileSync } from 'node:fs';
+process.stdin.resume();
+process.stdin.on('end', () => appendFileSync('env.log', JSON.stringify(process.env) + '\\n'));
+`;
+    const sb = new Sandbox(`version: 1
+consumers:
+  api:
+    reload: [{ command: ["${process.execPath}", "dump.mjs"] }]
+    health: [{ command: ["${process.execPath}", "dump.mjs"] }]
+secrets:
+  - { id: a, type: random, consumers: [api] }
+`);
+    sandboxes.push(sb);
+    sb.write('dump.mjs', DUMP);
+    await sb.ok(['init']);
+    const passphrase = 'backup passphrase planted here';
+    await sb.ok(['rotate', 'a'], { ROTOR_BACKUP_PASSPHRASE: passphrase, MARKER: 'inherited' });
+    const seen = readFileSync(sb.path('env.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    expect(seen).toHaveLength(2);
+    for (const env of seen) {
+      expect(env.MARKER).toBe('inherited'); // the rest of the environment is passed on
+      expect(Object.values(env).join('\n')).not.toContain(sb.masterKey);
+      expect(Object.values(env).join('\n')).not.toContain(passphrase);
+    }
+  });
+
   it('refuses deliveries that do not say their secret, and consumer orders that contradict each other', async () => {
     const cases: [string, string, RegExp][] = [
       ['shared delivery without secret', `  - { id: a, type: random, consumers: [worker] }\n  - { id: b, type: random, consumers: [worker] }\n`,
