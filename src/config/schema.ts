@@ -98,8 +98,18 @@ const reloadSchema = z.union([
   z.strictObject({ signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']), pid: z.number().int().min(2).optional(), pidfile: z.string().min(1).optional(), ...timed }),
 ]);
 
+/** Compiled at load, so a typo is a config error (exit 2), not a failed rotation. */
+const regexSchema = z.string().max(1000).refine((text) => {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
 const healthSchema = z.union([
-  z.strictObject({ http: z.url(), status: z.number().int().min(100).max(599).default(200), body: z.string().max(1000).optional().describe('a regular expression the body must match'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
+  z.strictObject({ http: z.url(), status: z.number().int().min(100).max(599).default(200), body: regexSchema.optional().describe('a regular expression the body must match'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
   z.strictObject({ tcp: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port').describe('host:port that must accept a connection'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
   z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
 ]);

@@ -51,6 +51,13 @@ describe('config', () => {
     expect(warnings[0]!.message).toMatch(/grace is not shorter than interval/);
   });
 
+  it('refuses a health check body that is not a regular expression, at its line', () => {
+    const ps = problems('version: 1\nconsumers:\n  api:\n    health: [{ http: "http://127.0.0.1:1/health", body: "ok(" }]\n');
+    expect(ps).toHaveLength(1);
+    expect(ps[0]).toMatchObject({ line: 4 });
+    expect(ps[0]!.message).toMatch(/not a valid regular expression/);
+  });
+
   it('does not echo an interpolated value in a type error', () => {
     const ps = problems('version: 1\ndefaults: { concurrency: "${SECRETVAL}" }\n', { SECRETVAL: 'hunter2-super-secret' });
     expect(JSON.stringify(ps)).not.toContain('hunter2-super-secret');
