@@ -94,6 +94,19 @@ describe('assignInFile', () => {
     for (let i = 0; i < 20; i++) expect(envFile.read(text, `K${i}`), `K${i}`).toBe(`v${i}`);
   });
 
+  it('keeps every backup when changes land within the same millisecond: the first holds the original', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
+    const path = join(dir, '.env');
+    writeFileSync(path, 'A=original\n');
+    const now = new Date('2026-11-23T10:00:00.000Z');
+    const first = await assignInFile(envFile, path, [{ key: 'A', value: 'one' }], { backupDir: join(dir, 'backups'), now });
+    const second = await assignInFile(envFile, path, [{ key: 'A', value: 'two' }], { backupDir: join(dir, 'backups'), now });
+    expect(second.backup).not.toBe(first.backup);
+    expect(readFileSync(first.backup!, 'utf8')).toBe('A=original\n');
+    expect(readFileSync(second.backup!, 'utf8')).toBe('A=one\n');
+    expect(statSync(second.backup!).mode & 0o777).toBe(0o600);
+  });
+
   it('a writer killed at random moments leaves the old file or the new one, never a mix', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-crash-'));
     const bundle = join(dir, 'writer.mjs');

@@ -57,13 +57,29 @@ async function replaceNow(path: string, render: (before: string | undefined) => 
   if (before !== undefined) {
     await ensureDir(opts.backupDir);
     const stamp = (opts.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
-    backup = join(opts.backupDir, `${basename(path)}.${stamp}`);
     // From the text in hand, created 0600: it holds the old secret, and a copy would exist
     // for a moment with the original's (perhaps world-readable) mode.
-    writeFileSync(backup, before, { mode: 0o600 });
+    backup = writeNewFile(join(opts.backupDir, `${basename(path)}.${stamp}`), before);
   }
   await ensureDir(dirname(path), 0o755);
   await writeFileAtomic(path, after, { mode: st ? st.mode & 0o7777 : 0o600 });
   if (st && process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) chownSync(path, st.uid, st.gid);
   return { changed: true, backup };
+}
+
+/**
+ * Writes a file that did not exist (0600), as `base` or `base.1`, `base.2`…: several secrets
+ * of one run deliver into one file within the same millisecond, and the first backup — the
+ * file as it was before the run — must not be overwritten by the next.
+ */
+function writeNewFile(base: string, text: string): string {
+  for (let n = 0; ; n++) {
+    const path = n ? `${base}.${n}` : base;
+    try {
+      writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
