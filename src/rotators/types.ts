@@ -58,7 +58,13 @@ export interface UndoApplyRequest<Spec, Value> extends RequestBase<Spec> {
 }
 
 export interface RetireRequest<Spec, Value> extends RequestBase<Spec> {
-  retiring: Value;
+  /**
+   * The value to revoke. Undefined on the first rotation of a secret whose value in use
+   * before Rotor was not adopted (`rotor adopt`): then retire revokes every credential of
+   * the login that Rotor does not hold (SPEC "Nothing left behind") — the target ends up
+   * accepting `current` and nothing else for this secret.
+   */
+  retiring: Value | undefined;
   current: Value;
   /** An emergency skips waiting for clients still on the old value. */
   emergency: boolean;
@@ -67,10 +73,24 @@ export interface RetireRequest<Spec, Value> extends RequestBase<Spec> {
 }
 
 export interface CheckRejectedRequest<Spec, Value> extends RequestBase<Spec> {
-  retired: Value;
+  /**
+   * The retired value, to try. Undefined when retire revoked what Rotor never held (see
+   * RetireRequest.retiring): prove from the target's own records, where it can tell, that
+   * `current` is the only credential left.
+   */
+  retired: Value | undefined;
+  current: Value;
 }
 
-export type PreflightRequest<Spec> = RequestBase<Spec>;
+export interface PreflightRequest<Spec> extends RequestBase<Spec> {
+  /** The new value comes from the user (`rotor set`), not from generate. */
+  supplied?: boolean;
+}
+
+export interface AdoptRequest<Spec> extends RequestBase<Spec> {
+  /** What the user typed on stdin for `rotor adopt`, when it is not already a whole value (a bare password). */
+  input: string;
+}
 
 export interface ForConsumersRequest<Value> {
   value: Value;
@@ -138,6 +158,13 @@ export interface Rotator<Spec, Value extends SecretValue> {
    * so a delivered copy never keeps a retired key working. Pure; the stored value is unchanged.
    */
   forConsumers?(req: ForConsumersRequest<Value>): Value;
+
+  /**
+   * Optional: `rotor adopt` with a bare password — the whole value of the credential in
+   * use before Rotor (the login the strategy starts from, where clients connect). Types
+   * without it adopt only a whole value (JSON on stdin) that passes their value schema.
+   */
+  adoptValue?(req: AdoptRequest<Spec>): Promise<{ value: Value }>;
 
   /** Release connections. Called once when the engine is done with this rotator. */
   close(): Promise<void>;
