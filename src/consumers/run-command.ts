@@ -9,16 +9,24 @@ export interface CommandResult {
   signal: NodeJS.Signals | null;
   /** The last part of stdout and stderr, for the error message (the caller redacts it). */
   output: string;
+  /** With `stdout: true`: the whole of stdout (at most 1 MiB), kept out of `output`. */
+  stdout?: string;
   timedOut: boolean;
 }
 
-export function runCommand(command: string | string[], opts: { shell: boolean; stdin: string; timeoutMs: number; env?: NodeJS.ProcessEnv; cwd: string }): Promise<CommandResult> {
+export function runCommand(
+  command: string | string[],
+  opts: { shell: boolean; stdin: string; timeoutMs: number; env?: NodeJS.ProcessEnv; cwd: string; stdout?: boolean },
+): Promise<CommandResult> {
   const [file, ...args] = opts.shell ? ['/bin/sh', '-c', Array.isArray(command) ? command.join(' ') : command] : Array.isArray(command) ? command : command.split(/\s+/).filter(Boolean);
   return new Promise((resolve) => {
     const child = spawn(file!, args, { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
+    let stdout = '';
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2000));
-    child.stdout.on('data', keep);
+    // A command that prints a value (a provider's new key) keeps its stdout apart, whole.
+    if (opts.stdout) child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(0, 1 << 20)));
+    else child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -31,7 +39,7 @@ export function runCommand(command: string | string[], opts: { shell: boolean; s
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, output: output.trim(), timedOut });
+      resolve({ code, signal, output: output.trim(), timedOut, ...(opts.stdout ? { stdout } : {}) });
     });
     child.stdin.on('error', () => {}); // a command that never reads stdin must not fail the write
     child.stdin.end(opts.stdin);

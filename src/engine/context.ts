@@ -41,6 +41,8 @@ export interface RotateOptions {
   incident: string | null;
   /** Retire the previous value at once instead of after grace. */
   noGrace: boolean;
+  /** `rotor set`: the new value as the user gave it, instead of one the rotator generates. */
+  input?: string;
 }
 
 /**

@@ -7,14 +7,15 @@
  * The caller holds the secret's lock (engine/batch.ts); the runner releases it in the
  * commit that ends its part of the rotation.
  */
-import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError, TargetUnreachableError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
 import { soloPropagation, type Propagation } from './propagation.js';
+import { adoptValue, valueFrom, type AdoptResult } from './adopt.js';
 import { requestFor, RotatorPool } from './rotator-pool.js';
+import { newRotationId } from './rotation-id.js';
 import { fingerprintOf, parseStored, readVersion, serialize, valueAccess, type ValueAccess } from './values.js';
 
 /** The steps before a value is live; retire follows after grace. */
@@ -36,6 +37,8 @@ interface Run {
   signal: AbortSignal;
   /** How propagate reaches the consumers: alone, or in a round with the batch's other secrets. */
   propagation: Propagation;
+  /** `rotor set`: the value create stores instead of generating one. */
+  supplied?: SecretValue;
 }
 
 export class Runner {
@@ -50,10 +53,20 @@ export class Runner {
   async rotate(secret: SecretConfig, opts: RotateOptions, propagation?: Propagation): Promise<RotationOutcome> {
     const versions = await this.deps.state.liveVersions(secret.id);
     const live = await this.readLive(secret, versions);
-    const refused = await this.preflight(secret);
+    const refused = await this.preflight(secret, opts.input !== undefined);
     if (refused) {
       await this.deps.state.releaseLocks([secret.id], this.deps.owner);
       return refused;
+    }
+    let supplied: SecretValue | undefined;
+    if (opts.input !== undefined) {
+      try {
+        supplied = await valueFrom(this.deps, await this.rotators.get(this.deps.definitionOf(secret)), secret, opts.input, this.abort.signal);
+        this.deps.redactor.register(supplied);
+      } catch (err) {
+        await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+        return { secretId: secret.id, status: 'refused', error: describeError(err), hint: err instanceof RotorError ? err.hint : undefined };
+      }
     }
     const open = await this.deps.state.openRotations(secret.id);
     for (const r of open) {
@@ -85,7 +98,7 @@ export class Runner {
       { kind: 'rotation.insert', row: rotation },
       this.audit(rotation, 'rotation.started', 'ok', null),
     ]);
-    return this.drive(await this.load(secret, rotation, live, propagation), 'create');
+    return this.drive({ ...(await this.load(secret, rotation, live, propagation)), supplied }, 'create');
   }
 
   /**
@@ -93,10 +106,10 @@ export class Runner {
    * created: an unsupported strategy or a missing privilege refuses the secret (exit 2), an
    * unreachable target fails it with nothing touched (exit 1).
    */
-  private async preflight(secret: SecretConfig): Promise<RotationOutcome | undefined> {
+  private async preflight(secret: SecretConfig, supplied: boolean): Promise<RotationOutcome | undefined> {
     const rotator = await this.rotators.get(this.deps.definitionOf(secret));
     try {
-      await rotator.preflight(requestFor(this.deps.config, secret, this.abort.signal));
+      await rotator.preflight({ ...requestFor(this.deps.config, secret, this.abort.signal), supplied });
       return undefined;
     } catch (err) {
       const usage = err instanceof RotorError && err.outcome === 'usage';
@@ -145,8 +158,9 @@ export class Runner {
     const retried = run.rotation.step === 'retire';
     try {
       await this.step(run, 'retire', async () => {
-        if (from === null) return 'nothing to retire: first version';
-        const retiring = await this.value(run, from);
+        // On a first rotation there is no stored previous, but the target may still accept a
+        // credential from before Rotor: the rotator revokes whatever Rotor does not hold.
+        const retiring = from === null ? undefined : await this.value(run, from);
         const current = await this.value(run, run.rotation.toVersion);
         const base = this.request(run);
         const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency', force: opts.force ?? false });
@@ -157,10 +171,13 @@ export class Runner {
           const value = await this.deliverable(run, run.rotation.toVersion, [from]);
           refreshed = `consumers: ${await run.propagation.refresh(run.secret, value, run.rotation.toVersion, { always: retried })}`;
         }
-        const check = await run.rotator.checkRejected({ ...base, retired: retiring });
-        if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
+        const check = await run.rotator.checkRejected({ ...base, retired: retiring, current });
+        if (!check.rejected) {
+          const what = from === null ? 'a credential Rotor does not hold' : `v${from}`;
+          throw new Error(`the target still accepts ${what} after retire${check.detail ? `: ${check.detail}` : ''}`);
+        }
         // Bookkeeping of what the target already did: it rides with the next commit.
-        run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
+        if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
         return [done.detail, refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
       });
     } catch (err) {
@@ -199,6 +216,12 @@ export class Runner {
     return live;
   }
 
+  /** `rotor adopt`: the value in use today becomes v1 current, proven at the target first. */
+  async adopt(secret: SecretConfig, input: string, reason: string | null): Promise<AdoptResult> {
+    const rotator = await this.rotators.get(this.deps.definitionOf(secret));
+    return adoptValue(this.deps, rotator, secret, input, { reason, signal: this.abort.signal });
+  }
+
   async close(): Promise<void> {
     this.abort.abort();
     await this.rotators.close();
@@ -217,6 +240,11 @@ export class Runner {
 
   /** The value is live: retire at once when grace is zero, otherwise wait for `rotor retire`. */
   private async afterLive(run: Run): Promise<RotationOutcome> {
+    if (run.rotation.retireAfter === null) {
+      // Journaled before grace ran from propagate: start it now rather than never.
+      run.rotation.retireAfter = this.deps.now() + run.rotation.graceMs;
+      run.deferred.push({ kind: 'rotation.update', id: run.rotation.id, set: { retireAfter: run.rotation.retireAfter } });
+    }
     if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) return this.retireRun(run, { cutShort: false });
     await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
@@ -255,7 +283,7 @@ export class Runner {
           const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
           // Through the value schema once, so what is stored (and fingerprinted) has the exact
           // shape every later read produces, and a rotator bug cannot store a malformed value.
-          value = run.access.valueSchema.parse((await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value);
+          value = run.supplied ?? run.access.valueSchema.parse((await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value);
           this.deps.redactor.register(value);
           await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
         }
@@ -286,22 +314,27 @@ export class Runner {
       }
       case 'promote': {
         const now = this.deps.now();
-        const retireAfter = now + rotation.graceMs;
         const mutations: Mutation[] = [
           { kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'current', at: now },
-          { kind: 'rotation.update', id: rotation.id, set: { retireAfter } },
         ];
         if (rotation.fromVersion !== null) mutations.push({ kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'previous', at: now });
         await this.commit(run, mutations);
-        rotation.retireAfter = retireAfter;
         return `v${rotation.toVersion} is current`;
       }
       case 'propagate': {
-        if (!secret.consumers.length) return 'no consumers';
-        // Without grace the previous value is retired right after: consumers get the new
-        // value without its key at once, so retire's re-delivery changes nothing to reload.
-        const gone = rotation.graceMs === 0 ? [rotation.fromVersion] : [];
-        return run.propagation.forward(secret, await this.deliverable(run, rotation.toVersion, gone), rotation.toVersion);
+        let detail = 'no consumers';
+        if (secret.consumers.length) {
+          // Without grace the previous value is retired right after: consumers get the new
+          // value without its key at once, so retire's re-delivery changes nothing to reload.
+          const gone = rotation.graceMs === 0 ? [rotation.fromVersion] : [];
+          detail = await run.propagation.forward(secret, await this.deliverable(run, rotation.toVersion, gone), rotation.toVersion);
+        }
+        // Grace runs from the moment the last consumer has the new value and is healthy on
+        // it: a slow rolling restart must not eat the time old tokens and sessions need.
+        const retireAfter = this.deps.now() + rotation.graceMs;
+        run.deferred.push({ kind: 'rotation.update', id: rotation.id, set: { retireAfter } });
+        rotation.retireAfter = retireAfter;
+        return detail;
       }
     }
   }
@@ -475,9 +508,4 @@ async function retryWhileUnreachable<T>(fn: () => Promise<T>, delaysMs: readonly
     }
   }
   return fn();
-}
-
-/** Sortable by time, unique across processes. */
-export function newRotationId(now: number): string {
-  return `r-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
 }

@@ -45,7 +45,7 @@ export interface RotationRow {
   graceMs: number;
   step: Step | null;
   phase: StepPhase | null;
-  /** When previous may be retired (ms since epoch); null until promoted. */
+  /** When previous may be retired (ms since epoch): grace counted from the end of propagate; null until then. */
   retireAfter: number | null;
   startedAt: number;
   finishedAt: number | null;

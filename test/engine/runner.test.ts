@@ -41,8 +41,9 @@ class FakeTarget {
         return {};
       },
       undoApply: async ({ pending }) => (step('undo', pending), this.accepted.delete(pending), {}),
-      retire: async ({ retiring }) => (step('retire', retiring), this.accepted.delete(retiring), {}),
-      checkRejected: async ({ retired }) => ({ rejected: !this.accepted.has(retired) }),
+      // Nothing left behind: after retire the target accepts the current value alone.
+      retire: async ({ retiring, current }) => (step('retire', retiring ?? '(unheld)'), (this.accepted = new Set([current])), {}),
+      checkRejected: async ({ retired, current }) => ({ rejected: retired === undefined ? [...this.accepted].every((v) => v === current) : !this.accepted.has(retired) }),
       close: async () => {},
     };
   }
