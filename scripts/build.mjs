@@ -16,6 +16,8 @@ await build({
   external: ['better-sqlite3'],
   sourcemap: 'linked',
   minify: true,
+  // Error classes keep their names: `--json` errors report them as `kind`.
+  keepNames: true,
   chunkNames: 'chunks/[name]-[hash]',
   // yaml ships CommonJS that requires node built-ins; give bundled chunks a real require.
   banner: { js: "import { createRequire as __rotorRequire } from 'node:module'; const require = __rotorRequire(import.meta.url);" },

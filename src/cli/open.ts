@@ -3,6 +3,7 @@
  * store, the vault and the engine's dependencies. Read-only commands open only the state
  * store and never need the master key.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +34,9 @@ export function openState(config: RotorConfig, opts: { create?: boolean } = {}):
   if (!opts.create && !existsSync(config.state.path)) {
     throw new NotFoundError(`no state database at ${config.state.path}`, 'run `rotor init` in this directory first');
   }
-  const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create });
+  // ROTOR_LOCK_LEASE_MS: how long a rotation lock outlives a holder that stopped renewing it.
+  const leaseMs = Number(process.env.ROTOR_LOCK_LEASE_MS) || undefined;
+  const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create, leaseMs });
   return state;
 }
 
@@ -93,7 +96,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       redactor,
       crash,
       actor: actorName(),
-      owner: { pid: process.pid, host: hostname() },
+      owner: { id: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, pid: process.pid, host: hostname() },
       now: Date.now,
       onEvent,
     };

@@ -55,7 +55,7 @@ export async function valueFrom(deps: EngineDeps, rotator: AnyRotator, secret: S
 export async function adoptValue(
   deps: EngineDeps, rotator: AnyRotator, secret: SecretConfig, input: string, opts: { reason: string | null; signal: AbortSignal },
 ): Promise<AdoptResult> {
-  const { busy } = await deps.state.acquireLocks([secret.id], deps.owner, false);
+  const { busy } = await deps.state.acquireLocks([secret.id], deps.owner);
   if (busy.size) throw new UsageError(`${secret.id} is locked by another Rotor process`, 'wait for it to finish, or run `rotor resume` if it died');
   let released = false;
   try {
@@ -101,7 +101,7 @@ export async function adoptValue(
         kind: 'audit',
         event: { at: now, actor: deps.actor, action: 'secret.adopted', secretId: secret.id, version: 1, rotationId, outcome: 'ok', reason: opts.reason ?? 'adopted', incident: null, detail },
       },
-      { kind: 'lock.release', secretId: secret.id, pid: deps.owner.pid },
+      { kind: 'lock.release', secretId: secret.id, ownerId: deps.owner.id },
     ]);
     released = true;
     return { secretId: secret.id, version: 1, rotationId, detail };

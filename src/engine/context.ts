@@ -4,7 +4,7 @@
  */
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import type { AnyRotatorDefinition, SecretValue, Rotator } from '../rotators/types.js';
-import type { StateStore, Step, Trigger } from '../state/types.js';
+import type { LockOwner, StateStore, Step, Trigger } from '../state/types.js';
 import type { VersionStore } from '../stores/types.js';
 import type { CrashPoint } from './crash.js';
 import type { Redactor } from './redact.js';
@@ -22,7 +22,8 @@ export interface EngineDeps {
   redactor: Redactor;
   crash: CrashPoint;
   actor: string;
-  owner: { pid: number; host: string };
+  /** This process run, as the holder of rotation locks. */
+  owner: LockOwner;
   now: () => number;
   /** Waits between attempts of an undo that finds the target unreachable (default ~8 s in all). */
   undoRetryMs?: readonly number[];

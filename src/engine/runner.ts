@@ -81,7 +81,7 @@ export class Runner {
       // A new rotation ends the grace of the one before: the previous value is retired now.
       const retired = await this.retireRun(await this.load(secret, r, live, propagation), { cutShort: true });
       if (retired.status !== 'succeeded') return retired;
-      const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner, false);
+      const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner);
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
@@ -184,7 +184,7 @@ export class Runner {
       const error = this.deps.redactor.redact(describeError(err));
       await this.commit(run, [
         { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace', error } },
-        { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+        { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
       ]);
       return {
         ...this.outcome(run, 'failed'), step: 'retire', error,
@@ -248,7 +248,7 @@ export class Runner {
     if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) return this.retireRun(run, { cutShort: false });
     await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
-      { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
       this.audit(run.rotation, 'rotation.live', 'ok', `previous value valid until ${new Date(run.rotation.retireAfter ?? 0).toISOString()}`),
     ]);
     return this.outcome(run, 'grace');
@@ -384,7 +384,7 @@ export class Runner {
       await this.commit(run, [
         { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'failed', at: this.deps.now(), detail: undoError } },
         { kind: 'rotation.update', id: rotation.id, set: { error: `${safeError}; rollback failed: ${undoError}` } },
-        { kind: 'lock.release', secretId: secret.id, pid: this.deps.owner.pid },
+        { kind: 'lock.release', secretId: secret.id, ownerId: this.deps.owner.id },
         this.audit(rotation, 'rotation.rollback', 'failed', undoError),
       ]);
       this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'failed' });
@@ -408,7 +408,7 @@ export class Runner {
     if (status === 'succeeded') set.error = null;
     await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set },
-      { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
       this.audit(run.rotation, action, status === 'succeeded' ? 'ok' : 'failed', detail),
     ]);
   }

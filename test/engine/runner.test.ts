@@ -79,7 +79,7 @@ describe('runner', () => {
     const config = { secrets: [], targets: {}, stores: {}, concurrency: 4 } as unknown as RotorConfig;
     deps = {
       config, state, storeFor: () => vault, definitionOf: () => target.definition(), fingerprintKey: keys.fingerprint,
-      redactor: new Redactor(), crash: () => {}, actor: 'test', owner: { pid: process.pid, host: 'test-host' }, now: Date.now,
+      redactor: new Redactor(), crash: () => {}, actor: 'test', owner: { id: 'test-owner', pid: process.pid, host: 'test-host' }, now: Date.now,
     };
   });
   afterEach(() => {
@@ -107,6 +107,26 @@ describe('runner', () => {
     expect(target.calls).toEqual([`apply:${v2}`, `verify:${v2}`, `retire:${v1}`]);
     expect(await stages('a')).toEqual(['v1:retired', 'v2:current']);
     expect([...target.accepted]).toEqual([v2]);
+  });
+
+  it('nothing left behind: the first retire revokes a credential the target accepted before Rotor', async () => {
+    target.accepted.add('set-by-hand-before-rotor');
+    const outcome = await rotate(secret('a'));
+    expect(outcome.status).toBe('succeeded');
+    const v1 = await valueOf('a', 1);
+    expect(target.calls).toEqual([`apply:${v1}`, `verify:${v1}`, 'retire:(unheld)']);
+    expect([...target.accepted]).toEqual([v1]);
+  });
+
+  it('a first retire that cannot prove the unheld credential gone fails loudly (the rotation stays in grace)', async () => {
+    target.accepted.add('set-by-hand-before-rotor');
+    const r = target.rotator();
+    target.rotator = () => ({ ...r, retire: async () => ({}) }); // a target that ignores the revoke
+    const outcome = await rotate(secret('a'));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/still accepts a credential Rotor does not hold/);
+    expect(outcome.error).not.toContain('set-by-hand-before-rotor');
+    expect((await state.openRotations('a')).map((x) => x.status)).toEqual(['grace']);
   });
 
   it('keeps the previous value during grace and retires it when the next rotation starts', async () => {

@@ -11,6 +11,7 @@ export async function run(args: string[]): Promise<number> {
   const config = openConfig(parsed.values.config);
   const state = openState(config);
   const summaries = await state.summaries();
+  const locks = await state.locks();
   state.close();
   const now = Date.now();
   const rows = config.secrets.map((s) => {
@@ -27,8 +28,11 @@ export async function run(args: string[]): Promise<number> {
       lastRotation: sum?.lastRotation ?? null,
     };
   });
+  const lockRows = locks.map((l) => ({
+    secretId: l.secretId, pid: l.pid, host: l.host, acquiredAt: l.acquiredAt, expiresAt: l.expiresAt, expired: l.expiresAt <= now,
+  }));
   if (parsed.values.json) {
-    process.stdout.write(`${JSON.stringify({ secrets: rows })}\n`);
+    process.stdout.write(`${JSON.stringify({ secrets: rows, locks: lockRows })}\n`);
     return 0;
   }
   const stageText = (st: Record<string, number | undefined>) =>
@@ -46,5 +50,11 @@ export async function run(args: string[]): Promise<number> {
       ]),
     ),
   );
+  if (lockRows.length) {
+    process.stdout.write(`\nlocks\n${table(['SECRET', 'HOLDER', 'SINCE', 'LEASE'], lockRows.map((l) => [
+      l.secretId, `pid ${l.pid} on ${l.host}`, new Date(l.acquiredAt).toISOString(),
+      l.expired ? `expired ${formatAge(now - l.expiresAt)} ago: \`rotor resume\` clears it` : `renewed, until ${new Date(l.expiresAt).toISOString()}`,
+    ]))}`);
+  }
   return 0;
 }
