@@ -79,6 +79,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
         'use the original key (ROTOR_MASTER_KEY, ROTOR_MASTER_KEY_FILE or .rotor/master.key); nothing was changed',
       );
     }
+    await state.useAuditKey(keys.audit);
     const vaults = new Map<string, LocalVault>();
     for (const [name, store] of Object.entries(config.stores)) {
       if (store.type !== 'local') continue; // file stores receive deliveries; versions live in vaults

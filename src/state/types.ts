@@ -148,6 +148,13 @@ export interface StateStore {
   maxVersion(secretId: string): Promise<number>;
 
   auditEvents(since?: number): Iterable<AuditEvent>;
+  /**
+   * Keys the audit chain with `key` (derived from the master key); needed before any audit
+   * event is committed. Returns the first sequence number that carries a MAC (earlier ones
+   * were written before the chain was keyed). Throws IntegrityError when that marker was
+   * changed or made with another key.
+   */
+  useAuditKey(key: Buffer): Promise<number>;
 
   /** Remembers the key id on first use; afterwards, false when another master key is in use. */
   checkKeyId(keyId: string): Promise<boolean>;

@@ -68,11 +68,14 @@ describe('runner', () => {
   let target: FakeTarget;
   let deps: EngineDeps;
   let vault: LocalVault;
+  let auditKey: Buffer;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rotor-runner-'));
     const keys = deriveKeys(newMasterKey());
     state = new SqliteStateStore({ path: join(dir, 'state.db'), host: 'test-host' });
+    auditKey = keys.audit;
+    await state.useAuditKey(auditKey);
     vault = new LocalVault({ dir: join(dir, 'vault'), key: keys.vault });
     await vault.initialize();
     target = new FakeTarget();
@@ -149,7 +152,7 @@ describe('runner', () => {
     expect(target.calls).toEqual(step === 'apply' ? [`apply:${v2}`, `undo:${v2}`] : [`apply:${v2}`, `verify:${v2}`, `undo:${v2}`]);
     expect(await stages('a')).toEqual(['v1:current', 'v2:failed']);
     expect([...target.accepted]).toEqual([v1]);
-    expect(verifyChain(state.auditEvents()).ok).toBe(true);
+    expect(verifyChain(state.auditEvents(), auditKey, 1).ok).toBe(true);
   });
 
   it('reports a failed rollback as needing a person, and keeps the rotation open for resume', async () => {

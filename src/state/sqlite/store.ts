@@ -6,7 +6,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { GENESIS, hashEvent } from '../../audit/chain.js';
+import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
+import { IntegrityError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type {
@@ -44,11 +45,14 @@ export class SqliteStateStore implements StateStore {
   /** Owners whose leases this store renews while they hold locks. */
   private readonly renewing = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
+  private audit: { key: Buffer; keyedFrom: number } | undefined;
+  private readonly path: string;
 
   constructor(opts: SqliteOptions) {
     this.isAlive = opts.isAlive ?? pidIsAlive;
     this.host = opts.host;
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.path = opts.path;
     if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true });
     try {
       this.db = new Database(opts.path, { fileMustExist: opts.mustExist ?? false });
@@ -157,14 +161,35 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
+  async useAuditKey(key: Buffer): Promise<number> {
+    let keyedFrom: number | undefined;
+    this.transaction(() => {
+      const marker = this.stmt("SELECT value FROM meta WHERE key = 'audit_keyed_from'").pluck().get() as string | undefined;
+      if (marker === undefined) {
+        // First use of a keyed chain: every event from the next one on carries a MAC.
+        const next = ((this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0) + 1;
+        this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, next));
+        keyedFrom = next;
+      } else {
+        keyedFrom = readKeyedFrom(key, marker);
+      }
+    });
+    if (keyedFrom === undefined) {
+      throw new IntegrityError(this.path, 'the audit chain\'s start marker was changed (or the master key is another one)');
+    }
+    this.audit = { key, keyedFrom };
+    return keyedFrom;
+  }
+
   private appendAudit(event: AuditInput): void {
+    if (!this.audit) throw new Error('audit event appended before the audit key was set (a bug: open the state with the master key)');
     // Inside an IMMEDIATE transaction no other process can append, so the head read here is the head.
     const head = (this.stmt('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? {
       seq: 0,
       hash: GENESIS,
     };
     const seq = head.seq + 1;
-    const hash = hashEvent(seq, head.hash, event);
+    const hash = macEvent(this.audit.key, seq, head.hash, event);
     this.stmt('INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
       seq, event.at, event.actor, event.action, event.secretId, event.version, event.rotationId, event.outcome,
       event.reason, event.incident, event.detail, head.hash, hash,
