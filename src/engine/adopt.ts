@@ -82,7 +82,7 @@ export async function adoptValue(
     const access = valueAccess(deps, secret);
     const now = deps.now();
     const rotationId = newRotationId(now);
-    await access.store.putVersion({ secretId: secret.id, version: 1, plaintext: serialize(value) });
+    await access.store.putVersion({ secretId: secret.id, version: 1, rotationId, plaintext: serialize(value) });
     const detail = `adopted the value in use as v1${proof ? ` (${proof})` : ''}`;
     await deps.state.commit([
       {

@@ -8,7 +8,7 @@
  * commit that ends its part of the rotation.
  */
 import type { SecretConfig } from '../config/schema.js';
-import { describeError, RotorError, TargetUnreachableError } from '../errors.js';
+import { describeError, NotFoundError, RotorError, TargetUnreachableError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
@@ -212,7 +212,7 @@ export class Runner {
   private async readLive(secret: SecretConfig, liveVersions: VersionRow[]): Promise<Map<number, SecretValue>> {
     const access = valueAccess(this.deps, secret);
     const live = new Map<number, SecretValue>();
-    for (const v of liveVersions) live.set(v.version, await readVersion(access, secret.id, v.version, v.fingerprint));
+    for (const v of liveVersions) live.set(v.version, await readVersion(access, v));
     return live;
   }
 
@@ -275,7 +275,7 @@ export class Runner {
     switch (step) {
       case 'create': {
         // A value stored before a crash is reused, never replaced: it may already be applied.
-        const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion });
+        const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion, rotationId: rotation.id, exact: true });
         let value: SecretValue;
         if (stored !== undefined) {
           value = parseStored(run.access, secret.id, rotation.toVersion, stored);
@@ -285,7 +285,7 @@ export class Runner {
           // shape every later read produces, and a rotator bug cannot store a malformed value.
           value = run.supplied ?? run.access.valueSchema.parse((await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value);
           this.deps.redactor.register(value);
-          await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
+          await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, rotationId: rotation.id, plaintext: serialize(value) });
         }
         run.values.set(rotation.toVersion, value);
         const now = this.deps.now();
@@ -467,7 +467,8 @@ export class Runner {
     const cached = run.values.get(version);
     if (cached !== undefined && !opts.fresh) return cached;
     const row = await this.deps.state.version(run.secret.id, version);
-    const value = await readVersion(run.access, run.secret.id, version, row?.fingerprint);
+    if (!row) throw new NotFoundError(`${run.secret.id} v${version} has no record in the state database`, 'run `rotor history` to see what the state holds; restore it from a backup');
+    const value = await readVersion(run.access, row);
     run.values.set(version, value);
     return value;
   }

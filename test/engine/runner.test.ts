@@ -98,7 +98,10 @@ describe('runner', () => {
     return outcome!;
   };
   const stages = async (id: string) => (await state.versions(id)).map((v) => `v${v.version}:${v.stage}`);
-  const valueOf = async (id: string, version: number) => JSON.parse((await vault.getVersion({ secretId: id, version }))!) as string;
+  const valueOf = async (id: string, version: number) => {
+    const row = (await state.version(id, version))!;
+    return JSON.parse((await vault.getVersion({ secretId: id, version, rotationId: row.rotationId }))!) as string;
+  };
 
   it('acts in step order: apply, verify, then retire the old value only after the new one is live', async () => {
     await rotate(secret('a'));

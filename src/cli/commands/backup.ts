@@ -87,7 +87,7 @@ async function create(config: ReturnType<typeof openConfig>, out: string, secret
       const store = engine.deps.storeFor(s);
       const versions = [];
       for (const row of rows) {
-        const text = await store.getVersion({ secretId: s.id, version: row.version });
+        const text = await store.getVersion({ secretId: s.id, version: row.version, rotationId: row.rotationId });
         if (text === undefined) throw new IntegrityError(`${s.id} v${row.version}`, 'is recorded in the state but missing from the vault; the backup was not written');
         if (fingerprint(engine.deps.fingerprintKey, s.id, text) !== row.fingerprint) {
           throw new IntegrityError(`${s.id} v${row.version}`, 'does not match its recorded fingerprint; the backup was not written');
@@ -143,8 +143,8 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
     for (const { secret, versions } of todo) {
       const store = engine.deps.storeFor(secret);
       for (const v of versions) {
-        const existing = await store.getVersion({ secretId: secret.id, version: v.version });
-        if (existing === undefined) await store.putVersion({ secretId: secret.id, version: v.version, plaintext: v.value });
+        const existing = await store.getVersion({ secretId: secret.id, version: v.version, rotationId: v.rotationId });
+        if (existing === undefined) await store.putVersion({ secretId: secret.id, version: v.version, rotationId: v.rotationId, plaintext: v.value });
         else if (existing !== v.value) throw new UsageError(`nothing restored: ${secret.id} v${v.version} is already in the vault with a different value`);
         mutations.push({
           kind: 'version.insert',
