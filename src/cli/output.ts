@@ -9,7 +9,7 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** 3 when a person must look, 1 when something rolled back, 2 when something could not start. */
 export function exitCodeFor(outcomes: RotationOutcome[]): number {
-  const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s);
+  const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s && !o.requested);
   if (has('failed')) return 3;
   if (has('rolled-back') || has('not-started')) return 1;
   if (has('busy') || has('skipped') || has('refused')) return 2;
@@ -25,6 +25,7 @@ export function describeOutcome(o: RotationOutcome): string {
   const what =
     o.status === 'grace' ? `v${o.version} current; previous valid during grace` :
     o.status === 'succeeded' ? (o.version === undefined ? 'done' : o.version === 1 ? 'v1 current' : `v${o.version} current; previous retired`) :
+    o.requested ? `rolled back on request: v${o.version} withdrawn, the previous value is current again` :
     `${o.step ? `at ${o.step}: ` : ''}${o.error ?? ''}`;
   return `${MARK[o.status].padEnd(11)} ${o.secretId}  ${what}${o.hint ? `\n            → ${o.hint}` : ''}`;
 }

@@ -61,4 +61,6 @@ export interface RotationOutcome {
   step?: Step;
   error?: string;
   hint?: string;
+  /** A rollback a person asked for (`rotor rollback`), finished: not a failure. */
+  requested?: boolean;
 }

@@ -29,5 +29,6 @@ export async function recover(deps: EngineDeps, runner: Runner, concurrency: num
   const outcomes = await runBatch(deps, secrets, { concurrency }, (secret, propagation) =>
     runner.resume(secret, rotationOf.get(secret.id)!, propagation),
   );
-  return { outcomes, orphans, cleared };
+  // Locks of the rotations resumed here were taken over, not stranded: report only the others.
+  return { outcomes, orphans, cleared: cleared.filter((l) => !rotationOf.has(l.secretId)) };
 }

@@ -126,7 +126,9 @@ export class Runner {
     const run = await this.load(secret, rotation, new Map(), propagation);
     const { status, step, phase } = rotation;
     if (status === 'rolling-back' || (status === 'running' && phase === 'failed')) {
-      return this.rollback(run, step ?? 'create', rotation.error ?? 'interrupted', { recorded: true });
+      // A rollback a person asked for records no error; one a failure started always does.
+      const requested = status === 'rolling-back' && rotation.error === null;
+      return this.rollback(run, step ?? 'create', rotation.error ?? 'rollback requested', { recorded: true, requested });
     }
     if (status === 'grace') {
       const due = rotation.retireAfter !== null && rotation.retireAfter <= this.deps.now();
@@ -354,6 +356,7 @@ export class Runner {
       { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: safeError } },
     ]);
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'started' });
+    this.deps.crash('rollback', 'before');
     let doneDetail: string | null = null;
     try {
       const created = await this.deps.state.version(secret.id, rotation.toVersion);
@@ -365,8 +368,10 @@ export class Runner {
         ]);
       }
       // Consumers that were given the new value get the previous one back, and must be
-      // healthy on it, before the new value is withdrawn from the target.
-      const delivered = failedStep === 'propagate' || opts.requested;
+      // healthy on it, before the new value is withdrawn from the target. A rollback that
+      // resumes after a retire was tried (`rotor rollback` during a failed retire's grace)
+      // was live too: its consumers hold the new value.
+      const delivered = failedStep === 'propagate' || failedStep === 'retire' || opts.requested;
       if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
         const restored = await run.propagation.restore(secret, await this.deliverable(run, rotation.fromVersion), rotation.fromVersion);
         doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
@@ -379,6 +384,7 @@ export class Runner {
         await retryWhileUnreachable(() => run.rotator.undoApply({ ...this.request(run), pending, current }), this.deps.undoRetryMs);
       }
       if (created) await this.commit(run, [{ kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'failed', at: now }]);
+      this.deps.crash('rollback', 'after');
     } catch (err) {
       const undoError = this.deps.redactor.redact(describeError(err));
       await this.commit(run, [
@@ -399,7 +405,7 @@ export class Runner {
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'done' });
     await this.finish(run, 'rolled-back', 'rotation.rolled-back', opts.requested ? 'rolled back on request' : safeError);
     return opts.requested
-      ? this.outcome(run, 'rolled-back')
+      ? { ...this.outcome(run, 'rolled-back'), requested: true }
       : { ...this.outcome(run, 'rolled-back'), step: failedStep, error: safeError };
   }
 
