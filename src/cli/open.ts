@@ -59,9 +59,22 @@ export async function withRunner<T>(
 ): Promise<T> {
   const engine = await openEngine(config, onEvent);
   const runner = new Runner(engine.deps);
+  // Ctrl-C or SIGTERM: the steps under way finish and are journaled, nothing new starts,
+  // and the command ends with what to do next. A second signal stops at once (resume
+  // repairs that too: every step is recorded before it acts).
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    runner.interrupt();
+    process.stderr.write(`\nrotor: ${signal}: finishing the steps under way, starting nothing new (again to stop at once)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await fn(runner, engine);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await runner.close();
     await engine.close();
   }

@@ -10,7 +10,7 @@ export function table(headers: string[], rows: string[][]): string {
 /** 3 when a person must look, 1 when something rolled back, 2 when something could not start. */
 export function exitCodeFor(outcomes: RotationOutcome[]): number {
   const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s && !o.requested);
-  if (has('failed')) return 3;
+  if (has('failed') || has('interrupted')) return 3;
   if (has('rolled-back') || has('not-started')) return 1;
   if (has('busy') || has('skipped') || has('refused')) return 2;
   return 0;
@@ -18,7 +18,7 @@ export function exitCodeFor(outcomes: RotationOutcome[]): number {
 
 const MARK: Record<RotationOutcome['status'], string> = {
   succeeded: 'ok', grace: 'ok', 'rolled-back': 'ROLLED BACK', failed: 'FAILED', busy: 'BUSY', skipped: 'SKIPPED',
-  refused: 'REFUSED', 'not-started': 'NOT STARTED',
+  refused: 'REFUSED', 'not-started': 'NOT STARTED', interrupted: 'INTERRUPTED',
 };
 
 export function describeOutcome(o: RotationOutcome): string {
@@ -90,6 +90,8 @@ export function printOutcomes(outcomes: RotationOutcome[], elapsedMs: number): v
     count('failed') ? `${count('failed')} failed` : '',
     count('busy') ? `${count('busy')} busy` : '',
     count('skipped') ? `${count('skipped')} skipped` : '',
+    count('interrupted') ? `${count('interrupted')} interrupted` : '',
   ].filter(Boolean);
   process.stdout.write(`${outcomes.length} secret${outcomes.length === 1 ? '' : 's'}: ${parts.join(', ')} in ${(elapsedMs / 1000).toFixed(2)}s\n`);
+  if (count('interrupted')) process.stdout.write('interrupted; run `rotor resume` to finish what was under way\n');
 }

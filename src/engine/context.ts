@@ -48,9 +48,10 @@ export interface RotateOptions {
 
 /**
  * `refused`: the target cannot do what the secret asks (preflight), nothing touched;
- * `not-started`: the target could not be reached before the rotation began, nothing touched.
+ * `not-started`: the target could not be reached before the rotation began, nothing touched;
+ * `interrupted`: stopped between steps on SIGINT/SIGTERM, journaled for `rotor resume`.
  */
-export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped' | 'refused' | 'not-started';
+export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped' | 'refused' | 'not-started' | 'interrupted';
 
 export interface RotationOutcome {
   secretId: string;

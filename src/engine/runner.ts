@@ -44,13 +44,24 @@ interface Run {
 export class Runner {
   private readonly rotators: RotatorPool;
   private readonly abort = new AbortController();
+  /** Set on SIGINT/SIGTERM: running steps finish, no new step or rotation starts. */
+  private interrupted = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.rotators = new RotatorPool(deps.config, deps.now);
   }
 
+  /** Stop at the next step boundary: what runs now finishes and is journaled; `rotor resume` goes on. */
+  interrupt(): void {
+    this.interrupted = true;
+  }
+
   /** Starts a new rotation of `secret`. */
   async rotate(secret: SecretConfig, opts: RotateOptions, propagation?: Propagation): Promise<RotationOutcome> {
+    if (this.interrupted) {
+      await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+      return { secretId: secret.id, status: 'interrupted', error: 'not started: interrupted', hint: 'run the rotation again' };
+    }
     const versions = await this.deps.state.liveVersions(secret.id);
     const live = await this.readLive(secret, versions);
     const refused = await this.preflight(secret, opts.input !== undefined);
@@ -231,6 +242,7 @@ export class Runner {
 
   private async drive(run: Run, start: Step): Promise<RotationOutcome> {
     for (const step of LIVE_STEPS.slice(LIVE_STEPS.indexOf(start as (typeof LIVE_STEPS)[number]))) {
+      if (this.interrupted) return this.stopBefore(run, step);
       try {
         await this.step(run, step, () => this.act(run, step));
       } catch (err) {
@@ -240,6 +252,18 @@ export class Runner {
     return this.afterLive(run);
   }
 
+  /** Leaves the rotation journaled where it stands, for `rotor resume`. */
+  private async stopBefore(run: Run, step: Step): Promise<RotationOutcome> {
+    run.propagation.skipForward(run.secret.id);
+    const error = `interrupted before ${step}`;
+    await this.commit(run, [
+      { kind: 'rotation.update', id: run.rotation.id, set: { error } },
+      { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
+      this.audit(run.rotation, 'rotation.interrupted', 'info', error),
+    ]);
+    return { ...this.outcome(run, 'interrupted'), step, error, hint: 'run `rotor resume` to finish it' };
+  }
+
   /** The value is live: retire at once when grace is zero, otherwise wait for `rotor retire`. */
   private async afterLive(run: Run): Promise<RotationOutcome> {
     if (run.rotation.retireAfter === null) {
@@ -247,7 +271,9 @@ export class Runner {
       run.rotation.retireAfter = this.deps.now() + run.rotation.graceMs;
       run.deferred.push({ kind: 'rotation.update', id: run.rotation.id, set: { retireAfter: run.rotation.retireAfter } });
     }
-    if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) return this.retireRun(run, { cutShort: false });
+    if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) {
+      return this.interrupted ? this.stopBefore(run, 'retire') : this.retireRun(run, { cutShort: false });
+    }
     await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
       { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },

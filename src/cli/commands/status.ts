@@ -14,9 +14,12 @@ export async function run(args: string[]): Promise<number> {
   const locks = await state.locks();
   state.close();
   const now = Date.now();
+  // A rotation recorded as under way whose secret no live process holds was interrupted (Ctrl-C, kill, a crash).
+  const heldBy = new Set(locks.filter((l) => l.expiresAt > now).map((l) => l.secretId));
   const rows = config.secrets.map((s) => {
     const sum = summaries.get(s.id);
     const due = dueAt(s, sum);
+    const last = sum?.lastRotation;
     return {
       id: s.id, type: s.type, priority: s.priority,
       currentVersion: sum?.currentVersion ?? null,
@@ -26,6 +29,7 @@ export async function run(args: string[]): Promise<number> {
       overdue: due !== undefined && due <= now,
       stages: sum?.stageCounts ?? {},
       lastRotation: sum?.lastRotation ?? null,
+      interrupted: Boolean(last && (last.status === 'running' || last.status === 'rolling-back') && !heldBy.has(s.id)),
     };
   });
   const lockRows = locks.map((l) => ({
@@ -46,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
         r.currentSince === null ? '-' : formatAge(now - r.currentSince),
         r.dueAt === null ? '-' : r.overdue ? (r.currentSince === null ? 'now (never rotated)' : `overdue ${formatAge(now - r.dueAt)}`) : `in ${formatAge(r.dueAt - now)}`,
         stageText(r.stages),
-        r.lastRotation ? `${r.lastRotation.status}${r.lastRotation.error ? `: ${r.lastRotation.error.slice(0, 60)}` : ''}` : '-',
+        r.lastRotation ? `${r.interrupted ? 'interrupted (rotor resume)' : r.lastRotation.status}${r.lastRotation.error ? `: ${r.lastRotation.error.slice(0, 60)}` : ''}` : '-',
       ]),
     ),
   );
