@@ -92,7 +92,7 @@ const KINDS: Record<string, string> = { string: 'a string', enum: 'a string', li
 const kindOf = (type: string) => KINDS[type] ?? `a ${type} value`;
 
 /** The name within two edits of `name`, for "did you mean". */
-function closest(name: string, names: string[]): string | undefined {
+export function closest(name: string, names: string[]): string | undefined {
   let best: { name: string; d: number } | undefined;
   for (const n of names) {
     const d = distance(name.toLowerCase(), n.toLowerCase());

@@ -13,12 +13,22 @@
  */
 import type { RotorConfig } from '../config/schema.js';
 import type { SecretValue } from '../rotators/types.js';
-import { ConsumerError, deliver, deliveredText, health, reload } from './actions.js';
+import { ConsumerError, deliver, health, reload } from './actions.js';
+import { textOf } from './fields.js';
 
 export interface RoundMember {
   secretId: string;
+  /** The secret's consumers, in its order. */
   consumers: string[];
+  /** What consumers are given as the current value (a key set already without retired keys). */
   value: SecretValue;
+  /**
+   * The previous version's value while it is in its grace period: what `stage: previous`
+   * deliveries and `{{ previous.… }}` placeholders get. Null (or omitted) when there is
+   * none — first rotation, no grace, retired — and they get an empty string.
+   */
+  previous?: SecretValue | null;
+  /** The version `value` is, for ROTOR_SECRETS / ROTOR_VERSION. */
   version: number;
 }
 
@@ -94,7 +104,7 @@ export class ReloadRound {
       let changed = false;
       for (const m of members) {
         try {
-          const delivered = await deliver(this.config, name, consumer, m.value, m.secretId);
+          const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null });
           m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
           changed ||= delivered.changed;
         } catch (err) {
@@ -107,7 +117,7 @@ export class ReloadRound {
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const { stdin, env } = reloadInput(members, name);
+        const { stdin, env } = reloadInput(members);
         for (const r of consumer.reload) say(await reload(this.config, name, r, stdin, env));
         for (const h of consumer.health) {
           try {
@@ -130,11 +140,11 @@ export class ReloadRound {
  * lists `id@version` of every secret the reload is for. Values never go into the
  * environment or argv.
  */
-function reloadInput(members: RoundMember[], consumer: string): { stdin: string; env: NodeJS.ProcessEnv } {
+function reloadInput(members: RoundMember[]): { stdin: string; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = { ROTOR_SECRETS: members.map((m) => `${m.secretId}@${m.version}`).join(',') };
   if (members.length === 1) {
     const [m] = members as [RoundMember];
-    return { stdin: deliveredText(m.value, undefined, consumer), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) } };
+    return { stdin: textOf(m.value), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) } };
   }
-  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, deliveredText(m.value, undefined, consumer)]))), env };
+  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, textOf(m.value)]))), env };
 }
