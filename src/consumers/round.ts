@@ -13,7 +13,7 @@
  */
 import type { RotorConfig } from '../config/schema.js';
 import type { SecretValue } from '../rotators/types.js';
-import { ConsumerError, deliver, health, reload } from './actions.js';
+import { ConsumerError, deliver, deliveriesFor, health, reload } from './actions.js';
 import { textOf } from './fields.js';
 
 export interface RoundMember {
@@ -35,6 +35,8 @@ export interface RoundMember {
 interface Arrival extends RoundMember {
   lines: string[];
   failure?: unknown;
+  /** A delivery for this member changed a file at a consumer earlier in the round. */
+  changedFiles: boolean;
   settle: { resolve: (detail: string) => void; reject: (err: unknown) => void };
 }
 
@@ -49,8 +51,11 @@ export class ReloadRound {
    *   unhealthy on a value that worked before the rotation is reported, not a failure
    * @param onFailed told which members failed, before any member hears its result, so
    *   their rollbacks can be gathered into a round of their own
-   * @param onlyIfChanged reload and check a consumer only when a delivery changed one of
-   *   its files (retire's re-delivery of a key set without the retired key)
+   * @param onlyIfChanged reload and check a consumer only when it holds something new
+   *   (retire's re-delivery without the retired key or previous value): when a delivery
+   *   changed one of its files, or — for a consumer with no deliveries of its own for a
+   *   member, fed through another's (a Deployment restarted after its ExternalSecret file
+   *   changed) — when a delivery of that member changed a file at an earlier consumer
    */
   constructor(
     private readonly config: RotorConfig,
@@ -64,7 +69,7 @@ export class ReloadRound {
   /** Hands a member's value to the round; settles once the round has run its consumers. */
   arrive(member: RoundMember): Promise<string> {
     const result = new Promise<string>((resolve, reject) => {
-      this.arrivals.push({ ...member, lines: [], settle: { resolve, reject } });
+      this.arrivals.push({ ...member, lines: [], changedFiles: false, settle: { resolve, reject } });
     });
     this.waiting.delete(member.secretId);
     this.startIfComplete();
@@ -102,17 +107,20 @@ export class ReloadRound {
       if (!consumer) continue;
       let members = this.arrivals.filter((a) => a.failure === undefined && a.consumers.includes(name));
       let changed = false;
+      // Read before this consumer's deliveries count: it is fed by *earlier* consumers.
+      const fedByEarlier = members.some((m) => m.changedFiles && !deliveriesFor(consumer, m.secretId).length);
       for (const m of members) {
         try {
           const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null });
           m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
           changed ||= delivered.changed;
+          m.changedFiles ||= delivered.changed;
         } catch (err) {
           m.failure = err;
         }
       }
       members = members.filter((m) => m.failure === undefined);
-      if (!members.length || (this.opts.onlyIfChanged && !changed)) continue;
+      if (!members.length || (this.opts.onlyIfChanged && !changed && !fedByEarlier)) continue;
 
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));

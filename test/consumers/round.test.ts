@@ -2,7 +2,10 @@
  * A reload round on its own, with real reload commands, files and an HTTP health server:
  * - `stage: previous` and `{{ previous.… }}` deliver the previous value while a member
  *   carries one, and an empty string when it carries none;
- * - an HS256 key set reaches the `{"current", "previous"}` shape an app reads.
+ * - an HS256 key set reaches the `{"current", "previous"}` shape an app reads;
+ * - retire's re-delivery (onlyIfChanged) reloads a consumer whose files changed, and a
+ *   consumer with no deliveries of its own that is fed through an earlier one's files;
+ *   its health check decides, and a failure fails the round.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -22,13 +25,15 @@ import { freePort } from '../helpers/servers/common.js';
 const dirs: string[] = [];
 let server: Server;
 let port: number;
+/** Answers 500 while `unhealthy` is set. */
+let unhealthy = false;
 const healthHits: string[] = [];
 
 beforeAll(async () => {
   port = await freePort();
   server = createServer((req, res) => {
     healthHits.push(req.url!);
-    res.writeHead(200).end('ok');
+    res.writeHead(unhealthy ? 500 : 200).end(unhealthy ? 'broken' : 'ok');
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
 });
@@ -43,6 +48,7 @@ process.stdin.resume();
 process.stdin.on('end', () => appendFileSync('reloads.log', process.argv[2] + ' ' + process.env.ROTOR_SECRETS + '\\n'));
 `;
 const reload = (name: string) => `reload: [{ command: ["${process.execPath}", "reload.mjs", "${name}"], timeout: 5s }]`;
+const health = (name: string) => `health: [{ http: "http://127.0.0.1:${PORT}/${name}", timeout: 2s, retries: 0 }]`;
 const PORT = '__PORT__';
 
 /** A directory with rotor.yaml (loaded through the real config loader), files and the reload script. */
@@ -183,6 +189,67 @@ secrets:
 `, { 'app.env': 'JWT_SECRET=before\n' });
     await expect(run(s, member('auth/jwt', ['api'], { alg: 'RS256', kid: rs.kid, keys: [rs] }, null))).rejects.toThrow(/consumer api: the value has no field "keys\.0\.k"/);
     expect(s.read('app.env')).toBe('JWT_SECRET=before\n');
+  });
+});
+
+describe('retire reaches every consumer that holds the retiring value', () => {
+  // `secret-sync` is an ExternalSecret-like file the cluster syncs; `deployment` reads it
+  // and has no deliveries of its own: restarting it is what makes the new file take effect.
+  const yaml = `version: 1
+stores:
+  synced: { type: json, path: external-secret.json }
+consumers:
+  secret-sync:
+    deliver: [{ store: synced, key: data.jwks }]
+    ${reload('secret-sync')}
+  deployment:
+    ${reload('deployment')}
+    ${health('deployment')}
+  bystander:
+    ${reload('bystander')}
+secrets:
+  - { id: auth/jwt, type: jwt-keyset, algorithm: HS256, consumers: [secret-sync, deployment] }
+  - { id: other, type: random, consumers: [bystander] }
+`;
+  const files = { 'external-secret.json': '{ "data": { "jwks": "" } }\n' };
+
+  async function inGrace() {
+    const [k1, k2] = [await newSigningKey('HS256'), await newSigningKey('HS256')];
+    const s = setup(yaml, files);
+    const v2 = { alg: 'HS256', kid: k2.kid, keys: [k2, k1] };
+    await run(s, member('auth/jwt', ['secret-sync', 'deployment'], v2, null));
+    expect(s.reloads()).toEqual(['secret-sync auth/jwt@2', 'deployment auth/jwt@2']);
+    return { s, retired: { ...v2, keys: [k2] }, k1 };
+  }
+
+  it('reloads a reload-only consumer fed through an earlier consumer\'s changed file, and checks its health', async () => {
+    const { s, retired, k1 } = await inGrace();
+    const hits = healthHits.length;
+    const detail = await run(s, member('auth/jwt', ['secret-sync', 'deployment'], retired, null), { onlyIfChanged: true });
+    expect(s.read('external-secret.json')).not.toContain(k1.k as string);
+    expect(s.reloads().slice(2)).toEqual(['secret-sync auth/jwt@2', 'deployment auth/jwt@2']);
+    expect(healthHits.slice(hits)).toEqual(['/deployment']);
+    expect(detail).toMatch(/deployment: ran `.*reload\.mjs deployment`/);
+  });
+
+  it('reloads nobody when the re-delivery changes no file', async () => {
+    const { s, retired } = await inGrace();
+    await run(s, member('auth/jwt', ['secret-sync', 'deployment'], retired, null), { onlyIfChanged: true });
+    const before = s.reloads().length;
+    await run(s, member('auth/jwt', ['secret-sync', 'deployment'], retired, null), { onlyIfChanged: true });
+    expect(s.reloads()).toHaveLength(before);
+  });
+
+  it('fails the round when the reloaded consumer is unhealthy', async () => {
+    const { s, retired } = await inGrace();
+    unhealthy = true;
+    try {
+      await expect(run(s, member('auth/jwt', ['secret-sync', 'deployment'], retired, null), { onlyIfChanged: true }))
+        .rejects.toThrow(/consumer deployment: health check failed after 1 attempt: .*answered 500/);
+    } finally {
+      unhealthy = false;
+    }
+    expect(s.reloads().at(-1)).toBe('deployment auth/jwt@2');
   });
 });
 
