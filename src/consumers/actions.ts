@@ -198,6 +198,6 @@ export async function health(config: RotorConfig, name: string, step: HealthStep
       return `\`${describeCommand(step.command)}\` ok`;
     });
   } catch (err) {
-    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`, 'the previous value was put back; check the service');
+    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`);
   }
 }
