@@ -48,7 +48,8 @@ export function checkDeliveries(config: RotorConfig): { errors: RuleProblem[]; w
       if (!secret) return;
       for (const p of placeholdersIn(text)) {
         const problem = p.field === undefined ? undefined : fieldRefProblem(secret, p.field);
-        if (problem) errors.push({ at: [...at, 'template'], message: `${d.template}:${p.line}: {{ ${p.text} }}: ${about}: ${problem}` });
+        const hint = p.text === 'previous' ? ' (the whole previous value is {{ previous.value }})' : '';
+        if (problem) errors.push({ at: [...at, 'template'], message: `${d.template}:${p.line}: {{ ${p.text} }}: ${about}: ${problem}${hint}` });
       }
     });
   }

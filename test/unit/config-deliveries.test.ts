@@ -133,7 +133,7 @@ secrets:
     ]);
     expect(ps[0]!.message).toMatch(/^db\.tmpl:2: \{\{ pasword \}\}: db\/app is a postgres-password: no field "pasword" \(did you mean "password"\?\)/);
     expect(ps[1]!.message).toMatch(/^db\.tmpl:3: \{\{ previous\.passwd \}\}: .*no field "passwd" \(did you mean "password"\?\)/);
-    expect(ps[2]!.message).toMatch(/^db\.tmpl:4: \{\{ previous \}\}: .*no field "previous"/);
+    expect(ps[2]!.message).toMatch(/^db\.tmpl:4: \{\{ previous \}\}: .*no field "previous".* \(the whole previous value is \{\{ previous\.value \}\}\)$/);
     expect(ps[3]!.message).toBe('cannot read template missing.tmpl: no such file');
     expect(ps[4]!.message).toBe('jwt-bad.tmpl:1: {{ secret.k }}: auth/jwt is a jwt-keyset: the view "secret" is a whole part: it has no fields');
   });
