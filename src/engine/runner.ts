@@ -12,6 +12,7 @@ import { describeError, NotFoundError, RotorError, TargetUnreachableError } from
 import type { SecretValue } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
+import { deliversPrevious } from '../consumers/actions.js';
 import { soloPropagation, type Propagation } from './propagation.js';
 import { adoptValue, valueFrom, type AdoptResult } from './adopt.js';
 import { requestFor, RotatorPool } from './rotator-pool.js';
@@ -180,9 +181,11 @@ export class Runner {
         // Consumers' copies of a key set lose the retired key too. A grace cut short by a new
         // rotation skips this: that rotation's propagate delivers right after.
         let refreshed: string | undefined;
-        if (run.secret.consumers.length && run.rotator.forConsumers && !opts.cutShort) {
+        const holdRetiring = run.rotator.forConsumers !== undefined || deliversPrevious(this.deps.config, run.secret.id);
+        if (run.secret.consumers.length && holdRetiring && !opts.cutShort) {
           const value = await this.deliverable(run, run.rotation.toVersion, [from]);
-          refreshed = `consumers: ${await run.propagation.refresh(run.secret, value, run.rotation.toVersion, { always: retried })}`;
+          const handover = { value, version: run.rotation.toVersion, previous: null };
+          refreshed = `consumers: ${await run.propagation.refresh(run.secret, handover, { always: retried })}`;
         }
         const check = await run.rotator.checkRejected({ ...base, retired: retiring, current });
         if (!check.rejected) {
@@ -355,7 +358,10 @@ export class Runner {
           // Without grace the previous value is retired right after: consumers get the new
           // value without its key at once, so retire's re-delivery changes nothing to reload.
           const gone = rotation.graceMs === 0 ? [rotation.fromVersion] : [];
-          detail = await run.propagation.forward(secret, await this.deliverable(run, rotation.toVersion, gone), rotation.toVersion);
+          // The value in grace goes to `stage: previous` deliveries; without grace there is none.
+          const previous = rotation.graceMs === 0 || rotation.fromVersion === null ? null : await this.deliverable(run, rotation.fromVersion);
+          const value = await this.deliverable(run, rotation.toVersion, gone);
+          detail = await run.propagation.forward(secret, { value, version: rotation.toVersion, previous });
         }
         // Grace runs from the moment the last consumer has the new value and is healthy on
         // it: a slow rolling restart must not eat the time old tokens and sessions need.
@@ -399,7 +405,11 @@ export class Runner {
       // was live too: its consumers hold the new value.
       const delivered = failedStep === 'propagate' || failedStep === 'retire' || opts.requested;
       if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
-        const restored = await run.propagation.restore(secret, await this.deliverable(run, rotation.fromVersion), rotation.fromVersion);
+        // What stays in grace after the rollback: a `previous` version other than the withdrawn one.
+        const inGrace = (await this.deps.state.liveVersions(secret.id)).find((v) => v.stage === 'previous' && v.version !== rotation.toVersion);
+        const previous = inGrace ? await this.deliverable(run, inGrace.version, [rotation.toVersion]) : null;
+        const value = await this.deliverable(run, rotation.fromVersion);
+        const restored = await run.propagation.restore(secret, { value, version: rotation.fromVersion, previous });
         doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
       } else {
         run.propagation.skipRestore(secret.id);

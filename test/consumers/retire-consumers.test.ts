@@ -6,11 +6,6 @@
  *   the retired key, and restarts and health-checks the service too.
  * - `stage: previous` deliveries hold the previous value during grace and an empty string
  *   after retire (and with no grace at all).
- *
- * Tests marked ENGINE need the engine to pass each member's previous value and to call
- * refresh at retire for secrets with previous-stage deliveries (consumers/actions.ts
- * deliversPrevious). Until then they fail, and `it.fails` expects exactly that: when the
- * engine change lands they pass, `it.fails` reports them, and they become plain `it`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -113,7 +108,7 @@ secrets:
   });
 
   // ENGINE: the engine passes `previous`, and calls refresh at retire when deliversPrevious.
-  it.fails('holds the previous value during grace, is emptied and reloaded at retire, and is empty without grace', async () => {
+  it('holds the previous value during grace, is emptied and reloaded at retire, and is empty without grace', async () => {
     const sb = sandbox(config, { 'app.env': 'S2S_SECRET=\nS2S_SECRET_PREVIOUS=\n' });
     await sb.ok(['init']);
     await sb.ok(['rotate', 's2s']);
@@ -130,7 +125,7 @@ secrets:
   });
 
   // ENGINE: the engine passes `previous` (the previous version's value as consumers get it).
-  it.fails('an HS256 app keeps {"current", "previous"} secrets: both during grace, the current one after retire', async () => {
+  it('an HS256 app keeps {"current", "previous"} secrets: both during grace, the current one after retire', async () => {
     const sb = sandbox(`version: 1
 stores:
   app: { type: json, path: app.json }
