@@ -24,8 +24,9 @@ export function configPath(flag: string | undefined): string {
   return resolve(flag ?? process.env.ROTOR_CONFIG ?? 'rotor.yaml');
 }
 
-export function openConfig(flag: string | undefined): RotorConfig {
-  const { config, warnings } = loadConfig(configPath(flag));
+/** @param readOnly the command never reaches a target (reads state, values or backups): unset `${VAR}`s are no error. */
+export function openConfig(flag: string | undefined, opts: { readOnly?: boolean } = {}): RotorConfig {
+  const { config, warnings } = loadConfig(configPath(flag), process.env, { unsetVarsAllowed: opts.readOnly });
   for (const w of warnings) process.stderr.write(`rotor: warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
   return config;
 }

@@ -208,4 +208,6 @@ export interface RotorConfig {
   stores: Record<string, StoreConfig>;
   consumers: Record<string, ConsumerConfig>;
   secrets: SecretConfig[];
+  /** Environment variables the targets' admin URLs are built from: no hook command inherits them. */
+  targetEnv: string[];
 }

@@ -149,11 +149,21 @@ async function attempt<T>(step: { timeout: string; retries: number; interval: st
   throw last;
 }
 
-export async function reload(config: RotorConfig, name: string, step: ReloadStep, value: string, env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * What reload and health commands are given: the values on stdin, ROTOR_* variables, and a
+ * redactor for the values they were given (their output may echo them).
+ */
+export interface CommandInput {
+  stdin: string;
+  env: NodeJS.ProcessEnv;
+  redact: (text: string) => string;
+}
+
+export async function reload(config: RotorConfig, name: string, step: ReloadStep, input: CommandInput): Promise<string> {
   try {
     return await attempt(step, async (timeoutMs) => {
       if ('command' in step) {
-        const r = await runCommand(step.command, { shell: step.shell, stdin: value, timeoutMs, env, cwd: config.dir });
+        const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
         if (r.timedOut) throw new Error(`\`${describeCommand(step.command)}\` did not finish within ${step.timeout}`);
         if (r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` exited ${r.code ?? r.signal}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
         return `ran \`${describeCommand(step.command)}\``;
@@ -173,7 +183,7 @@ export async function reload(config: RotorConfig, name: string, step: ReloadStep
   }
 }
 
-export async function health(config: RotorConfig, name: string, step: HealthStep): Promise<string> {
+export async function health(config: RotorConfig, name: string, step: HealthStep, input: CommandInput): Promise<string> {
   try {
     return await attempt(step, async (timeoutMs) => {
       if ('http' in step) {
@@ -193,7 +203,7 @@ export async function health(config: RotorConfig, name: string, step: HealthStep
         });
         return `${step.tcp} accepts connections`;
       }
-      const r = await runCommand(step.command, { shell: step.shell, stdin: '', timeoutMs, cwd: config.dir });
+      const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
       if (r.timedOut || r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` ${r.timedOut ? `did not finish within ${step.timeout}` : `exited ${r.code ?? r.signal}`}`);
       return `\`${describeCommand(step.command)}\` ok`;
     });

@@ -13,7 +13,8 @@
  */
 import type { RotorConfig } from '../config/schema.js';
 import type { SecretValue } from '../rotators/types.js';
-import { ConsumerError, deliver, deliveriesFor, health, reload } from './actions.js';
+import { Redactor } from '../engine/redact.js';
+import { ConsumerError, deliver, deliveriesFor, health, reload, type CommandInput } from './actions.js';
 import { textOf } from './fields.js';
 
 export interface RoundMember {
@@ -125,11 +126,11 @@ export class ReloadRound {
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const { stdin, env } = reloadInput(members);
-        for (const r of consumer.reload) say(await reload(this.config, name, r, stdin, env));
+        const input = commandInput(members);
+        for (const r of consumer.reload) say(await reload(this.config, name, r, input));
         for (const h of consumer.health) {
           try {
-            say(await health(this.config, name, h));
+            say(await health(this.config, name, h, input));
           } catch (err) {
             if (!this.opts.restoring) throw err;
             say(`still unhealthy on the previous value: ${(err as Error).message}`);
@@ -143,16 +144,22 @@ export class ReloadRound {
 }
 
 /**
- * What a reload command is given: with one secret, its value on stdin and ROTOR_SECRET_ID /
- * ROTOR_VERSION; with several, a JSON object of id → value on stdin. ROTOR_SECRETS always
- * lists `id@version` of every secret the reload is for. Values never go into the
- * environment or argv.
+ * What reload and health commands are given: with one secret, its value on stdin and
+ * ROTOR_SECRET_ID / ROTOR_VERSION; with several, a JSON object of id → value on stdin.
+ * ROTOR_SECRETS always lists `id@version` of every secret the reload is for. Values never
+ * go into the environment or argv, and are cut out of whatever the commands print.
  */
-function reloadInput(members: RoundMember[]): { stdin: string; env: NodeJS.ProcessEnv } {
+function commandInput(members: RoundMember[]): CommandInput {
+  const redactor = new Redactor();
+  for (const m of members) {
+    redactor.register(m.value);
+    if (m.previous) redactor.register(m.previous);
+  }
+  const redact = (text: string) => redactor.redact(text);
   const env: NodeJS.ProcessEnv = { ROTOR_SECRETS: members.map((m) => `${m.secretId}@${m.version}`).join(',') };
   if (members.length === 1) {
     const [m] = members as [RoundMember];
-    return { stdin: textOf(m.value), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) } };
+    return { stdin: textOf(m.value), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) }, redact };
   }
-  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, textOf(m.value)]))), env };
+  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, textOf(m.value)]))), env, redact };
 }

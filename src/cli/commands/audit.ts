@@ -29,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
   const [sub, ...extra] = parsed.positionals;
   if ((sub !== 'verify' && sub !== 'export') || extra.length) throw new UsageError('audit takes verify or export', `usage: ${USAGE}`);
   if (sub === 'verify' && parsed.values.since !== undefined) throw new UsageError('--since applies to `audit export`; verify always checks the whole chain');
-  const config = openConfig(parsed.values.config);
+  const config = openConfig(parsed.values.config, { readOnly: true });
   const given = sub === 'verify' && parsed.values.checkpoint !== undefined ? readCheckpoint(parsed.values.checkpoint) : undefined;
   const state = openState(config);
   try {

@@ -28,7 +28,8 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const [action, file] = positionals;
   const secret = backupSecret(values['key-file'], values['passphrase-file']);
-  const config = openConfig(values.config);
+  // Backups move stored versions only: no target is reached, so its credentials are not needed.
+  const config = openConfig(values.config, { readOnly: true });
   if (action === 'create' && positionals.length === 1) {
     if (!values.out) throw new UsageError('say where to write the backup with --out FILE');
     return create(config, resolve(values.out), secret, Boolean(values.json));

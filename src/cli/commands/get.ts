@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
   if (!['current', 'previous', 'pending'].includes(stage)) throw new UsageError('--stage must be current, previous or pending');
   const wanted = intFlag(values.version, 'version', 1, Number.MAX_SAFE_INTEGER);
   if (wanted !== undefined && values.stage) throw new UsageError('give --stage or --version, not both');
-  const config = openConfig(values.config);
+  const config = openConfig(values.config, { readOnly: true });
   const [secret] = selectSecrets(config, positionals);
   const engine = await openEngine(config);
   try {

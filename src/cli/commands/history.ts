@@ -9,7 +9,7 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 0;
   if (parsed.positionals.length !== 1) throw new UsageError('name one secret', 'usage: rotor history <id> [--json]');
   const id = parsed.positionals[0]!;
-  const config = openConfig(parsed.values.config);
+  const config = openConfig(parsed.values.config, { readOnly: true });
   const state = openState(config);
   const versions = await state.versions(id);
   const rotations = await state.rotations(id);

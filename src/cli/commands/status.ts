@@ -8,7 +8,7 @@ import { table } from '../output.js';
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, {}, 'rotor status [--json]');
   if (!parsed) return 0;
-  const config = openConfig(parsed.values.config);
+  const config = openConfig(parsed.values.config, { readOnly: true });
   const state = openState(config);
   const summaries = await state.summaries();
   const locks = await state.locks();
