@@ -27,7 +27,8 @@ export function describeOutcome(o: RotationOutcome): string {
     o.status === 'succeeded' ? (o.version === undefined ? 'done' : o.version === 1 ? 'v1 current' : `v${o.version} current; previous retired`) :
     o.requested ? `rolled back on request: v${o.version} withdrawn, the previous value is current again` :
     `${o.step ? `at ${o.step}: ` : ''}${o.error ?? ''}`;
-  return `${MARK[o.status].padEnd(11)} ${o.secretId}  ${what}${o.hint ? `\n            → ${o.hint}` : ''}`;
+  const warnings = (o.warnings ?? []).map((w) => `\n            ! ${w}`).join('');
+  return `${MARK[o.status].padEnd(11)} ${o.secretId}  ${what}${warnings}${o.hint ? `\n            → ${o.hint}` : ''}`;
 }
 
 /**
@@ -78,7 +79,7 @@ export class Progress {
 
 /** Prints outcomes: every one for small runs, only the ones that need attention for big ones. */
 export function printOutcomes(outcomes: RotationOutcome[], elapsedMs: number): void {
-  const notOk = outcomes.filter((o) => o.status !== 'succeeded' && o.status !== 'grace');
+  const notOk = outcomes.filter((o) => (o.status !== 'succeeded' && o.status !== 'grace') || o.warnings?.length);
   const shown = outcomes.length <= 50 ? outcomes : notOk;
   const sorted = [...shown].sort((a, b) => (a.secretId < b.secretId ? -1 : 1));
   for (const o of sorted) process.stdout.write(`${describeOutcome(o)}\n`);

@@ -64,4 +64,6 @@ export interface RotationOutcome {
   hint?: string;
   /** A rollback a person asked for (`rotor rollback`), finished: not a failure. */
   requested?: boolean;
+  /** What the steps warned about although they succeeded (see StepReport.warnings). */
+  warnings?: string[];
 }

@@ -9,7 +9,7 @@
  */
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, NotFoundError, RotorError, TargetUnreachableError } from '../errors.js';
-import type { SecretValue } from '../rotators/types.js';
+import type { SecretValue, StepReport } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
 import { deliversPrevious } from '../consumers/actions.js';
@@ -40,6 +40,8 @@ interface Run {
   propagation: Propagation;
   /** `rotor set`: the value create stores instead of generating one. */
   supplied?: SecretValue;
+  /** Warnings the rotator's steps reported in this run, for the outcome line. */
+  warnings: string[];
 }
 
 export class Runner {
@@ -194,7 +196,7 @@ export class Runner {
         }
         // Bookkeeping of what the target already did: it rides with the next commit.
         if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
-        return [done.detail, refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+        return [this.reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
       });
     } catch (err) {
       const error = this.deps.redactor.redact(describeError(err));
@@ -336,12 +338,12 @@ export class Runner {
       case 'apply': {
         const pending = await this.value(run, rotation.toVersion);
         const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
-        return (await run.rotator.apply({ ...base, pending, current })).detail;
+        return this.reported(run, await run.rotator.apply({ ...base, pending, current }));
       }
       case 'verify': {
         // Read back through the store: what is verified is what was durably stored.
         const value = await this.value(run, rotation.toVersion, { fresh: true });
-        return (await run.rotator.verify({ ...base, value })).detail;
+        return this.reported(run, await run.rotator.verify({ ...base, value }));
       }
       case 'promote': {
         const now = this.deps.now();
@@ -528,11 +530,21 @@ export class Runner {
       access: valueAccess(this.deps, secret),
       signal: this.abort.signal,
       propagation,
+      warnings: [],
     };
   }
 
+  /** A step's record line, with its warnings kept for the outcome. */
+  private reported(run: Run, report: StepReport): string | undefined {
+    const warnings = (report.warnings ?? []).map((w) => this.deps.redactor.redact(w));
+    run.warnings.push(...warnings);
+    return [report.detail, ...warnings.map((w) => `warning: ${w}`)].filter(Boolean).join('; ') || undefined;
+  }
+
   private outcome(run: Run, status: RotationOutcome['status']): RotationOutcome {
-    return { secretId: run.secret.id, status, rotationId: run.rotation.id, version: run.rotation.toVersion };
+    const out: RotationOutcome = { secretId: run.secret.id, status, rotationId: run.rotation.id, version: run.rotation.toVersion };
+    if (run.warnings.length) out.warnings = [...run.warnings];
+    return out;
   }
 }
 

@@ -135,6 +135,17 @@ describe('runner', () => {
     expect((await state.openRotations('a')).map((x) => x.status)).toEqual(['grace']);
   });
 
+  it('a warning a step reports rides on the outcome and in the step record, redacted', async () => {
+    const r = target.rotator();
+    let secretSeen = '';
+    target.rotator = () => ({ ...r, apply: async (req) => ((secretSeen = req.pending), { detail: 'applied', warnings: [`not persisted for ${req.pending}: a restart undoes it`] }) });
+    const outcome = await rotate(secret('a'));
+    expect(outcome.warnings).toEqual(['not persisted for [REDACTED]: a restart undoes it']);
+    const steps = await state.steps(outcome.rotationId!);
+    expect(steps.find((s) => s.step === 'apply' && s.phase === 'done')?.detail).toBe('applied; warning: not persisted for [REDACTED]: a restart undoes it');
+    expect(JSON.stringify(steps)).not.toContain(secretSeen);
+  });
+
   it('keeps the previous value during grace and retires it when the next rotation starts', async () => {
     await rotate(secret('a'), false);
     expect((await rotate(secret('a'), false)).status).toBe('grace');
