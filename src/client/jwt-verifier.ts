@@ -3,6 +3,10 @@
  * again, what an outage does and how unknown kids are handled: see `key-set-cache.ts`; which
  * keys of a set are used: see `jwks-import.ts`.
  *
+ * Time checks use the verifier's clock (`now`): `exp` is required (`requireExp: false` to
+ * accept tokens that never expire), `exp`, `nbf` and `iat` are each allowed `clockToleranceMs`
+ * of skew, and a token issued further in the future than that is refused.
+ *
  * @example
  *   const verifier = createTokenVerifier({ jwks: jwksUrl('https://idp.example/.well-known/jwks.json'), issuer: 'https://idp.example/' });
  *   const { payload } = await verifier.verify(token);
@@ -36,7 +40,11 @@ export interface VerifierOptions {
    * Keys for other algorithms are skipped; list HS256 to accept shared-secret keys without `alg`.
    */
   algorithms?: string[];
-  /** The verifier's clock, ms since the epoch (default Date.now): the set's age. */
+  /** Skew allowed on `exp`, `nbf` and `iat` (default 30 s). */
+  clockToleranceMs?: number;
+  /** Refuse tokens without `exp` (default true). */
+  requireExp?: boolean;
+  /** The verifier's clock, ms since the epoch (default Date.now): token times and the set's age. */
   now?: () => number;
 }
 
@@ -51,6 +59,7 @@ export interface TokenVerifier {
 
 export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const now = opts.now ?? Date.now;
+  const toleranceS = (opts.clockToleranceMs ?? 30_000) / 1000;
   const cache = createKeySetCache({
     jwks: opts.jwks,
     algorithms: opts.algorithms,
@@ -62,7 +71,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
     maxBackoffMs: opts.maxBackoffMs ?? 30_000,
     unknownKidCooldownMs: opts.unknownKidCooldownMs ?? 30_000,
   });
-  const claimChecks = { issuer: opts.issuer, audience: opts.audience, algorithms: opts.algorithms };
+  const claimChecks = { issuer: opts.issuer, audience: opts.audience, algorithms: opts.algorithms, clockTolerance: toleranceS, requiredClaims: opts.requireExp === false ? [] : ['exp'] };
 
   /**
    * The key is found here and handed to jose directly: jose's own key-resolver path costs
@@ -78,7 +87,12 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
     const kid = typeof header.kid === 'string' ? header.kid : '';
     const found = cache.fresh(kid) ?? (await cache.resolve(kid));
     if (header.alg !== found.alg) throw new errors.JOSEAlgNotAllowed(`"alg" ${header.alg} is not the key's ${found.alg}`);
-    return jwtVerify(token, found.key, claimChecks);
+    const t = now();
+    const result = await jwtVerify(token, found.key, { ...claimChecks, currentDate: new Date(t) });
+    const { iat } = result.payload;
+    // jose checks iat only against maxTokenAge; a token from the future is refused here.
+    if (iat !== undefined && iat > t / 1000 + toleranceS) throw new errors.JWTClaimValidationFailed('"iat" claim timestamp check failed (issued in the future)', result.payload, 'iat', 'check_failed');
+    return result;
   };
 
   return { verify, refresh: cache.refresh, stats: cache.stats };
