@@ -24,8 +24,8 @@ const COMMON_KEYS = new Set(Object.keys(secretCommonSchema.shape));
 export interface LoadOptions {
   /**
    * Read-only commands (status, history, get, audit, plan --offline, backup verify) never
-   * reach a target: an unset `${VAR}` stays as written instead of being an error, so an
-   * auditor needs no database admin credentials to read status.
+   * reach a target: an unset `${VAR}` in a target's URL stays as written instead of being
+   * an error, so an auditor needs no database admin credentials to read status.
    */
   unsetVarsAllowed?: boolean;
 }
@@ -67,9 +67,10 @@ function parseFast(text: string, file: string, env: NodeJS.ProcessEnv, opts: Loa
     return undefined;
   }
   let missing = false;
-  const interpolated = mapStrings(js, (value) => substitute(value, env, () => (missing = !opts.unsetVarsAllowed)));
+  const vars = targetVars(js);
+  const interpolated = mapStrings(js, (value) => substitute(value, env, (name) => (missing ||= !(opts.unsetVarsAllowed && vars.includes(name)))));
   if (missing) return undefined;
-  const result = validate(interpolated, file, () => ({}), targetVars(js));
+  const result = validate(interpolated, file, () => ({}), vars);
   return result.problems.length || result.warnings.length ? undefined : { config: result.config!, warnings: [] };
 }
 
@@ -84,8 +85,8 @@ function parsePrecise(text: string, file: string, env: NodeJS.ProcessEnv, opts: 
   if (problems.length) throw new ConfigError(problems);
 
   const vars = targetVars(doc.toJS());
-  interpolate(doc, env, (offset, message) => {
-    if (!opts.unsetVarsAllowed) problems.push({ file, ...at(offset), path: '', message });
+  interpolate(doc, env, (offset, message, name) => {
+    if (!(opts.unsetVarsAllowed && vars.includes(name))) problems.push({ file, ...at(offset), path: '', message });
   });
   if (problems.length) throw new ConfigError(problems);
 
@@ -210,11 +211,11 @@ function substitute(text: string, env: NodeJS.ProcessEnv, onMissing: (name: stri
 }
 
 /** `substitute` on every string scalar of the document, reporting unset variables at their position. */
-function interpolate(doc: Document, env: NodeJS.ProcessEnv, report: (offset: number | undefined, message: string) => void): void {
+function interpolate(doc: Document, env: NodeJS.ProcessEnv, report: (offset: number | undefined, message: string, name: string) => void): void {
   visit(doc, {
     Scalar(_key, node) {
       if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = substitute(node.value, env, (name) => report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`));
+      node.value = substitute(node.value, env, (name) => report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`, name));
     },
   });
 }
