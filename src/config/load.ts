@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/registry.js';
 import { parseDuration } from './duration.js';
-import { checkRules, type RuleProblem } from './rules.js';
+import { checkConfigRules, checkReferences, type RuleProblem } from './rules.js';
 import { configSchema, secretCommonSchema, type RotorConfig, type SecretConfig } from './schema.js';
 
 export interface LoadResult {
@@ -116,6 +116,10 @@ function validate(
 
   const parsed = configSchema.safeParse(js);
   if (!parsed.success) for (const issue of parsed.error.issues) problem(issue.path as (string | number)[], describeIssue(issue));
+  const located = (r: RuleProblem): ConfigProblem => ({ file, ...locate(r.at), path: r.at.join('.'), message: r.message });
+  // References are checked beside the schema, so "every problem at once" holds for them too.
+  const references = checkReferences(js);
+  problems.push(...references.errors.map(located));
 
   // Type-specific fields are checked even when other fields are wrong, so one run shows all.
   const specs = new Map<number, unknown>();
@@ -131,7 +135,7 @@ function validate(
     if (spec.success) specs.set(i, spec.data);
     else for (const issue of spec.error.issues) problem(['secrets', i, ...(issue.path as (string | number)[])], describeIssue(issue));
   });
-  if (!parsed.success || problems.length) return { problems, warnings: [] };
+  if (!parsed.success || problems.length) return { problems, warnings: references.warnings.map(located) };
   const raw = parsed.data;
   const dir = dirname(file);
 
@@ -163,9 +167,8 @@ function validate(
     secrets,
     targetEnv,
   };
-  const { errors, warnings } = checkRules(config, raw);
-  const located = (r: RuleProblem): ConfigProblem => ({ file, ...locate(r.at), path: r.at.join('.'), message: r.message });
-  return { config, problems: errors.map(located), warnings: warnings.map(located) };
+  const { errors, warnings } = checkConfigRules(config, js);
+  return { config, problems: errors.map(located), warnings: [...references.warnings, ...warnings].map(located) };
 }
 
 function mapStrings(value: unknown, fn: (s: string) => string): unknown {

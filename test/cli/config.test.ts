@@ -123,3 +123,23 @@ describe.concurrent('bad flags', () => {
     for (const [p, b] of before) expect(after.get(p)?.equals(b), p).toBe(true);
   });
 });
+
+describe('every problem at once', () => {
+  it('reference errors are reported together with schema errors', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  api: { deliver: [{ store: nowhere, key: K }] }
+secrets:
+  - { id: a, type: random, length: 3 }
+  - { id: b, type: random, consumers: [ghost], after: [nobody] }
+`);
+    sandboxes.push(sb);
+    const r = await sb.run(['plan', '--offline']);
+    expect(r.code).toBe(2);
+    // The schema's problem (length) and the references (store, consumer, after) in one run.
+    expect(r.stderr).toMatch(/rotor\.yaml:5:.*length/);
+    expect(r.stderr).toMatch(/rotor\.yaml:3:.*unknown store "nowhere"/);
+    expect(r.stderr).toMatch(/rotor\.yaml:6:.*unknown consumer "ghost"/);
+    expect(r.stderr).toMatch(/rotor\.yaml:6:.*unknown secret "nobody"/);
+  });
+});
