@@ -123,3 +123,30 @@ describe('jwt-keyset SDK verifier', () => {
     expect(fetches).toBe(4);
   });
 });
+
+describe('jwt-keyset rollback', () => {
+  it('a rolled-back rotation never publishes a retired key again', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  api:
+    health: [{ command: [sh, -c, 'test ! -e FAIL'], retries: 0 }]
+secrets:
+  - { id: auth/jwt, type: jwt-keyset, algorithm: ES256, jwksFile: public/jwks.json, grace: 1h, consumers: [api] }
+`);
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'auth/jwt']);
+    const v1 = await keySet(sb, 'auth/jwt');
+    await sb.ok(['rotate', 'auth/jwt']);
+    await sb.ok(['retire', '--force']);
+    const oldToken = await createTokenSigner(() => v1).sign({ sub: 'x' }, { expiresIn: '10m' });
+    expect(await joseAccepts(sb.path('public/jwks.json'), oldToken, 'ES256')).toBe(false);
+
+    sb.write('FAIL', '');
+    await sb.ok(['rotate', 'auth/jwt'], {}, 1);
+    const published = JSON.parse(readFileSync(sb.path('public/jwks.json'), 'utf8')) as { keys: JWK[] };
+    const current = await keySet(sb, 'auth/jwt');
+    expect(published.keys.map((k) => k.kid)).toEqual([current.kid]);
+    expect(await joseAccepts(sb.path('public/jwks.json'), oldToken, 'ES256')).toBe(false);
+  });
+});

@@ -99,7 +99,10 @@ export function createJwtRotator(deps: RotatorDeps) {
     },
 
     async undoApply({ spec, current }) {
-      return { detail: await publish(spec, current ? current.keys : []) };
+      // The value that stays current still carries the key it once replaced; that key was
+      // retired when this rotation began (a grace is cut short by the next rotation), so
+      // only the current signing key is published again.
+      return { detail: await publish(spec, current ? current.keys.filter((k) => k.kid === current.kid) : []) };
     },
 
     async retire({ spec, retiring, current }) {
