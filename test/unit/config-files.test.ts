@@ -48,6 +48,38 @@ describe('env-file', () => {
   });
 });
 
+describe('env-file: quoted values over several lines', () => {
+  const PEM_OLD = '-----BEGIN PRIVATE KEY-----\nOLDBODY1111\nOLDBODY2222\n-----END PRIVATE KEY-----';
+  const PEM_NEW = '-----BEGIN PRIVATE KEY-----\nNEWBODY3333\n-----END PRIVATE KEY-----';
+
+  it.each([['double', '"'], ['single', "'"]])('replaces a %s-quoted PEM whole, and nothing else', (_name, q) => {
+    const original = `# keys\nA=1\nTLS_KEY=${q}${PEM_OLD}${q} # rotated\nB=2\n`;
+    const out = envFile.edit(original, [{ key: 'TLS_KEY', value: PEM_NEW }]);
+    expect(out).toBe(`# keys\nA=1\nTLS_KEY=${q}${PEM_NEW}${q} # rotated\nB=2\n`);
+    expect(out).not.toContain('OLDBODY');
+    expect(envFile.read(out, 'TLS_KEY')).toBe(PEM_NEW);
+    // A single-line value in its place: the old body still goes.
+    const flat = envFile.edit(original, [{ key: 'TLS_KEY', value: 'short' }]);
+    expect(flat).toBe('# keys\nA=1\nTLS_KEY=short # rotated\nB=2\n');
+  });
+
+  it('never takes a line inside a quoted value for a key, and keeps CRLF', () => {
+    const original = 'CERT="line one\r\nB=not-a-key\r\nend"\r\nB=real\r\n';
+    expect(envFile.read(original, 'B')).toBe('real');
+    const out = envFile.edit(original, [{ key: 'B', value: 'new' }]);
+    expect(out).toBe('CERT="line one\r\nB=not-a-key\r\nend"\r\nB=new\r\n');
+    const cert = envFile.edit(original, [{ key: 'CERT', value: 'a\nb' }]);
+    expect(cert).toBe('CERT="a\r\nb"\r\nB=real\r\n');
+    expect(envFile.read(cert, 'CERT')).toBe('a\nb');
+  });
+
+  it('a value with a quote a single-quoted block cannot hold is written double-quoted', () => {
+    const out = envFile.edit("K='a\nb'\n", [{ key: 'K', value: "it's\nhere" }]);
+    expect(envFile.read(out, 'K')).toBe("it's\nhere");
+    expect(out).toBe('K="it\'s\\nhere"\n');
+  });
+});
+
 describe('json', () => {
   it('sets a dot path, keeping key order, indentation and the final newline', () => {
     const original = '{\n    "name": "api",\n    "database": {\n        "user": "app",\n        "password": "old"\n    },\n    "port": 8000\n}\n';
@@ -55,6 +87,66 @@ describe('json', () => {
     expect(out).toBe(original.replace('"old"', JSON.stringify(NASTY)));
     expect(jsonFile.read(out, 'database.password')).toBe(NASTY);
     expect(jsonFile.edit('{\n  "a": 1\n}', [{ key: 'b.c', value: 'x' }])).toBe('{\n  "a": 1,\n  "b": {\n    "c": "x"\n  }\n}');
+  });
+});
+
+describe('json: only the assigned value\'s bytes change', () => {
+  it('keeps big integers, 1e400, duplicate keys and inline formatting', () => {
+    const original = '{"id": 1234567890123456789, "limit": 1e400, "tag": "a", "tag": "b",\n  "db": {"user": "app", "password": "old", "port": 5432}, "list": [1,2,  3]}\n';
+    const out = jsonFile.edit(original, [{ key: 'db.password', value: 'n3w' }]);
+    expect(out).toBe(original.replace('"old"', '"n3w"'));
+  });
+
+  it('sets every occurrence of a duplicated key: no reader keeps the old value', () => {
+    const original = '{\n  "password": "old1",\n  "password": "old2"\n}\n';
+    expect(jsonFile.edit(original, [{ key: 'password', value: 'new' }])).toBe('{\n  "password": "new",\n  "password": "new"\n}\n');
+  });
+
+  it('adds a missing key to the nearest existing object, in its own style', () => {
+    const pretty = '{\n    "name": "api",\n    "db": {\n        "user": "app"\n    },\n    "n": 1e400\n}\n';
+    expect(jsonFile.edit(pretty, [{ key: 'db.password', value: 'x' }])).toBe(pretty.replace('"user": "app"', '"user": "app",\n        "password": "x"'));
+    expect(jsonFile.edit(pretty, [{ key: 'cache.auth.token', value: 'x' }]))
+      .toBe(pretty.replace('"n": 1e400', '"n": 1e400,\n    "cache": {\n        "auth": {\n            "token": "x"\n        }\n    }'));
+    const inline = '{"a":1,"b":{"c":2}}';
+    expect(jsonFile.edit(inline, [{ key: 'b.d', value: 'x' }])).toBe('{"a":1,"b":{"c":2,"d":"x"}}');
+    expect(jsonFile.edit('{"a": 1, "b": {}}', [{ key: 'b.d.e', value: 'x' }])).toBe('{"a": 1, "b": {"d": {"e": "x"}}}');
+    expect(jsonFile.edit('', [{ key: 'a.b', value: 'x' }])).toBe('{\n  "a": {\n    "b": "x"\n  }\n}\n');
+    // Two new keys under one new object make one object, not a duplicate.
+    expect(jsonFile.edit('{}', [{ key: 'a.b', value: '1' }, { key: 'a.c', value: '2' }])).toBe('{\n  "a": {\n    "b": "1",\n    "c": "2"\n  }\n}');
+  });
+
+  it('refuses a path through something that is not an object, and a document that is not one', () => {
+    expect(() => jsonFile.edit('{"a": [1]}', [{ key: 'a.b', value: 'x' }])).toThrow(/a\.b: a is not an object/);
+    expect(() => jsonFile.edit('[1]', [{ key: 'a', value: 'x' }])).toThrow(/not an object/);
+  });
+});
+
+describe('yaml: only the assigned value\'s bytes change', () => {
+  const original = '# app\nserver:\n  mode: 0755\n  port: 8000 # public\n  name: "api"\ndatabase:\n  user: app\n  flags: {a: 1}\n# end\n';
+
+  it('adds a missing key at its mapping\'s indentation, leaving 0755, quotes and comments alone', () => {
+    expect(yamlFile.edit(original, [{ key: 'database.password', value: 's3cret' }])).toBe(original.replace('  flags: {a: 1}\n', '  flags: {a: 1}\n  password: s3cret\n'));
+    expect(yamlFile.edit(original, [{ key: 'cache.auth.token', value: 'x' }])).toBe(original.replace('# end\n', 'cache:\n  auth:\n    token: x\n# end\n'));
+    expect(yamlFile.edit(original, [{ key: 'database.flags.b', value: 'x' }])).toBe(original.replace('{a: 1}', '{a: 1, b: x}'));
+    expect(yamlFile.edit('a:\n  b: 1', [{ key: 'a.c', value: 'x' }])).toBe('a:\n  b: 1\n  c: x');
+    expect(yamlFile.edit('a:\nz: 1\n', [{ key: 'a.b', value: 'x' }])).toBe('a:\n  b: x\nz: 1\n');
+    expect(yamlFile.edit('', [{ key: 'a', value: 'x' }])).toBe('a: x\n');
+  });
+
+  it('replaces an empty value, an alias and a literal block (kept a block) without touching the rest', () => {
+    expect(yamlFile.edit('a:\nb: 0755\n', [{ key: 'a', value: 'x' }])).toBe('a: x\nb: 0755\n');
+    expect(yamlFile.edit('x: &k old\ny: *k\n', [{ key: 'y', value: 'new' }])).toBe('x: &k old\ny: new\n');
+    const pem = 'tls:\n  key: |\n    -----BEGIN KEY-----\n    OLDBODY\n    -----END KEY-----\n  mode: 0600\n';
+    const out = yamlFile.edit(pem, [{ key: 'tls.key', value: '-----BEGIN KEY-----\nNEWBODY\n-----END KEY-----\n' }]);
+    expect(out).toBe(pem.replace('OLDBODY', 'NEWBODY'));
+    expect(yamlFile.edit(pem, [{ key: 'tls.key', value: 'flat' }])).toBe('tls:\n  key: flat\n  mode: 0600\n');
+  });
+
+  it('quotes a value YAML would read as something else', () => {
+    for (const v of ['.inf', '.5', 'true', '0755', '~', '1e3', 'a: b', '#x']) {
+      const out = yamlFile.edit('k: old\n', [{ key: 'k', value: v }]);
+      expect(yamlFile.read(out, 'k'), v).toBe(v);
+    }
   });
 });
 
