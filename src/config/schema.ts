@@ -166,8 +166,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       grace: durationSchema.default('1h'),
       concurrency: z.number().int().min(1).max(256).default(32),
+      deliveryBackups: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .default(5)
+        .describe('how many sealed copies of each file a delivery replaced are kept (`rotor backup files`); 0 keeps none'),
     })
-    .default({ grace: '1h', concurrency: 32 }),
+    .default({ grace: '1h', concurrency: 32, deliveryBackups: 5 }),
   targets: z.record(name, targetSchema).default({}),
   stores: z.record(name, storeSchema).default({}),
   consumers: z.record(name, consumerSchema).default({}),
@@ -204,6 +211,8 @@ export interface RotorConfig {
   dir: string;
   state: { driver: 'sqlite'; path: string };
   concurrency: number;
+  /** How many sealed copies of each file a delivery replaced are kept. */
+  deliveryBackups: number;
   targets: Record<string, TargetConfig>;
   stores: Record<string, StoreConfig>;
   consumers: Record<string, ConsumerConfig>;

@@ -175,7 +175,7 @@ secrets:
     }
   });
 
-  it('renders a template file (mode kept, old one backed up) and refuses an unknown placeholder at load', async () => {
+  it('renders a template file (mode kept, old one backed up sealed) and refuses an unknown placeholder at load', async () => {
     const sb = new Sandbox(`version: 1
 consumers:
   nginx:
@@ -194,7 +194,8 @@ secrets:
     const v1 = (await sb.ok(['get', 'app/token'])).stdout.trim();
     expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
     expect(statSync(sb.path('conf/auth.conf')).mode & 0o777).toBe(0o640);
-    expect(readdirSync(sb.path('.rotor/backups/templates')).length).toBe(1);
+    // The old one is kept sealed, never in plaintext.
+    expect(readdirSync(sb.path('.rotor/backups/files')).length).toBe(1);
 
     // A broken template is a config error, found before anything is touched (exit 2, its
     // line); a template broken after the config loaded fails at render (test/consumers/round.test.ts).

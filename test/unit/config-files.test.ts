@@ -1,7 +1,7 @@
 /**
  * Delivery into .env, JSON and YAML files: only the assigned values change (everything else
  * byte-for-byte), values round-trip whatever characters they hold, a file that does not
- * parse is left alone, the original mode is kept, a 0600 backup is taken, and a writer
+ * parse is left alone, the original mode is kept, a sealed backup is taken, and a writer
  * killed at any moment leaves the old file or the new one, never a mix.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +14,10 @@ import { envFile, quoteEnv } from '../../src/stores/config-files/env-file.js';
 import { jsonFile } from '../../src/stores/config-files/json-file.js';
 import { yamlFile } from '../../src/stores/config-files/yaml-file.js';
 import { assignInFile } from '../../src/stores/config-files/file.js';
+import { SealedDeliveryBackups } from '../../src/backup/delivery-backups.js';
+
+const KEY = Buffer.alloc(32, 7);
+const backupsIn = (dir: string, now?: () => Date) => new SealedDeliveryBackups({ dir, key: KEY, keep: 5, now });
 
 const NASTY = 'p@ss "w$rd` \\ #not-a-comment\nline2';
 
@@ -160,20 +164,22 @@ describe('yaml', () => {
 });
 
 describe('assignInFile', () => {
-  it('keeps the mode, takes a 0600 backup of the original, and leaves a file it cannot parse untouched', async () => {
+  it('keeps the mode, takes a sealed 0600 backup of the original, and leaves a file it cannot parse untouched', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
     const path = join(dir, 'config.json');
     writeFileSync(path, '{\n  "password": "old"\n}\n');
     chmodSync(path, 0o640);
-    const change = await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backupDir: join(dir, 'backups') });
+    const backups = backupsIn(join(dir, 'backups'));
+    const change = await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backups });
     expect(change.changed).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o640);
-    expect(readFileSync(change.backup!, 'utf8')).toBe('{\n  "password": "old"\n}\n');
+    expect(readFileSync(change.backup!, 'latin1')).not.toContain('old');
+    expect(backups.read(path, backups.list()[0]!.copies[0]!)).toBe('{\n  "password": "old"\n}\n');
     expect(statSync(change.backup!).mode & 0o777).toBe(0o600);
-    expect((await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backupDir: join(dir, 'backups') })).changed).toBe(false);
+    expect((await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backups })).changed).toBe(false);
 
     writeFileSync(path, '{ not json');
-    await expect(assignInFile(jsonFile, path, [{ key: 'password', value: 'x' }], { backupDir: join(dir, 'backups') })).rejects.toThrow();
+    await expect(assignInFile(jsonFile, path, [{ key: 'password', value: 'x' }], { backups })).rejects.toThrow();
     expect(readFileSync(path, 'utf8')).toBe('{ not json');
   });
 
@@ -181,7 +187,7 @@ describe('assignInFile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
     const path = join(dir, '.env');
     writeFileSync(path, '# shared\n');
-    await Promise.all(Array.from({ length: 20 }, (_, i) => assignInFile(envFile, path, [{ key: `K${i}`, value: `v${i}` }], { backupDir: join(dir, 'backups') })));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => assignInFile(envFile, path, [{ key: `K${i}`, value: `v${i}` }], { backups: backupsIn(join(dir, 'backups')) })));
     const text = readFileSync(path, 'utf8');
     for (let i = 0; i < 20; i++) expect(envFile.read(text, `K${i}`), `K${i}`).toBe(`v${i}`);
   });
@@ -190,12 +196,14 @@ describe('assignInFile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
     const path = join(dir, '.env');
     writeFileSync(path, 'A=original\n');
-    const now = new Date('2026-11-23T10:00:00.000Z');
-    const first = await assignInFile(envFile, path, [{ key: 'A', value: 'one' }], { backupDir: join(dir, 'backups'), now });
-    const second = await assignInFile(envFile, path, [{ key: 'A', value: 'two' }], { backupDir: join(dir, 'backups'), now });
+    const backups = backupsIn(join(dir, 'backups'), () => new Date('2026-11-23T10:00:00.000Z'));
+    const first = await assignInFile(envFile, path, [{ key: 'A', value: 'one' }], { backups });
+    const second = await assignInFile(envFile, path, [{ key: 'A', value: 'two' }], { backups });
     expect(second.backup).not.toBe(first.backup);
-    expect(readFileSync(first.backup!, 'utf8')).toBe('A=original\n');
-    expect(readFileSync(second.backup!, 'utf8')).toBe('A=one\n');
+    const [newest, oldest] = backups.list()[0]!.copies;
+    expect([newest!.path, oldest!.path]).toEqual([second.backup, first.backup]);
+    expect(backups.read(path, oldest!)).toBe('A=original\n');
+    expect(backups.read(path, newest!)).toBe('A=one\n');
     expect(statSync(second.backup!).mode & 0o777).toBe(0o600);
   });
 
@@ -206,7 +214,7 @@ describe('assignInFile', () => {
       stdin: {
         contents: `import { assignInFile } from './src/stores/config-files/file.ts'; import { envFile } from './src/stores/config-files/env-file.ts';
           const [path, value] = process.argv.slice(2);
-          for (;;) await assignInFile(envFile, path, [{ key: 'SECRET', value: value + Math.random() }], { backupDir: path + '.backups' });`,
+          for (;;) await assignInFile(envFile, path, [{ key: 'SECRET', value: value + Math.random() }]);`,
         resolveDir: resolve(import.meta.dirname, '../..'), loader: 'ts',
       },
       outfile: bundle, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent',
