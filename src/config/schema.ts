@@ -124,7 +124,16 @@ const deliverSchema = z.union([
 const reloadSchema = z.union([
   z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed }),
   z.strictObject({ http: z.url(), method: z.enum(['GET', 'POST', 'PUT']).default('POST'), ...timed }),
-  z.strictObject({ signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']), pid: z.number().int().min(2).optional(), pidfile: z.string().min(1).optional(), ...timed }),
+  z.strictObject({
+    signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']),
+    pid: z.number().int().min(2).optional(),
+    pidfile: z.string().min(1).max(4096).optional(),
+    user: z
+      .union([z.string().min(1).max(64), z.number().int().min(0).max(2 ** 32 - 1)])
+      .optional()
+      .describe('the user (name or uid) the process must run as; without it, the owner of the pidfile'),
+    ...timed,
+  }),
 ]);
 
 /** Compiled at load, so a typo is a config error (exit 2), not a failed rotation. */

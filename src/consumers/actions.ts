@@ -16,6 +16,7 @@ import { assignInFile, FILE_FORMATS } from '../stores/config-files/file.js';
 import type { Assignment } from '../stores/config-files/types.js';
 import { pickField, textOf } from './fields.js';
 import { describeCommand, runCommand } from './run-command.js';
+import { signalPidOf } from './signal.js';
 import { fillTemplate, placeholdersIn } from './template.js';
 
 export class ConsumerError extends RotorError {
@@ -199,8 +200,7 @@ export async function reload(config: RotorConfig, name: string, step: ReloadStep
         if (!res.ok) throw new Error(`${step.method} ${step.http} answered ${res.status}`);
         return `${step.method} ${step.http}: ${res.status}`;
       }
-      const pid = step.pid ?? Number(readFileSync(resolve(config.dir, step.pidfile!), 'utf8').trim());
-      if (!Number.isInteger(pid) || pid < 2) throw new Error(`no usable pid in ${step.pidfile}`);
+      const pid = signalPidOf(config, step);
       process.kill(pid, `SIG${step.signal}`);
       return `sent SIG${step.signal} to ${pid}`;
     });
