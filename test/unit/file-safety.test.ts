@@ -182,6 +182,24 @@ describe('resolveTarget', () => {
     expect(resolveTarget(join(root, 'a', 'new', 'g')).stat).toBeUndefined();
   });
 
+  it('the policy, case by case: who owns the link, the file and its directory', () => {
+    const cases: [string, () => string, RegExp | null][] = [
+      ['root link to a service user\'s file', () => link(file(join(tempDir(NOBODY), 'f'), 'x', { uid: NOBODY }), join(tempDir(), 'l')), null],
+      ['service link to its own file', () => link(file(join(tempDir(NOBODY), 'f'), 'x', { uid: NOBODY }), join(tempDir(), 'l'), NOBODY), null],
+      ['service link to root\'s file', () => link(file(join(tempDir(), 'f'), 'x'), join(tempDir(), 'l'), NOBODY), /symbolic link owned by nobody/],
+      ['service file in its own directory', () => file(join(tempDir(NOBODY), 'f'), 'x', { uid: NOBODY }), null],
+      ['root file in a service directory', () => file(join(tempDir(NOBODY), 'f'), 'x'), /is owned by nobody/],
+      ['service file in root\'s directory', () => file(join(tempDir(), 'f'), 'x', { uid: NOBODY }), null],
+    ];
+    for (const [name, make, refused] of cases) {
+      const path = make();
+      if (refused) expect(() => resolveTarget(path), name).toThrow(refused);
+      else expect(resolveTarget(path).stat, name).toBeDefined();
+    }
+    expect(resolveTarget(join(tempDir(NOBODY), 'new')).newOwner).toEqual({ uid: NOBODY, gid: NOBODY });
+    expect(resolveTarget(join(tempDir(), 'new')).newOwner).toBeUndefined();
+  });
+
   it('refuses what is not a regular file, and link loops', () => {
     const root = tempDir();
     expect(() => resolveTarget(root)).toThrow(/is not a regular file/);
