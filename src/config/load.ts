@@ -161,6 +161,7 @@ function validate(
     dir,
     state: { driver: raw.state.driver, path: resolve(dir, raw.state.path) },
     concurrency: raw.defaults.concurrency,
+    deliveryBackups: raw.defaults.deliveryBackups,
     targets: raw.targets,
     stores,
     consumers: raw.consumers,

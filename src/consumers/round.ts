@@ -14,6 +14,7 @@
 import type { RotorConfig } from '../config/schema.js';
 import type { SecretValue } from '../rotators/types.js';
 import { Redactor } from '../engine/redact.js';
+import type { DeliveryBackups } from '../fs/safe-replace.js';
 import { ConsumerError, deliver, deliveriesFor, health, reload, type CommandInput } from './actions.js';
 import { textOf } from './fields.js';
 
@@ -57,12 +58,13 @@ export class ReloadRound {
    *   changed one of its files, or — for a consumer with no deliveries of its own for a
    *   member, fed through another's (a Deployment restarted after its ExternalSecret file
    *   changed) — when a delivery of that member changed a file at an earlier consumer
+   * @param backups keeps a sealed copy of what each delivery replaces (none without it)
    */
   constructor(
     private readonly config: RotorConfig,
     private readonly order: string[],
     expected: Iterable<string>,
-    private readonly opts: { restoring?: boolean; onlyIfChanged?: boolean; onFailed?: (secretIds: string[]) => void } = {},
+    private readonly opts: { restoring?: boolean; onlyIfChanged?: boolean; onFailed?: (secretIds: string[]) => void; backups?: DeliveryBackups } = {},
   ) {
     this.waiting = new Set(expected);
   }
@@ -112,7 +114,9 @@ export class ReloadRound {
       const fedByEarlier = members.some((m) => m.changedFiles && !deliveriesFor(consumer, m.secretId).length);
       for (const m of members) {
         try {
-          const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null });
+          const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null }, {
+            backups: this.opts.backups, restoring: this.opts.restoring,
+          });
           m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
           changed ||= delivered.changed;
           m.changedFiles ||= delivered.changed;

@@ -539,7 +539,7 @@ export class Runner {
   }
 
   private async load(
-    secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map(), propagation = soloPropagation(this.deps.config),
+    secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map(), propagation = soloPropagation(this.deps.config, this.deps.deliveryBackups),
   ): Promise<Run> {
     const rotator = this.rotators.get(this.deps.definitionOf(secret));
     return {
