@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
-import { IntegrityError } from '../../errors.js';
+import { IntegrityError, UnkeyedAuditError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type {
@@ -161,19 +161,31 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
-  async useAuditKey(key: Buffer): Promise<number> {
+  async useAuditKey(key: Buffer, opts: { acceptLegacy?: boolean } = {}): Promise<number> {
     let keyedFrom: number | undefined;
+    let unmarked = false;
     this.transaction(() => {
       const marker = this.stmt("SELECT value FROM meta WHERE key = 'audit_keyed_from'").pluck().get() as string | undefined;
       if (marker === undefined) {
-        // First use of a keyed chain: every event from the next one on carries a MAC.
-        const next = ((this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0) + 1;
-        this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, next));
-        keyedFrom = next;
+        const last = (this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0;
+        // A new chain is keyed from its first event. Events without a marker are either an
+        // older Rotor's or a chain someone rewrote without the key (deleting the marker to
+        // pass it off as old): only a person who has checked them may accept them.
+        if (last > 0 && !opts.acceptLegacy) {
+          unmarked = true;
+          return;
+        }
+        this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, last + 1));
+        keyedFrom = last + 1;
       } else {
         keyedFrom = readKeyedFrom(key, marker);
       }
     });
+    if (unmarked) {
+      throw new UnkeyedAuditError(this.path, 'the audit log has events but no keyed-chain marker: written by a Rotor older than the keyed chain, or rewritten by someone without the master key', undefined, {
+        hint: 'compare `rotor audit export` with a copy you trust; if it matches, run `rotor audit accept-legacy` once to key the chain from here on',
+      });
+    }
     if (keyedFrom === undefined) {
       throw new IntegrityError(this.path, 'the audit chain\'s start marker was changed (or the master key is another one)');
     }
