@@ -11,7 +11,9 @@
  * A round runs when every expected member has arrived or said it will not come (its
  * rotation failed earlier, was skipped or refused); see engine/propagation.ts.
  */
-import type { RotorConfig } from '../config/schema.js';
+import { readFileSync } from 'node:fs';
+import type { ConsumerConfig, RotorConfig } from '../config/schema.js';
+import { FILE_FORMATS } from '../stores/config-files/file.js';
 import type { SecretValue } from '../rotators/types.js';
 import { Redactor } from '../engine/redact.js';
 import type { DeliveryBackups } from '../fs/safe-replace.js';
@@ -130,7 +132,7 @@ export class ReloadRound {
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const input = commandInput(members);
+        const input = commandInput(members, deliveredValues(this.config, consumer));
         for (const r of consumer.reload) say(await reload(this.config, name, r, input));
         for (const h of consumer.health) {
           try {
@@ -148,17 +150,38 @@ export class ReloadRound {
 }
 
 /**
+ * Every value the consumer's files hold now, for any secret: a command may print a file it
+ * reads (`cat .env`), and the other secrets in it are not part of this run.
+ */
+function deliveredValues(config: RotorConfig, consumer: ConsumerConfig): string[] {
+  const out: string[] = [];
+  for (const d of consumer.deliver) {
+    if (!('store' in d)) continue;
+    const store = config.stores[d.store];
+    if (!store || store.type === 'local') continue;
+    try {
+      const value = FILE_FORMATS[store.type].read(readFileSync(store.path, 'utf8'), d.key);
+      if (value) out.push(value);
+    } catch {
+      // Unreadable now: nothing of it can be printed from here either.
+    }
+  }
+  return out;
+}
+
+/**
  * What reload and health commands are given: with one secret, its value on stdin and
  * ROTOR_SECRET_ID / ROTOR_VERSION; with several, a JSON object of id → value on stdin.
  * ROTOR_SECRETS always lists `id@version` of every secret the reload is for. Values never
  * go into the environment or argv, and are cut out of whatever the commands print.
  */
-function commandInput(members: RoundMember[]): CommandInput {
+function commandInput(members: RoundMember[], alsoSecret: string[]): CommandInput {
   const redactor = new Redactor();
   for (const m of members) {
     redactor.register(m.value);
     if (m.previous) redactor.register(m.previous);
   }
+  for (const v of alsoSecret) redactor.register(v);
   const redact = (text: string) => redactor.redact(text);
   const env: NodeJS.ProcessEnv = { ROTOR_SECRETS: members.map((m) => `${m.secretId}@${m.version}`).join(',') };
   if (members.length === 1) {
