@@ -93,6 +93,8 @@ export interface LockRow {
   host: string;
   acquiredAt: number;
   expiresAt: number;
+  /** Set by `locks()`: its holder is gone (see acquireLocks), so the next taker may take it. */
+  stale?: boolean;
 }
 
 export type Mutation =

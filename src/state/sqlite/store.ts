@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { uptime } from 'node:os';
 import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
 import { IntegrityError, UnkeyedAuditError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
@@ -51,7 +52,8 @@ export class SqliteStateStore implements StateStore {
   constructor(opts: SqliteOptions) {
     this.isAlive = opts.isAlive ?? pidIsAlive;
     this.host = opts.host;
-    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    // A lease shorter than a second would expire between two renewals of a busy process.
+    this.leaseMs = Math.max(1_000, opts.leaseMs ?? DEFAULT_LEASE_MS);
     this.path = opts.path;
     if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true });
     try {
@@ -239,9 +241,14 @@ export class SqliteStateStore implements StateStore {
     return { busy };
   }
 
-  /** Whose holder has stopped renewing, or whose process is gone on this very host. */
+  /**
+   * Whose holder is gone: on this host, its process has exited (a live one keeps its lock
+   * even if a pause let the lease run out); on another host, it stopped renewing.
+   */
   private isStale(lock: LockRow, now: number): boolean {
-    return lock.expiresAt <= now || (lock.host === this.host && !this.isAlive(lock.pid));
+    // Taken before this machine last booted: its pid may belong to another process now.
+    if (lock.host === this.host) return lock.acquiredAt < now - uptime() * 1000 || !this.isAlive(lock.pid);
+    return lock.expiresAt <= now;
   }
 
   /** Keeps `owner`'s leases alive while it holds any; the timer never keeps the process up. */
@@ -275,7 +282,8 @@ export class SqliteStateStore implements StateStore {
   }
 
   async locks(): Promise<LockRow[]> {
-    return this.stmt('SELECT * FROM locks ORDER BY secret_id').all().map(lockFromRow);
+    const now = Date.now();
+    return this.stmt('SELECT * FROM locks ORDER BY secret_id').all().map(lockFromRow).map((l) => ({ ...l, stale: this.isStale(l, now) }));
   }
 
   async clearStaleLocks(owner: LockOwner): Promise<LockRow[]> {
