@@ -13,6 +13,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { secretIdSchema } from '../config/schema.js';
 import { IntegrityError, MasterKeyError } from '../errors.js';
 
 const scryptAsync = promisify(scrypt) as (password: string | Buffer, salt: Buffer, keylen: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
@@ -105,8 +106,15 @@ export function archiveProblems(archive: Archive): string[] {
         problems.push(`${s.id} v${v.version}: its value is not stored text`);
       }
     }
+    if (!secretIdSchema.safeParse(s.id).success) problems.push(`${JSON.stringify(s.id).slice(0, 80)} is not a secret id`);
+    if (s.rotations.length > 1) problems.push(`${s.id}: ${s.rotations.length} open rotations (at most one)`);
+    const stageOf = (n: number | null) => s.versions.find((v) => v.version === n)?.stage;
     for (const r of s.rotations) {
       for (const n of [r.fromVersion, r.toVersion]) if (n !== null && !numbers.includes(n)) problems.push(`${s.id}: open rotation ${r.id} names v${n}, which is not in the backup`);
+      // A rotation in grace retires its previous and keeps its current: anything else would revoke the working value.
+      if (r.status === 'grace' && (stageOf(r.toVersion) !== 'current' || (r.fromVersion !== null && stageOf(r.fromVersion) !== 'previous'))) {
+        problems.push(`${s.id}: open rotation ${r.id} is in grace, but v${r.toVersion} is not current${r.fromVersion !== null ? ` or v${r.fromVersion} not previous` : ''}`);
+      }
     }
   }
   return problems;

@@ -24,6 +24,11 @@ const stages = async (sb: Sandbox) => (await sb.json<{ versions: { version: numb
 const hex = (c: string) => JSON.stringify(c.repeat(32));
 const version = (n: number, stage: string, value: string) => ({ version: n, stage, createdAt: 1, stageChangedAt: 1, rotationId: `r-test-${n}`, value }) as Archive['secrets'][number]['versions'][number];
 
+const rotation = (status: string, fromVersion: number | null, toVersion: number) => ({
+  id: `r-open-${toVersion}`, trigger: 'manual', reason: null, incident: null, actor: 'test', status, fromVersion, toVersion, graceMs: 0,
+  step: 'propagate', phase: 'done', retireAfter: 0, startedAt: 1, error: null,
+});
+
 /** An authentic archive with whatever content a test needs (as another tool, or a bug, could write). */
 async function forged(sb: Sandbox, name: string, content: unknown): Promise<string> {
   writeFileSync(sb.path(name), await sealArchive(content as Archive, { passphrase: PASSPHRASE }));
@@ -81,6 +86,29 @@ describe.concurrent('backups and open rotations', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/ZodError|at .*\.js:\d+/);
     expect(await stages(sb)).toEqual([]);
+  });
+
+  it.each([
+    ['a grace rotation whose versions are staged the other way round', { id: 'a', versions: [version(1, 'retired', hex('1')), version(2, 'current', hex('2'))], rotations: [rotation('grace', 2, 1)] }, /is in grace, but v1 is not current/],
+    ['a secret id that climbs out of the vault', { id: '..', versions: [version(1, 'current', hex('1'))] }, /is not a secret id/],
+  ])('an authentic archive with %s is refused (exit 3), nothing restored', async (_name, entry, message) => {
+    const sb = await sandbox();
+    const file = await forged(sb, 'bad.bak', { secrets: [entry] });
+    const r = await sb.run(['backup', 'restore', file]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(message);
+    expect(await stages(sb)).toEqual([]);
+  });
+
+  it('a backup taken mid-rotation: resume withdraws the pending version instead of finishing it', async () => {
+    const origin = await sandbox();
+    await origin.ok(['rotate', 'a']);
+    expect((await origin.run(['rotate', 'a'], { ROTOR_CRASH_AT: 'verify:before' })).signal).toBe('SIGKILL');
+    await origin.ok(['backup', 'create', '--out', 'b.bak']);
+    const restored = await sandbox();
+    await restored.ok(['backup', 'restore', origin.path('b.bak')]);
+    expect((await restored.run(['resume'])).code).toBe(1);
+    expect(await stages(restored)).toEqual(['v1:current', 'v2:failed']);
   });
 
   it('an archive of another layout: a clear message (exit 3), no validation dump', async () => {

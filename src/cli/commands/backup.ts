@@ -196,7 +196,10 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
  * target, which may hold it).
  */
 export function reopenedRotations(entry: Archive['secrets'][number], now: number): Omit<RotationRow, 'secretId' | 'finishedAt'>[] {
-  const out: Omit<RotationRow, 'secretId' | 'finishedAt'>[] = entry.rotations.map((r) => ({ ...r }));
+  // A rotation interrupted mid-way is withdrawn, not finished: the state it resumes in is a
+  // restored copy, and the target may have moved on since the backup was taken.
+  const out: Omit<RotationRow, 'secretId' | 'finishedAt'>[] = entry.rotations.map((r) =>
+    r.status === 'running' ? { ...r, status: 'rolling-back', phase: 'failed', error: r.error ?? 'restored from a backup taken mid-rotation: withdrawn' } : { ...r });
   const covered = new Set(out.flatMap((r) => [r.fromVersion, r.toVersion]));
   const current = entry.versions.find((v) => v.stage === 'current')?.version ?? null;
   const base = { trigger: 'manual' as const, reason: 'restored from a backup', incident: null, actor: 'rotor backup restore', startedAt: now, graceMs: 0 };
