@@ -159,3 +159,17 @@ describe('adopt and set name only the secret\'s own login', () => {
     expect((await sb.ok(['get', 'svc/token'])).stdout.trim()).toBe(given);
   });
 });
+
+describe('an admin login that is the rotated login', () => {
+  it('is refused at plan and rotate time (PostgreSQL): its first retire would lock Rotor out', async () => {
+    await pgRun("CREATE ROLE self_adm LOGIN CREATEROLE PASSWORD 'self-adm-password-1'");
+    const url = `postgres://self_adm:self-adm-password-1@${postgres.host}:${postgres.port}/postgres`;
+    const sb = sandbox('postgres', url, '{ id: db/self, type: postgres-password, target: t, strategy: alternating, username: self_adm }');
+    await sb.ok(['init']);
+    const plan = await sb.run(['plan', 'db/self']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout + plan.stderr).toMatch(/admin login self_adm .* is the login this secret rotates/);
+    expect((await sb.run(['rotate', 'db/self', '--no-grace'])).code).toBe(2);
+    expect(await pgAccepts({ username: 'self_adm', password: 'self-adm-password-1', host: postgres.host, port: postgres.port })).toBe(true);
+  });
+});

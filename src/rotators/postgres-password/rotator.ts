@@ -193,6 +193,13 @@ export function createPostgresRotator(_deps: RotatorDeps) {
           outcome: 'usage', hint: `run ALTER ROLE ${ident(me.user)} CREATEROLE as a superuser, or use a superuser in targets.${a.target.name}.url`,
         });
       }
+      // Rotating the admin's own login would lock Rotor out of the target at the first retire.
+      const rotated = [spec.username, cloneOf(spec.username)];
+      if (rotated.includes(me.user) || (spec.strategy === 'new-user' && me.user.startsWith(`${spec.username}_v`))) {
+        throw new RotorError(`the admin login ${me.user} of ${a.where} is the login this secret rotates`, {
+          outcome: 'usage', hint: `give Rotor an admin login of its own (CREATE ROLE rotor_admin LOGIN CREATEROLE PASSWORD …) in targets.${a.target.name}.url`,
+        });
+      }
       const needed = spec.strategy === 'new-user' ? spec.group ?? spec.username : spec.username;
       if (!(await roleExists(a, needed))) {
         throw new RotorError(`role ${needed} does not exist at ${a.where}`, {
