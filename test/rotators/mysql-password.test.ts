@@ -8,9 +8,10 @@
  * (the clone's role active, verifyQuery); the admin's ADMIN OPTION on roles and its right to
  * set the clone's default role, asked at plan time; an account shadowed by another of the
  * same name refused at plan time. (The first retire of an account from before Rotor:
- * left-behind.test.ts; accounts on several hosts and drain: mysql-password-hosts.test.ts.)
- * Dual-password itself needs MySQL 8.0.14+, which Debian does not ship: its test runs when
- * ROTOR_TEST_MYSQL_URL names a MySQL 8 admin URL.
+ * left-behind.test.ts; accounts on several hosts and drain: mysql-password-hosts.test.ts;
+ * password policies: mysql-password-policy.test.ts.) Dual-password itself needs MySQL
+ * 8.0.14+, which Debian does not ship: its test runs when ROTOR_TEST_MYSQL_URL names a
+ * MySQL 8 admin URL.
  */
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -29,6 +29,11 @@ export function adminProblem(err: unknown, a: Admin, action: string): RotorError
       outcome: 'usage', hint: `GRANT CREATE USER, SELECT ON *.* TO ${user} WITH GRANT OPTION (grants are copied to the clone), or use an account that has them; \`rotor plan\` names what is missing`, cause: err,
     });
   }
+  if (errno === 1819) {
+    return new RotorError(`${a.where} refused to ${action}: ${server}`, {
+      outcome: 'usage', hint: 'the server\'s password policy refused the password: `rotor plan` shows the policy Rotor read; run the rotation again for a new password', cause: err,
+    });
+  }
   return new RotorError(`${a.where} could not ${action}: ${server}`, { outcome: 'rolled-back', cause: err });
 }
 

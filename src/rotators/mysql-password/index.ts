@@ -32,7 +32,7 @@ export const mysqlDefinition = {
   targetType: 'mysql',
   plan: (spec) => ({
     steps: {
-      create: `generate a ${spec.passwordLength}-character password and store it as pending`,
+      create: `generate a ${spec.passwordLength}-character password (longer, and with - _ ., when the server's password policy asks) and store it as pending`,
       apply: APPLY[spec.strategy](spec),
       verify: `log in with the pending password${spec.verifyHost ? ` at ${spec.verifyHost}` : ''}; check CURRENT_USER() is '${spec.username}${spec.strategy === 'alternating' ? '[_clone]' : ''}'@'${spec.userHost}'${spec.strategy === 'alternating' ? ', that the main account\'s default role is active' : ''}${verifyCheck(spec)}`,
       promote: 'pending becomes current, current becomes previous',

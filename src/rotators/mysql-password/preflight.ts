@@ -6,16 +6,19 @@
  * - alternating copies the main account's roles to the clone: the admin needs the ADMIN
  *   OPTION of each (even ALL PRIVILEGES may not grant a role on MariaDB), and, on MariaDB,
  *   write access to the mysql schema to set the clone's default role;
- * - logins from where Rotor runs must land on the rotated account (hosts.ts).
+ * - logins from where Rotor runs must land on the rotated account (hosts.ts);
+ * - the server's password policy must be one Rotor can meet (policy.ts).
  */
 import { RotorError } from '../../errors.js';
 import type { PreflightResponse } from '../types.js';
 import { accountExists, adminAccount, kindOf, ownGrants, quoteAccount, showGrants, sql, type Admin } from './admin.js';
 import { grantedRoles, mariadbDefaultRole } from './grants.js';
 import { refuseShadowed, rotorSeenAs, describeClient } from './hosts.js';
+import { describePolicy, hasPolicy, policyProblem, type PasswordPolicy } from './policy.js';
 import { cloneOf, type MysqlSpec } from './schema.js';
 
 export interface PreflightDeps {
+  policyOf(a: Admin): Promise<PasswordPolicy>;
   /** Where Rotor's logins as the account connect (verifyHost, else where clients connect). */
   loginDest(a: Admin, spec: MysqlSpec): { host: string; port: number };
 }
@@ -37,12 +40,16 @@ export async function preflight(a: Admin, spec: MysqlSpec, deps: PreflightDeps):
     });
   }
   if (spec.strategy === 'alternating') await requireRoleGrants(a, spec, me, grants, kind.mariadb);
+  const policy = await deps.policyOf(a);
+  const problem = policyProblem(policy, a.where, spec.passwordLength);
+  if (problem) throw problem;
   const seen = await rotorSeenAs(a, deps.loginDest(a, spec));
   await refuseShadowed(a, spec.strategy === 'alternating' ? [spec.username, cloneOf(spec.username)] : [spec.username], spec.userHost, seen);
   return {
     notes: [
       `${kind.mariadb ? 'MariaDB' : 'MySQL'} ${kind.version}; admin ${me}`,
       `Rotor logs in as '${spec.username}'@'${spec.userHost}' from ${describeClient(seen)}${spec.verifyHost ? ` (verifyHost ${spec.verifyHost})` : ''}`,
+      ...(hasPolicy(policy) ? [describePolicy(policy, spec.passwordLength)] : []),
     ],
   };
 }

@@ -14,8 +14,8 @@
  *   passwords: preflight says so, at `rotor plan` time.
  *
  * An account is a user AND a host pattern: Rotor's own logins must land on the rotated one
- * (hosts.ts, login.ts), and drain counts only its sessions. On servers with dual passwords,
- * setting a password in place
+ * (hosts.ts, login.ts), and drain counts only its sessions. Passwords follow the server's
+ * password policy (policy.ts). On servers with dual passwords, setting a password in place
  * (single, alternating) also discards any retained one, so an account never keeps a second
  * password Rotor did not set.
  */
@@ -30,6 +30,7 @@ import { account, accountExists, kindOf, showGrants, sql, type Admin } from './a
 import { mariadbDefaultRole, resyncClone, type GrantsDb } from './grants.js';
 import { rotorSeenAs, sameNameAccounts, shadowNote } from './hosts.js';
 import { checkSession, logIn, normalizeRoles, sessionAccount, type Dest } from './login.js';
+import { hasPolicy, lengthFor, policyFrom, policyPassword, policyProblem, unmet, type PasswordPolicy } from './policy.js';
 import { preflight } from './preflight.js';
 import { userFor, type MysqlSpec, type MysqlValue } from './schema.js';
 import { nativePasswordHash } from './server.js';
@@ -54,6 +55,31 @@ export function createMysqlRotator(_deps: RotatorDeps) {
   const loginDest = (a: Admin, spec: MysqlSpec, value?: MysqlValue): Dest => ({
     host: spec.verifyHost ?? value?.host ?? spec.host ?? a.addr.host, port: value?.port ?? spec.port ?? a.addr.port, where: a.where,
   });
+
+  /** The server's password policy, read afresh each time: a policy changed since generate is the one apply must meet. */
+  async function policyOf(a: Admin): Promise<PasswordPolicy> {
+    const mariadb = (await kindOf(a)).mariadb;
+    const plugins = mariadb
+      ? (await sql<{ name: string }>(a, 'read its password validation plugins', "SELECT PLUGIN_NAME AS name FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE'")).map((r) => r.name)
+      : [];
+    const rows = await sql<{ Variable_name: string; Value: string }>(a, 'read its password policy settings',
+      "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'simple\\_password\\_check%' OR Variable_name LIKE 'validate\\_password%' OR Variable_name IN ('strict_password_validation', 'cracklib_password_check_dictionary')");
+    return policyFrom({ mariadb, plugins, variables: new Map(rows.map((r) => [r.Variable_name, String(r.Value)])) });
+  }
+
+  /**
+   * Before a password reaches the server: MariaDB takes Rotor's hash past its validation
+   * plugins, so Rotor holds the password to the policy itself (and MySQL would refuse it).
+   */
+  async function requirePolicy(a: Admin, user: string, password: string): Promise<void> {
+    const policy = await policyOf(a);
+    if (policy.refusesHashes) throw policyProblem(policy, a.where, password.length)!;
+    const gaps = unmet(policy, password);
+    if (!gaps.length) return;
+    throw new RotorError(`the new password of ${user} does not meet the password policy of ${a.where} (${policy.enforcedBy.join(', ')}): ${gaps.join(', ')}; Rotor does not set a password past the policy`, {
+      outcome: 'usage', hint: 'the policy changed after the password was generated: run the rotation again for a password generated to the policy in force',
+    });
+  }
 
   /** `IDENTIFIED …` for a password: a native hash on MariaDB (no plaintext on the wire), the password on MySQL. */
   async function identified(a: Admin, password: string): Promise<string> {
@@ -175,7 +201,7 @@ export function createMysqlRotator(_deps: RotatorDeps) {
   return {
     async preflight({ spec, target }) {
       const a = admin(target);
-      return preflight(a, spec, { loginDest: (x, s) => loginDest(x, s) });
+      return preflight(a, spec, { policyOf, loginDest: (x, s) => loginDest(x, s) });
     },
 
     async adoptValue({ spec, target, input }) {
@@ -186,12 +212,18 @@ export function createMysqlRotator(_deps: RotatorDeps) {
 
     async generate({ spec, target, current }) {
       const a = admin(target);
+      const policy = await policyOf(a);
+      const problem = policyProblem(policy, a.where, spec.passwordLength);
+      if (problem) throw problem;
       // Not the admin URL's database: that is often `mysql`, which the account may not open.
-      return { value: { ...newLogin(spec, a.addr, userFor(spec, current)), database: spec.database ?? '' } };
+      const login = newLogin(spec, a.addr, userFor(spec, current));
+      const password = hasPolicy(policy) ? policyPassword(policy, lengthFor(policy, spec.passwordLength)) : login.password;
+      return { value: { ...login, password, database: spec.database ?? '' } };
     },
 
     async apply({ spec, target, pending, current }) {
       const a = admin(target);
+      await requirePolicy(a, pending.username, pending.password);
       switch (spec.strategy) {
         case 'single':
           return { detail: await setPassword(a, spec, pending.username, pending.password) };

@@ -11,7 +11,9 @@ export const mysqlSpecSchema = z
       .describe('single: change the password in place; alternating: accounts name and name_clone; dual-password: RETAIN CURRENT PASSWORD (MySQL 8.0.14+, not MariaDB)'),
     username: loginNameSchema.refine((u) => u.length <= 26, 'at most 26 characters, so that name_clone fits MySQL\'s 32'),
     userHost: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:%-]+$/, 'a host pattern like %, 10.0.%.% or app.internal').default('%').describe('the host part of the account, as in \'app\'@\'%\''),
-    passwordLength: passwordLengthSchema,
+    passwordLength: passwordLengthSchema.describe(
+      'characters in generated passwords: letters and digits; more characters, and - _ . among them, when the server\'s password policy (simple_password_check, validate_password) asks for them',
+    ),
     database: z.string().max(64).optional().describe('database clients connect to (default: none, not the admin URL database)'),
     verifyQuery: z
       .string()
