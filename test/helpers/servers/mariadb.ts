@@ -56,12 +56,18 @@ export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbSe
     `--pid-file=${join(dir, 'pid')}`, '--user=mysql', `--init-file=${init}`, '--innodb-flush-log-at-trx-commit=0', '--skip-log-bin',
     ...(opts.args ?? []),
   ]);
-  await waitForPort(port, child, log, 60_000);
-  await waitForLogin(port, password, log);
+  const stop = stopper(child, dir);
+  try {
+    await waitForPort(port, child, log, 60_000);
+    await waitForLogin(port, password, log);
+  } catch (err) {
+    await stop(); // a server that never became usable is no one's to stop later
+    throw err;
+  }
   return {
     host: '127.0.0.1', port, user: 'root', password,
     url: `mysql://root:${encodeURIComponent(password)}@127.0.0.1:${port}/mysql`,
     log,
-    stop: stopper(child, dir),
+    stop,
   };
 }

@@ -89,15 +89,23 @@ export async function startPostgres(): Promise<PostgresServer> {
     );
     child = started.child;
     current = started.log;
-    await waitForPort(port, child, started.log);
-    await waitForLogin(url, child, started.log);
+    try {
+      await waitForPort(port, child, started.log);
+      await waitForLogin(url, child, started.log);
+    } catch (err) {
+      await stopProcess(child, 'SIGINT'); // a server that never became usable is no one's to stop later
+      throw err;
+    }
   };
   const halt = async () => {
     if (child) await stopProcess(child, 'SIGINT');
     logs += current();
     current = () => '';
   };
-  await launch();
+  await launch().catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     host: '127.0.0.1', port, user: 'postgres', password,
     url,

@@ -47,15 +47,21 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
   if (keeps !== 'nowhere') writeFileSync(conf, settings.map(([k, v]) => `${k} ${v || '""'}\n`).join(''), { mode: 0o600 });
   const args = keeps === 'nowhere' ? settings.flatMap(([k, v]) => [`--${k}`, v]) : [conf];
   const { child, log } = startProcess('redis-server', args);
-  await waitForPort(port, child, log);
-  if (!aclFile) await setUsers(port, users);
+  const stop = stopper(child, dir);
+  try {
+    await waitForPort(port, child, log);
+    if (!aclFile) await setUsers(port, users);
+  } catch (err) {
+    await stop(); // a server that never became usable is no one's to stop later
+    throw err;
+  }
   return {
     host: '127.0.0.1', port, user: REDIS_ADMIN, password,
     url: `redis://${REDIS_ADMIN}:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     log,
     aclFile,
     dir,
-    stop: stopper(child, dir),
+    stop,
   };
 }
 
