@@ -12,12 +12,11 @@ import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
-import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+import { connectPg, startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
 import { startMariadb, type MariadbServer } from '../helpers/servers/mariadb.js';
 import { startRedis, type RedisServer } from '../helpers/servers/redis.js';
 import { mysqlAccepts, pgAccepts, redisAccepts } from '../helpers/logins.js';
 import { expectServerAgrees } from '../helpers/db-history.js';
-import { connectWhenReady } from './pg-ready.js';
 
 let postgres: PostgresServer;
 let mariadb: MariadbServer;
@@ -40,7 +39,7 @@ function sandbox(targetType: string, url: string, secret: string): Sandbox {
 }
 
 async function pgRun(sql: string): Promise<void> {
-  const c = await connectWhenReady(postgres.url);
+  const c = await connectPg(postgres.url);
   await c.query(sql);
   await c.end();
 }

@@ -25,11 +25,10 @@ import { redisDefinition } from '../../src/rotators/redis-acl/index.js';
 import { createPostgresRotator } from '../../src/rotators/postgres-password/rotator.js';
 import { createMysqlRotator } from '../../src/rotators/mysql-password/rotator.js';
 import { createRedisRotator } from '../../src/rotators/redis-acl/rotator.js';
-import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+import { connectPg, startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
 import { startMariadb, type MariadbServer } from '../helpers/servers/mariadb.js';
 import { startRedis, type RedisServer } from '../helpers/servers/redis.js';
 import { mysqlAccepts, pgAccepts, redisAccepts, type DbValue } from '../helpers/logins.js';
-import { connectWhenReady } from './pg-ready.js';
 
 let postgres: PostgresServer;
 let mariadb: MariadbServer;
@@ -41,7 +40,7 @@ const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   [postgres, mariadb, redis] = await Promise.all([startPostgres(), startMariadb(), startRedis()]);
-  pgAdmin = await connectWhenReady(postgres.url);
+  pgAdmin = await connectPg(postgres.url);
   myAdmin = await mysql.createConnection({ host: mariadb.host, port: mariadb.port, user: 'root', password: mariadb.password, multipleStatements: true });
   await myAdmin.query('CREATE DATABASE shop; CREATE TABLE shop.items (n int); INSERT INTO shop.items VALUES (7)');
   redisAdmin = new Redis(redis.url);

@@ -3,9 +3,15 @@
  * grace, retire and the proof that old passwords are refused; grants follow the clone, and
  * grants taken from the main leave it; drain, and alternating refused to an admin that
  * could not see other accounts' sessions; dual-password refused at plan time on MariaDB;
- * what `rotor plan` says retire revokes; the general log searched for passwords. (The
- * first retire of an account from before Rotor: left-behind.test.ts.) Dual-password itself needs MySQL 8.0.14+, which Debian does not ship: its
- * test runs when ROTOR_TEST_MYSQL_URL names a MySQL 8 admin URL.
+ * what `rotor plan` says retire revokes; the general log searched for passwords. A login
+ * whose privileges come only through its default role, through rotations; verify's checks
+ * (the clone's role active, verifyQuery); the admin's ADMIN OPTION on roles and its right to
+ * set the clone's default role, asked at plan time; an account shadowed by another of the
+ * same name refused at plan time. (The first retire of an account from before Rotor:
+ * left-behind.test.ts; accounts on several hosts and drain: mysql-password-hosts.test.ts;
+ * password policies: mysql-password-policy.test.ts.) Dual-password itself needs MySQL
+ * 8.0.14+, which Debian does not ship: its test runs when ROTOR_TEST_MYSQL_URL names a
+ * MySQL 8 admin URL.
  */
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +19,8 @@ import { Sandbox } from '../helpers/sandbox.js';
 import { startMariadb, type MariadbServer } from '../helpers/servers/mariadb.js';
 import { mysqlAccepts } from '../helpers/logins.js';
 import { expectServerAgrees, storedValues, type HistoryJson } from '../helpers/db-history.js';
+import { mysqlDefinition } from '../../src/rotators/mysql-password/index.js';
+import { createMysqlRotator } from '../../src/rotators/mysql-password/rotator.js';
 
 let server: MariadbServer;
 let admin: mysql.Connection;
@@ -80,7 +88,7 @@ describe('mysql-password, alternating, with grace and drain', () => {
     holder.on('error', () => {});
     const held = await sb.run(['retire', '--force', 'db/g']);
     expect(held.code).toBe(3);
-    expect(held.stdout).toMatch(/held: 1 session \[(localhost|127\.0\.0\.1):\d+ \(db shop\)\] still logged in as shop_g after 1s/);
+    expect(held.stdout).toMatch(/held: 1 session \[(localhost|127\.0\.0\.1):\d+ \(db shop\)\] still logged in as 'shop_g'@'%' after 1s/);
     await holder.end();
     await sb.ok(['retire', '--force', 'db/g']);
     await expectServerAgrees(sb, 'db/g', mysqlAccepts);
@@ -132,6 +140,113 @@ describe('mysql-password, alternating, keeps the clone to the main account', () 
     await c.end();
     const [grants] = (await admin.query("SHOW GRANTS FOR 'shop_ro_clone'@'%'")) as unknown as [Record<string, string>[]];
     expect(grants.map((g) => Object.values(g)[0]).join('\n')).not.toContain('shop_writer');
+  });
+});
+
+describe('mysql-password, alternating, a login whose privileges come only through its default role', () => {
+  /** The errno a statement fails with, or 'allowed'. */
+  const refusal = (c: mysql.Connection, statement: string) => c.query(statement).then(() => 'allowed', (err: { errno?: number }) => err.errno);
+
+  it('keeps them through three rotations: each current, main or clone, reads through the role, and verify says the role is active', async () => {
+    await admin.query(`CREATE TABLE shop.dr_orders (n int); INSERT INTO shop.dr_orders VALUES (5); CREATE ROLE shop_dr_reader; GRANT SELECT ON shop.* TO shop_dr_reader;
+      CREATE USER 'shop_dr'@'%'; GRANT shop_dr_reader TO 'shop_dr'@'%'; SET DEFAULT ROLE shop_dr_reader FOR 'shop_dr'@'%'`);
+    const sb = sandbox('  - { id: db/dr, type: mysql-password, target: db, strategy: alternating, username: shop_dr, database: shop }\n');
+    await sb.ok(['init']);
+    for (const expected of ['shop_dr_clone', 'shop_dr', 'shop_dr_clone']) {
+      await sb.ok(['rotate', 'db/dr', '--no-grace']);
+      const v = await expectServerAgrees(sb, 'db/dr', mysqlAccepts);
+      expect(v.username).toBe(expected);
+      const c = await mysql.createConnection({ host: v.host, port: v.port, user: v.username, password: v.password, database: 'shop' });
+      expect(await refusal(c, 'SELECT n FROM dr_orders')).toBe('allowed');
+      expect(await refusal(c, 'DELETE FROM dr_orders')).toBe(1142);
+      await c.end();
+    }
+    const audit = (await sb.ok(['audit', 'export'])).stdout;
+    expect(audit).toMatch(/logged in as 'shop_dr_clone'@'%'; role shop_dr_reader active; SHOW TABLES FROM `shop` ok/);
+    expect(audit).toMatch(/logged in as 'shop_dr'@'%'; role shop_dr_reader active; SHOW TABLES FROM `shop` ok/);
+  });
+
+  it('verify fails when the clone logs in without the main\'s default role, instead of reporting ok for a login with no privileges', async () => {
+    await admin.query(`CREATE ROLE shop_dv_reader; GRANT SELECT ON shop.* TO shop_dv_reader;
+      CREATE USER 'shop_dv'@'%'; GRANT shop_dv_reader TO 'shop_dv'@'%'; SET DEFAULT ROLE shop_dv_reader FOR 'shop_dv'@'%'`);
+    const rotator = createMysqlRotator({ now: Date.now, baseDir: '.' });
+    const base = { secretId: 'db/dv', spec: mysqlDefinition.schema.parse({ strategy: 'alternating', username: 'shop_dv' }), target: { name: 'db', type: 'mysql', url: server.url }, signal: new AbortController().signal };
+    try {
+      const { value } = await rotator.generate({ ...base, version: 1, current: undefined });
+      await rotator.apply({ ...base, pending: value, current: undefined });
+      expect((await rotator.verify({ ...base, value })).detail).toMatch(/role shop_dv_reader active/);
+      await admin.query("SET DEFAULT ROLE NONE FOR 'shop_dv_clone'@'%'"); // what the clone had before Rotor set its default role
+      const err = await rotator.verify({ ...base, value }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/'shop_dv_clone'@'%' logs in with no role active, not shop_dv_reader: a service using it would lack the privileges that come through the role/);
+      expect(err?.message).not.toContain(value.password);
+    } finally {
+      await rotator.close();
+    }
+  });
+
+  it('verifyQuery proves what the service needs: a login that may not read shop.vq_orders is rolled back, naming the error', async () => {
+    await admin.query("CREATE TABLE shop.vq_orders (n int); CREATE USER 'shop_vq'@'%'; GRANT SELECT ON shop.items TO 'shop_vq'@'%'");
+    const sb = sandbox('  - { id: db/vq, type: mysql-password, target: db, strategy: alternating, username: shop_vq, database: shop, verifyQuery: "SELECT 1 FROM shop.vq_orders LIMIT 1" }\n');
+    await sb.ok(['init']);
+    const failed = await sb.run(['rotate', 'db/vq', '--no-grace']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/'shop_vq_clone'@'%' logged in but the verify query failed \(error 1142: SELECT command denied to user 'shop_vq_clone'@'(localhost|127\.0\.0\.1)' for table [`']shop[`']\.[`']vq_orders[`']\)/);
+    await admin.query("GRANT SELECT ON shop.vq_orders TO 'shop_vq'@'%'");
+    await sb.ok(['rotate', 'db/vq', '--no-grace']);
+    await expectServerAgrees(sb, 'db/vq', mysqlAccepts);
+    expect((await sb.ok(['audit', 'export'])).stdout).toMatch(/logged in as 'shop_vq_clone'@'%'; SELECT 1 FROM shop\.vq_orders ok/);
+  });
+
+  it('plan refuses an admin that may not grant the main\'s role to the clone, then one that may not set its default role on MariaDB, naming each grant', async () => {
+    await admin.query(`CREATE ROLE shop_ra_reader; GRANT SELECT ON shop.* TO shop_ra_reader;
+      CREATE USER 'shop_ra'@'%'; GRANT shop_ra_reader TO 'shop_ra'@'%'; SET DEFAULT ROLE shop_ra_reader FOR 'shop_ra'@'%';
+      CREATE USER 'roleadm'@'%' IDENTIFIED BY 'roleadm-password-1'; GRANT CREATE USER, SELECT, PROCESS ON *.* TO 'roleadm'@'%' WITH GRANT OPTION`);
+    const sb = sandbox('  - { id: db/ra, type: mysql-password, target: db, strategy: alternating, username: shop_ra, database: shop }\n', `mysql://roleadm:roleadm-password-1@127.0.0.1:${server.port}/`);
+    await sb.ok(['init']);
+    let plan = await sb.run(['plan']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/PROBLEM: the admin login roleadm@% of target db \(127\.0\.0\.1:\d+\) may not grant `shop_ra_reader`, which 'shop_ra'@'%' holds and alternating gives the clone too: granting a role takes its ADMIN OPTION\n\s+→ GRANT `shop_ra_reader` TO 'roleadm'@'%' WITH ADMIN OPTION/);
+    const rotate = await sb.run(['rotate', 'db/ra']);
+    expect(rotate.code).toBe(2);
+    expect(await sb.json<HistoryJson>(['history', 'db/ra'])).toMatchObject({ versions: [], rotations: [] });
+
+    await admin.query("GRANT shop_ra_reader TO 'roleadm'@'%' WITH ADMIN OPTION");
+    plan = await sb.run(['plan']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/PROBLEM: the admin login roleadm@% .* may not set the default role of shop_ra_clone to `shop_ra_reader`: MariaDB takes SET DEFAULT ROLE … FOR another account only from a login that may update the mysql schema\n\s+→ GRANT UPDATE ON mysql\.\* TO 'roleadm'@'%'/);
+
+    await admin.query("GRANT UPDATE ON mysql.* TO 'roleadm'@'%'");
+    await sb.ok(['plan']);
+    for (let i = 0; i < 2; i++) await sb.ok(['rotate', 'db/ra', '--no-grace']);
+    expect((await expectServerAgrees(sb, 'db/ra', mysqlAccepts)).username).toBe('shop_ra');
+    expect(plan.stdout + plan.stderr + rotate.stdout).not.toContain('roleadm-password-1');
+  });
+});
+
+describe('mysql-password: accounts that share a name across hosts', () => {
+  it("'app'@'%' with an 'app'@'localhost' beside it is refused at plan and rotate time, naming the account that takes Rotor's logins; the % account is untouched", async () => {
+    await admin.query("CREATE USER 'shop_sh'@'%' IDENTIFIED BY 'pct-password-1'; CREATE USER 'shop_sh'@'localhost' IDENTIFIED BY 'local-password-1'");
+    const hashOf = async () => ((await admin.query("SELECT authentication_string AS h FROM mysql.user WHERE User = 'shop_sh' AND Host = '%'")) as unknown as [{ h: string }[]])[0][0]!.h;
+    const before = await hashOf();
+    for (const strategy of ['single', 'alternating']) {
+      const sb = sandbox(`  - { id: db/sh, type: mysql-password, target: db, strategy: ${strategy}, username: shop_sh }\n`);
+      await sb.ok(['init']);
+      const plan = await sb.run(['plan']);
+      expect(plan.code, strategy).toBe(2);
+      expect(plan.stdout).toMatch(/PROBLEM: target db \(127\.0\.0\.1:\d+\): a login as shop_sh from where Rotor runs \(seen as localhost \(127\.0\.0\.1\)\) gets the account 'shop_sh'@'localhost', not 'shop_sh'@'%': Rotor would verify the new password against the wrong account\n\s+→ drop or rename 'shop_sh'@'localhost' if nothing uses it; or set verifyHost .*; or, if 'shop_sh'@'localhost' is the account to rotate, set userHost: 'localhost'/);
+      const rotate = await sb.run(['rotate', 'db/sh']);
+      expect(rotate.code).toBe(2);
+      expect(rotate.stdout).toMatch(/REFUSED/);
+      expect(await sb.json<HistoryJson>(['history', 'db/sh'])).toMatchObject({ versions: [], rotations: [] });
+    }
+    expect(await hashOf()).toBe(before);
+    expect(await mysqlAccepts({ username: 'shop_sh', password: 'local-password-1', host: server.host, port: server.port })).toBe(true);
+    // The localhost account itself is the one Rotor reaches: userHost names it.
+    const local = sandbox("  - { id: db/sh-local, type: mysql-password, target: db, strategy: single, username: shop_sh, userHost: localhost }\n");
+    await local.ok(['init']);
+    await local.ok(['rotate', 'db/sh-local']);
+    await expectServerAgrees(local, 'db/sh-local', mysqlAccepts);
+    expect(await hashOf()).toBe(before);
   });
 });
 

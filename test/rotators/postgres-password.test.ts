@@ -8,10 +8,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
-import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
+import { connectPg, startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
 import { pgAccepts } from '../helpers/logins.js';
 import { expectServerAgrees, storedValues, type HistoryJson } from '../helpers/db-history.js';
-import { connectWhenReady } from './pg-ready.js';
 
 let server: PostgresServer;
 let admin: pg.Client;
@@ -19,7 +18,7 @@ const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
   server = await startPostgres();
-  admin = await connectWhenReady(server.url);
+  admin = await connectPg(server.url);
 }, 60_000);
 afterAll(async () => {
   await admin?.end();

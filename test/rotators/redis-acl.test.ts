@@ -4,10 +4,12 @@
  * file after each change (a restart keeps it); drain for alternating; rules taken from the
  * main user leave the clone; preflight (an admin that is the rotated user, an admin that
  * may not list clients); password rules in any case refused; what `rotor plan` says retire
- * revokes; and the admin connection's bytes searched for plaintext passwords. (The first
- * retire of a user from before Rotor: left-behind.test.ts.)
+ * revokes; and the admin connection's bytes searched for plaintext passwords. Servers that
+ * cannot save ACL changes (no aclfile, no config file) refused at plan time; a save that
+ * fails fails apply; nothing of ioredis's own printed on stderr. (The first retire of a
+ * user from before Rotor: left-behind.test.ts.)
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
@@ -232,5 +234,67 @@ describe('redis-acl drain, preflight and leaks', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('redis-acl: changes a restart would undo', () => {
+  let bare: RedisServer;
+  let configOnly: RedisServer;
+  beforeAll(async () => {
+    [bare, configOnly] = await Promise.all([startRedis({ keepsUsers: 'nowhere' }), startRedis({ keepsUsers: 'config' })]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([bare?.stop(), configOnly?.stop()]);
+  });
+
+  function on(srv: RedisServer, secret: string): Sandbox {
+    const sb = sandbox(`  - ${secret}\n`);
+    sb.baseEnv.REDIS_ADMIN_URL = srv.url;
+    return sb;
+  }
+
+  it('a server with neither an aclfile nor a config file is refused at plan and rotate time, saying how to fix it; persist: none rotates', async () => {
+    const sb = on(bare, '{ id: cache/bare, type: redis-acl, target: cache, strategy: dual-password, username: svc_bare, rules: "~* +@all" }');
+    await sb.ok(['init']);
+    const plan = await sb.run(['plan']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/PROBLEM: target cache \(127\.0\.0\.1:\d+\) cannot keep ACL changes across a restart: it has no aclfile and was started without a config file[\s\S]*→ start Redis with a config file \(CONFIG REWRITE\) or an aclfile \(ACL SAVE\); or, .* set `persist: none` on the secret/);
+    const rotate = await sb.run(['rotate', 'cache/bare']);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stdout).toMatch(/REFUSED/);
+    expect(await sb.json<HistoryJson>(['history', 'cache/bare'])).toMatchObject({ versions: [], rotations: [] });
+    const probe = new Redis(bare.url);
+    expect(await probe.call('ACL', 'GETUSER', 'svc_bare')).toBeNull();
+    probe.disconnect();
+
+    const none = on(bare, '{ id: cache/bare-none, type: redis-acl, target: cache, strategy: dual-password, username: svc_bare, rules: "~* +@all", persist: none }');
+    await none.ok(['init']);
+    expect((await none.ok(['plan'])).stdout).toMatch(/changes not saved \(persist: none\)/);
+    await none.ok(['rotate', 'cache/bare-none', '--no-grace']);
+    await expectServerAgrees(none, 'cache/bare-none', redisAccepts);
+  });
+
+  it('with a config file and no aclfile, CONFIG REWRITE saves each change; when it fails, apply fails and rolls back', async () => {
+    const sb = on(configOnly, '{ id: cache/conf, type: redis-acl, target: cache, strategy: dual-password, username: svc_conf, rules: "~* +@all" }');
+    await sb.ok(['init']);
+    expect((await sb.ok(['plan'])).stdout).toMatch(/changes saved with CONFIG REWRITE/);
+    await sb.ok(['rotate', 'cache/conf', '--no-grace']);
+    const v1 = await expectServerAgrees(sb, 'cache/conf', redisAccepts);
+    const { createHash } = await import('node:crypto');
+    expect(readFileSync(`${configOnly.dir}/redis.conf`, 'utf8')).toContain(createHash('sha256').update(v1.password).digest('hex'));
+
+    rmSync(configOnly.dir, { recursive: true, force: true }); // CONFIG REWRITE has nowhere to write now
+    const failed = await sb.run(['rotate', 'cache/conf', '--no-grace']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/could not save the users \(CONFIG REWRITE\)[^\n]*the change is live but a restart would undo it/);
+    expect(await expectServerAgrees(sb, 'cache/conf', redisAccepts)).toEqual(v1);
+  });
+
+  it('ioredis prints nothing on stderr, also when the rotated user may not run INFO', async () => {
+    const sb = sandbox('  - { id: cache/quiet, type: redis-acl, target: cache, strategy: alternating, username: svc_quiet, rules: "~svc:* +@read +@write +@connection" }\n');
+    await sb.ok(['init']);
+    const runs = [await sb.ok(['plan']), await sb.ok(['rotate', 'cache/quiet', '--no-grace']), await sb.ok(['rotate', 'cache/quiet', '--no-grace'])];
+    await expectServerAgrees(sb, 'cache/quiet', redisAccepts);
+    for (const r of runs) expect(r.stderr).toBe('');
   });
 });

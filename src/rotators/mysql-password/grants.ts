@@ -14,11 +14,17 @@
 export interface GrantsDb {
   /** SHOW GRANTS FOR the account, one string per row. */
   grantsOf(user: string): Promise<string[]>;
+  /**
+   * The account's default roles as SET DEFAULT ROLE takes them (`NONE` when it has none).
+   * MariaDB prints its one default role in SHOW GRANTS (`grants`); MySQL keeps them in
+   * mysql.default_roles.
+   */
+  defaultRolesOf(user: string, grants: string[]): Promise<string>;
   run(action: string, statement: string): Promise<void>;
   /** 'user'@'host', escaped. */
   account(user: string): string;
   userHost: string;
-  /** MariaDB prints the default role in SHOW GRANTS and takes `SET DEFAULT ROLE … FOR`. */
+  /** MariaDB takes `SET DEFAULT ROLE … FOR`, MySQL `… TO`. */
   mariadb: boolean;
 }
 
@@ -37,11 +43,13 @@ export async function resyncClone(db: GrantsDb, main: string, clone: string): Pr
   await db.run(`revoke the grants of ${clone}`, `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${db.account(clone)}`);
   await revokeRoles(db, clone);
   const copied = await copyGrants(db, mainGrants, main, clone);
-  // A role without its default sits inactive on MariaDB. Set only on a difference: setting
-  // another account's default role needs write access to the mysql schema.
-  const role = defaultRole(db, mainGrants, main);
-  if (db.mariadb && role !== defaultRole(db, cloneGrants, clone)) {
-    await db.run(`set the default role of ${clone}`, `SET DEFAULT ROLE ${role ?? 'NONE'} FOR ${db.account(clone)}`);
+  // A role without its default sits inactive at login: a login whose privileges all come
+  // through its default role would have none as the clone. Read after the revoke (MySQL may
+  // drop a revoked role's default, MariaDB keeps it) and set only on a difference: on
+  // MariaDB setting another account's default role needs write access to the mysql schema.
+  const roles = await db.defaultRolesOf(main, mainGrants);
+  if (roles !== (await db.defaultRolesOf(clone, await db.grantsOf(clone)))) {
+    await db.run(`set the default role of ${clone}`, `SET DEFAULT ROLE ${roles} ${db.mariadb ? 'FOR' : 'TO'} ${db.account(clone)}`);
   }
   return { copied, dropped };
 }
@@ -60,17 +68,22 @@ async function copyGrants(db: GrantsDb, grants: string[], from: string, to: stri
 
 /** MySQL keeps role grants through REVOKE ALL PRIVILEGES (MariaDB does not): revoke what is left. */
 async function revokeRoles(db: GrantsDb, user: string): Promise<void> {
-  const to = grantee(user, db.userHost, 'TO');
-  for (const grant of await db.grantsOf(user)) {
-    const roles = / ON /.test(grant) ? undefined : /^GRANT (.+?) TO /.exec(grant)?.[1];
-    if (roles && to.test(grant)) await db.run(`revoke roles of ${user}`, `REVOKE ${roles} FROM ${db.account(user)}`);
-  }
+  const roles = grantedRoles(await db.grantsOf(user), user, db.userHost);
+  if (roles.length) await db.run(`revoke roles of ${user}`, `REVOKE ${roles.join(', ')} FROM ${db.account(user)}`);
 }
 
-/** The default role MariaDB prints in SHOW GRANTS (`SET DEFAULT ROLE `r` FOR …`), already quoted. */
-function defaultRole(db: GrantsDb, grants: string[], user: string): string | undefined {
-  const line = new RegExp(`^SET DEFAULT ROLE (.+) ${grantee(user, db.userHost, 'FOR').source}$`);
-  return grants.map((g) => line.exec(g)?.[1]).find((r) => r !== undefined);
+/** The default role MariaDB prints in SHOW GRANTS (`SET DEFAULT ROLE `r` FOR …`), already quoted; `NONE` when there is none. */
+export function mariadbDefaultRole(grants: string[], user: string, host: string): string {
+  const line = new RegExp(`^SET DEFAULT ROLE (.+) ${grantee(user, host, 'FOR').source}$`);
+  return grants.map((g) => line.exec(g)?.[1]).find((r) => r !== undefined) ?? 'NONE';
+}
+
+/** The roles granted to the account, as SHOW GRANTS quotes them (`r` on MariaDB, `r`@`%` on MySQL). */
+export function grantedRoles(grants: string[], user: string, host: string): string[] {
+  const to = grantee(user, host, 'TO');
+  return grants
+    .filter((g) => !/ ON /.test(g) && to.test(g))
+    .flatMap((g) => /^GRANT (.+?) TO /.exec(g)?.[1]?.split(/,\s*/) ?? []);
 }
 
 /** A grant line with its grantee and password clause taken out, to compare two accounts' lines. */

@@ -18,6 +18,12 @@ const RETIRE: Record<MysqlSpec['strategy'], (s: MysqlSpec) => string> = {
     `DISCARD OLD PASSWORD of '${s.username}'@'${s.userHost}': removes its retained password — on the first rotation the one it had before Rotor — so only the current one works; prove it`,
 };
 
+/** What verify runs to prove the service's privileges. */
+function verifyCheck(spec: MysqlSpec): string {
+  if (spec.verifyQuery) return ', and run verifyQuery (read-only, rolled back)';
+  return spec.database ? `, and SHOW TABLES FROM ${spec.database}` : '';
+}
+
 export const mysqlDefinition = {
   type: 'mysql-password',
   summary: 'a MySQL or MariaDB account password (single, alternating or dual-password)',
@@ -26,9 +32,9 @@ export const mysqlDefinition = {
   targetType: 'mysql',
   plan: (spec) => ({
     steps: {
-      create: `generate a ${spec.passwordLength}-character password and store it as pending`,
+      create: `generate a ${spec.passwordLength}-character password (longer, and with - _ ., when the server's password policy asks) and store it as pending`,
       apply: APPLY[spec.strategy](spec),
-      verify: 'log in with the pending password and check CURRENT_USER()',
+      verify: `log in with the pending password${spec.verifyHost ? ` at ${spec.verifyHost}` : ''}; check CURRENT_USER() is '${spec.username}${spec.strategy === 'alternating' ? '[_clone]' : ''}'@'${spec.userHost}'${spec.strategy === 'alternating' ? ', that the main account\'s default role is active' : ''}${verifyCheck(spec)}`,
       promote: 'pending becomes current, current becomes previous',
       propagate: 'deliver the new value to the consumers of the secret',
       retire: RETIRE[spec.strategy](spec),

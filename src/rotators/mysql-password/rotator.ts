@@ -3,50 +3,37 @@
  *
  * - single: ALTER USER in place; the old password fails from apply on.
  * - alternating: accounts `name` and `name_clone` on the same host pattern; whenever the
- *   clone is about to become current it is emptied and given the grants of `name` again
- *   (grants.ts), so grants added to `name` later follow and grants taken away do not linger.
- *   Retire locks the account not current (ACCOUNT LOCK) — on the first rotation `name`
- *   itself: it cannot log in, and nothing it owns changes. Drain reads the process list,
- *   which shows other accounts' sessions only to an admin with PROCESS: preflight requires it.
+ *   clone is about to become current it is emptied and given the grants, roles and default
+ *   role of `name` again (grants.ts), so grants added to `name` later follow and grants taken
+ *   away do not linger. Retire locks the account not current (ACCOUNT LOCK) — on the first
+ *   rotation `name` itself: it cannot log in, and nothing it owns changes. Drain reads the
+ *   process list, which shows other accounts' sessions only to an admin with PROCESS:
+ *   preflight requires it.
  * - dual-password (MySQL 8.0.14+): RETAIN CURRENT PASSWORD at apply, DISCARD OLD PASSWORD
  *   at every retire — on the first one, the password from before Rotor. MariaDB has no dual
  *   passwords: preflight says so, at `rotor plan` time.
  *
- * On servers with dual passwords, setting a password in place (single, alternating) also
- * discards any retained one, so an account never keeps a second password Rotor did not set.
+ * An account is a user AND a host pattern: Rotor's own logins must land on the rotated one
+ * (hosts.ts, login.ts), and drain counts only its sessions. Passwords follow the server's
+ * password policy (policy.ts). On servers with dual passwords, setting a password in place
+ * (single, alternating) also discards any retained one, so an account never keeps a second
+ * password Rotor did not set.
  */
 import mysql from 'mysql2/promise';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
 import { adoptedLogin, newLogin, otherLogin } from '../shared/spec.js';
-import { adminCache, type AdminBase } from '../shared/admin-cache.js';
-import { networkProblem } from '../shared/target-url.js';
+import { adminCache } from '../shared/admin-cache.js';
+import { matchingAccount, processClient, sameAccount, type Account } from './accounts.js';
+import { account, accountExists, kindOf, showGrants, sql, type Admin } from './admin.js';
+import { mariadbDefaultRole, resyncClone, type GrantsDb } from './grants.js';
+import { rotorSeenAs, sameNameAccounts, shadowNote } from './hosts.js';
+import { checkSession, logIn, normalizeRoles, sessionAccount, type Dest } from './login.js';
+import { hasPolicy, lengthFor, policyFrom, policyPassword, policyProblem, unmet, type PasswordPolicy } from './policy.js';
+import { preflight } from './preflight.js';
 import { userFor, type MysqlSpec, type MysqlValue } from './schema.js';
-import { nativePasswordHash, serverKind, type ServerKind } from './server.js';
-import { resyncClone, type GrantsDb } from './grants.js';
-
-type Admin = AdminBase & { conn: mysql.Pool };
-
-/** Server error numbers that mean "this login is refused": access denied, account locked. */
-const LOGIN_REFUSED = new Set([1045, 4151, 3118]);
-
-function adminProblem(err: unknown, a: Admin, action: string): RotorError {
-  const net = networkProblem(err, a.where);
-  if (net) return net;
-  const errno = (err as { errno?: number }).errno;
-  const server = err instanceof Error ? err.message : String(err);
-  const user = a.addr.user || '(none)';
-  if (errno === 1045) {
-    return new RotorError(`${a.where} refused the admin login ${user}`, { outcome: 'usage', hint: `check the user and password in targets.${a.target.name}.url`, cause: err });
-  }
-  if (errno === 1227 || errno === 1044 || errno === 1142 || errno === 1410) {
-    return new RotorError(`the admin login ${user} of ${a.where} may not ${action}: ${server}`, {
-      outcome: 'usage', hint: `GRANT CREATE USER, SELECT ON *.* TO ${user} WITH GRANT OPTION (grants are copied to the clone), or use an account that has them`, cause: err,
-    });
-  }
-  return new RotorError(`${a.where} could not ${action}: ${server}`, { outcome: 'rolled-back', cause: err });
-}
+import { nativePasswordHash } from './server.js';
 
 export function createMysqlRotator(_deps: RotatorDeps) {
   const admins = adminCache({
@@ -62,33 +49,36 @@ export function createMysqlRotator(_deps: RotatorDeps) {
     },
   });
   const admin = (target: TargetRef | undefined): Admin => admins.get(target);
-  const kinds = new Map<mysql.Pool, Promise<ServerKind>>();
+  const acct = (a: Admin, user: string, spec: MysqlSpec) => account(a, user, spec.userHost);
 
-  async function sql<R = mysql.RowDataPacket>(a: Admin, action: string, text: string, params: unknown[] = []): Promise<R[]> {
-    try {
-      const [rows] = await a.conn.query(text, params);
-      return rows as R[];
-    } catch (err) {
-      throw adminProblem(err, a, action);
-    }
+  /** Where Rotor's own logins as the account go: `verifyHost`, else where clients connect. */
+  const loginDest = (a: Admin, spec: MysqlSpec, value?: MysqlValue): Dest => ({
+    host: spec.verifyHost ?? value?.host ?? spec.host ?? a.addr.host, port: value?.port ?? spec.port ?? a.addr.port, where: a.where,
+  });
+
+  /** The server's password policy, read afresh each time: a policy changed since generate is the one apply must meet. */
+  async function policyOf(a: Admin): Promise<PasswordPolicy> {
+    const mariadb = (await kindOf(a)).mariadb;
+    const plugins = mariadb
+      ? (await sql<{ name: string }>(a, 'read its password validation plugins', "SELECT PLUGIN_NAME AS name FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE'")).map((r) => r.name)
+      : [];
+    const rows = await sql<{ Variable_name: string; Value: string }>(a, 'read its password policy settings',
+      "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'simple\\_password\\_check%' OR Variable_name LIKE 'validate\\_password%' OR Variable_name IN ('strict_password_validation', 'cracklib_password_check_dictionary')");
+    return policyFrom({ mariadb, plugins, variables: new Map(rows.map((r) => [r.Variable_name, String(r.Value)])) });
   }
 
-  const kindOf = (a: Admin): Promise<ServerKind> => {
-    let kind = kinds.get(a.conn);
-    if (!kind) kinds.set(a.conn, (kind = sql<{ v: string }>(a, 'read its version', 'SELECT VERSION() AS v').then((r) => serverKind(r[0]?.v ?? ''))));
-    return kind;
-  };
-
-  const account = (a: Admin, user: string, spec: MysqlSpec) => `${a.conn.escape(user)}@${a.conn.escape(spec.userHost)}`;
-
-  async function accountExists(a: Admin, user: string, spec: MysqlSpec): Promise<boolean> {
-    try {
-      await a.conn.query(`SHOW GRANTS FOR ${account(a, user, spec)}`);
-      return true;
-    } catch (err) {
-      if ((err as { errno?: number }).errno === 1141) return false; // no such grant: no such account
-      throw adminProblem(err, a, `read the grants of ${user}`);
-    }
+  /**
+   * Before a password reaches the server: MariaDB takes Rotor's hash past its validation
+   * plugins, so Rotor holds the password to the policy itself (and MySQL would refuse it).
+   */
+  async function requirePolicy(a: Admin, user: string, password: string): Promise<void> {
+    const policy = await policyOf(a);
+    if (policy.refusesHashes) throw policyProblem(policy, a.where, password.length)!;
+    const gaps = unmet(policy, password);
+    if (!gaps.length) return;
+    throw new RotorError(`the new password of ${user} does not meet the password policy of ${a.where} (${policy.enforcedBy.join(', ')}): ${gaps.join(', ')}; Rotor does not set a password past the policy`, {
+      outcome: 'usage', hint: 'the policy changed after the password was generated: run the rotation again for a password generated to the policy in force',
+    });
   }
 
   /** `IDENTIFIED …` for a password: a native hash on MariaDB (no plaintext on the wire), the password on MySQL. */
@@ -98,21 +88,27 @@ export function createMysqlRotator(_deps: RotatorDeps) {
 
   /** `user` accepts `password` and nothing else (a retained second password is discarded too), and is unlocked. */
   async function setPassword(a: Admin, spec: MysqlSpec, user: string, password: string): Promise<string> {
-    await sql(a, `set the password of ${user}`, `ALTER USER ${account(a, user, spec)} ${await identified(a, password)} ACCOUNT UNLOCK`);
+    await sql(a, `set the password of ${user}`, `ALTER USER ${acct(a, user, spec)} ${await identified(a, password)} ACCOUNT UNLOCK`);
     if ((await kindOf(a)).dualPassword) await discardOld(a, spec, user);
     return `set the password of ${user}@${spec.userHost}`;
   }
 
   const discardOld = (a: Admin, spec: MysqlSpec, user: string) =>
-    sql(a, `discard the old password of ${user}`, `ALTER USER ${account(a, user, spec)} DISCARD OLD PASSWORD`);
+    sql(a, `discard the old password of ${user}`, `ALTER USER ${acct(a, user, spec)} DISCARD OLD PASSWORD`);
 
-  const showGrants = async (a: Admin, spec: MysqlSpec, user: string): Promise<string[]> =>
-    (await sql<Record<string, string>>(a, `read the grants of ${user}`, `SHOW GRANTS FOR ${account(a, user, spec)}`)).map((r) => Object.values(r)[0]!);
+  /** The account's default roles as SET DEFAULT ROLE takes them: MariaDB prints its one in SHOW GRANTS, MySQL keeps them in mysql.default_roles. */
+  async function defaultRolesOf(a: Admin, spec: MysqlSpec, user: string, grants: string[]): Promise<string> {
+    if ((await kindOf(a)).mariadb) return mariadbDefaultRole(grants, user, spec.userHost);
+    const rows = await sql<{ u: string; h: string }>(a, `read the default roles of ${user}`,
+      'SELECT DEFAULT_ROLE_USER AS u, DEFAULT_ROLE_HOST AS h FROM mysql.default_roles WHERE USER = ? AND HOST = ? ORDER BY 1, 2', [user, spec.userHost]);
+    return rows.length ? rows.map((r) => `${a.conn.escape(r.u)}@${a.conn.escape(r.h)}`).join(', ') : 'NONE';
+  }
 
   const grantsDb = async (a: Admin, spec: MysqlSpec): Promise<GrantsDb> => ({
-    grantsOf: (user) => showGrants(a, spec, user),
+    grantsOf: (user) => showGrants(a, user, spec.userHost),
+    defaultRolesOf: (user, grants) => defaultRolesOf(a, spec, user, grants),
     run: async (action, statement) => void (await sql(a, action, statement)),
-    account: (user) => account(a, user, spec),
+    account: (user) => acct(a, user, spec),
     userHost: spec.userHost,
     mariadb: (await kindOf(a)).mariadb,
   });
@@ -121,10 +117,10 @@ export function createMysqlRotator(_deps: RotatorDeps) {
   async function applyAlternating(a: Admin, spec: MysqlSpec, pending: MysqlValue, current: MysqlValue | undefined): Promise<string> {
     if (pending.username === spec.username) return setPassword(a, spec, pending.username, pending.password);
     let detail: string;
-    if (await accountExists(a, pending.username, spec)) {
+    if (await accountExists(a, pending.username, spec.userHost)) {
       detail = await setPassword(a, spec, pending.username, pending.password);
     } else {
-      await sql(a, `create ${pending.username}`, `CREATE USER ${account(a, pending.username, spec)} ${await identified(a, pending.password)}`);
+      await sql(a, `create ${pending.username}`, `CREATE USER ${acct(a, pending.username, spec)} ${await identified(a, pending.password)}`);
       detail = `created ${pending.username}@${spec.userHost}`;
     }
     // Emptying the clone is safe only while nobody is on it: never when it is the current login.
@@ -135,15 +131,37 @@ export function createMysqlRotator(_deps: RotatorDeps) {
 
   /** Whether SHOW CREATE USER says ACCOUNT LOCK; undefined when there is no such account. */
   async function isLocked(a: Admin, spec: MysqlSpec, user: string): Promise<boolean | undefined> {
-    if (!(await accountExists(a, user, spec))) return undefined;
-    const [row] = await sql<Record<string, string>>(a, `read the account ${user}`, `SHOW CREATE USER ${account(a, user, spec)}`);
+    if (!(await accountExists(a, user, spec.userHost))) return undefined;
+    const [row] = await sql<Record<string, string>>(a, `read the account ${user}`, `SHOW CREATE USER ${acct(a, user, spec)}`);
     return /\bACCOUNT LOCK\b/.test(Object.values(row ?? {})[0] ?? '');
+  }
+
+  /**
+   * What verify expects of a login as `value`: its own account; on a clone the main's
+   * default roles active (alternating resynced them); the check query proving privileges.
+   */
+  async function expectedOf(a: Admin, spec: MysqlSpec, value: MysqlValue) {
+    let roles = '';
+    if (spec.strategy === 'alternating' && (await accountExists(a, spec.username, spec.userHost))) {
+      roles = normalizeRoles(await defaultRolesOf(a, spec, spec.username, await showGrants(a, spec.username, spec.userHost)));
+    }
+    const query = spec.verifyQuery ?? (value.database ? `SHOW TABLES FROM ${a.conn.escapeId(value.database)}` : undefined);
+    return { account: { user: value.username, host: spec.userHost }, roles, query };
+  }
+
+  /** A refused verify login, said plainly — with the account that took the login, when another one of the name did. */
+  async function refusedVerify(a: Admin, spec: MysqlSpec, value: MysqlValue, errno: number): Promise<RotorError> {
+    const wanted: Account = { user: value.username, host: spec.userHost };
+    const note = await shadowNote(a, wanted, await rotorSeenAs(a, loginDest(a, spec, value))).catch(() => undefined);
+    return new RotorError(`${a.where} refused the new password of ${value.username} (error ${errno})${note ? `: ${note}` : ''}`, {
+      outcome: 'rolled-back', ...(note ? { hint: 'set verifyHost, or drop or rename the other account; `rotor plan` says more' } : {}),
+    });
   }
 
   /**
    * The proof that needs no old password, so it holds for one Rotor never had: alternating,
    * the account not current is locked; otherwise the account has one password (apply set it,
-   * retire discarded any retained one) and `current` logs in with it.
+   * retire discarded any retained one) and `current` logs in to it with that one.
    */
   async function revokedProof(a: Admin, spec: MysqlSpec, current: MysqlValue): Promise<{ ok: boolean; detail: string }> {
     if (spec.strategy === 'alternating') {
@@ -152,66 +170,38 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       if (locked === false) return { ok: false, detail: `${other}@${spec.userHost} is not locked` };
       return { ok: true, detail: locked ? `${other}@${spec.userHost} is locked` : `${other}@${spec.userHost} does not exist` };
     }
-    const refused = await tryLogin(a, current);
-    if (refused) return { ok: false, detail: `${a.where} refused the current password of ${current.username} (error ${refused})` };
+    const r = await logIn(loginDest(a, spec, current), current, sessionAccount);
+    if ('refused' in r) return { ok: false, detail: `${a.where} refused the current password of ${current.username} (error ${r.refused})` };
+    if (!sameAccount(r.ok, { user: current.username, host: spec.userHost })) return { ok: false, detail: `the current password of ${current.username} logs in to ${r.ok.user}@${r.ok.host}, not ${current.username}@${spec.userHost}` };
     return { ok: true, detail: `${current.username} logs in with the current password, its only one` };
   }
 
-  const sessionsOf = (a: Admin, user: string) => async (): Promise<Session[]> => {
-    const rows = await sql<{ host: string; db: string | null }>(a, 'read the process list',
-      'SELECT HOST AS host, DB AS db FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()', [user]);
-    return rows.map((r) => ({ client: r.host, application: r.db ? `db ${r.db}` : '' }));
+  /**
+   * The sessions of the account `user`@userHost. The process list names the user only, and
+   * HOST is the client (name or address, and port): a session counts when the server would
+   * give that client this account rather than another of the same name.
+   */
+  const sessionsOf = (a: Admin, spec: MysqlSpec, user: string) => {
+    let accounts: Promise<Account[]> | undefined;
+    const wanted = { user, host: spec.userHost };
+    return async (): Promise<Session[]> => {
+      accounts ??= sameNameAccounts(a, [user]);
+      const rows = await sql<{ host: string; db: string | null }>(a, 'read the process list',
+        'SELECT HOST AS host, DB AS db FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()', [user]);
+      const known = await accounts;
+      return rows
+        .filter((r) => {
+          const match = matchingAccount(known, user, processClient(r.host));
+          return !match || sameAccount(match, wanted); // a client no account matches is counted: better a held retire than a dropped session
+        })
+        .map((r) => ({ client: r.host, application: r.db ? `db ${r.db}` : '' }));
+    };
   };
-
-  /** Logs in as `value`; the errno of a refused login, or undefined when it worked. */
-  async function tryLogin(a: Admin, value: MysqlValue, check?: (c: mysql.Connection) => Promise<void>): Promise<number | undefined> {
-    let c: mysql.Connection;
-    try {
-      c = await mysql.createConnection({ host: value.host, port: value.port, user: value.username, password: value.password, database: value.database || undefined, connectTimeout: 10_000 });
-    } catch (err) {
-      const errno = (err as { errno?: number }).errno;
-      if (errno !== undefined && LOGIN_REFUSED.has(errno)) return errno;
-      throw networkProblem(err, `${a.where} (as ${value.username})`) ?? err;
-    }
-    c.on('error', () => {});
-    try {
-      await check?.(c);
-      return undefined;
-    } finally {
-      await c.end().catch(() => {});
-    }
-  }
 
   return {
     async preflight({ spec, target }) {
       const a = admin(target);
-      const kind = await kindOf(a);
-      const [me] = await sql<{ me: string }>(a, 'read its own account', 'SELECT CURRENT_USER() AS me');
-      if (spec.strategy === 'dual-password' && !kind.dualPassword) {
-        throw new RotorError(`${a.where} runs ${kind.mariadb ? 'MariaDB' : 'MySQL'} ${kind.version}, which has no dual passwords (RETAIN CURRENT PASSWORD needs MySQL 8.0.14 or later)`, {
-          outcome: 'usage', hint: 'use strategy: alternating for the same zero-downtime rotation with two accounts',
-        });
-      }
-      const grants = (await sql<Record<string, string>>(a, 'read its own grants', 'SHOW GRANTS')).map((r) => Object.values(r)[0]!).join('\n');
-      if (!/GRANT (ALL PRIVILEGES|.*CREATE USER.*) ON \*\.\*/.test(grants)) {
-        throw new RotorError(`the admin login ${me?.me ?? a.addr.user} of ${a.where} has no CREATE USER privilege`, {
-          outcome: 'usage', hint: `GRANT CREATE USER ON *.* TO ${a.addr.user}${spec.strategy === 'alternating' ? ' WITH GRANT OPTION (and the privileges to copy to the clone)' : ''}`,
-        });
-      }
-      if (spec.strategy === 'alternating' && !/GRANT (ALL PRIVILEGES|.*\bPROCESS\b.*) ON \*\.\*/.test(grants)) {
-        // Without PROCESS the process list shows the admin's own threads only: drain would see
-        // no client on the old account and lock it under them. Refused rather than noted, as
-        // a note on a scheduled rotation is read by nobody until the outage.
-        throw new RotorError(`the admin login ${me?.me ?? a.addr.user} of ${a.where} has no PROCESS privilege, so drain cannot see who is still logged in as the old account`, {
-          outcome: 'usage', hint: `GRANT PROCESS ON *.* TO ${quoteAccount(me?.me ?? a.addr.user)}`,
-        });
-      }
-      if (!(await accountExists(a, spec.username, spec))) {
-        throw new RotorError(`account '${spec.username}'@'${spec.userHost}' does not exist at ${a.where}`, {
-          outcome: 'usage', hint: `create it (CREATE USER '${spec.username}'@'${spec.userHost}') and grant it what the service needs, or fix \`username\` / \`userHost\``,
-        });
-      }
-      return { notes: [`${kind.mariadb ? 'MariaDB' : 'MySQL'} ${kind.version}; admin ${me?.me ?? a.addr.user}`] };
+      return preflight(a, spec, { policyOf, loginDest: (x, s) => loginDest(x, s) });
     },
 
     async adoptValue({ spec, target, input }) {
@@ -222,32 +212,35 @@ export function createMysqlRotator(_deps: RotatorDeps) {
 
     async generate({ spec, target, current }) {
       const a = admin(target);
+      const policy = await policyOf(a);
+      const problem = policyProblem(policy, a.where, spec.passwordLength);
+      if (problem) throw problem;
       // Not the admin URL's database: that is often `mysql`, which the account may not open.
-      return { value: { ...newLogin(spec, a.addr, userFor(spec, current)), database: spec.database ?? '' } };
+      const login = newLogin(spec, a.addr, userFor(spec, current));
+      const password = hasPolicy(policy) ? policyPassword(policy, lengthFor(policy, spec.passwordLength)) : login.password;
+      return { value: { ...login, password, database: spec.database ?? '' } };
     },
 
     async apply({ spec, target, pending, current }) {
       const a = admin(target);
+      await requirePolicy(a, pending.username, pending.password);
       switch (spec.strategy) {
         case 'single':
           return { detail: await setPassword(a, spec, pending.username, pending.password) };
         case 'dual-password':
-          await sql(a, `add a password to ${pending.username}`, `ALTER USER ${account(a, pending.username, spec)} ${await identified(a, pending.password)} RETAIN CURRENT PASSWORD`);
+          await sql(a, `add a password to ${pending.username}`, `ALTER USER ${acct(a, pending.username, spec)} ${await identified(a, pending.password)} RETAIN CURRENT PASSWORD`);
           return { detail: `new primary password for ${pending.username}; the old one retained` };
         case 'alternating':
           return { detail: await applyAlternating(a, spec, pending, current) };
       }
     },
 
-    async verify({ target, value }) {
+    async verify({ spec, target, value }) {
       const a = admin(target);
-      const refused = await tryLogin(a, value, async (c) => {
-        const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS me');
-        const me = String(rows[0]?.me ?? '');
-        if (!me.startsWith(`${value.username}@`)) throw new Error(`logged in, but as ${me || 'nobody'} instead of ${value.username}`);
-      });
-      if (refused) throw new RotorError(`${a.where} refused the new password of ${value.username} (error ${refused})`, { outcome: 'rolled-back' });
-      return { detail: `logged in as ${value.username}` };
+      const expected = await expectedOf(a, spec, value);
+      const r = await logIn(loginDest(a, spec, value), value, (c) => checkSession(c, expected, a.where));
+      if ('refused' in r) throw await refusedVerify(a, spec, value, r.refused);
+      return { detail: r.ok };
     },
 
     async undoApply({ spec, target, pending, current }) {
@@ -258,12 +251,12 @@ export function createMysqlRotator(_deps: RotatorDeps) {
           return { detail: await setPassword(a, spec, current.username, current.password) };
         case 'dual-password':
           if (!current) return { detail: 'first rotation: the retained password is the one set before Rotor; the pending value stays accepted and stored' };
-          await sql(a, `restore the password of ${current.username}`, `ALTER USER ${account(a, current.username, spec)} ${await identified(a, current.password)}`);
-          await sql(a, `discard the new password of ${current.username}`, `ALTER USER ${account(a, current.username, spec)} DISCARD OLD PASSWORD`);
+          await sql(a, `restore the password of ${current.username}`, `ALTER USER ${acct(a, current.username, spec)} ${await identified(a, current.password)}`);
+          await discardOld(a, spec, current.username);
           return { detail: `${current.username} back on the current password only` };
         case 'alternating':
-          if (current?.username === pending.username || !(await accountExists(a, pending.username, spec))) return { detail: 'nothing to undo' };
-          await sql(a, `lock ${pending.username}`, `ALTER USER ${account(a, pending.username, spec)} ACCOUNT LOCK`);
+          if (current?.username === pending.username || !(await accountExists(a, pending.username, spec.userHost))) return { detail: 'nothing to undo' };
+          await sql(a, `lock ${pending.username}`, `ALTER USER ${acct(a, pending.username, spec)} ACCOUNT LOCK`);
           return { detail: `${pending.username} locked` };
       }
     },
@@ -283,9 +276,9 @@ export function createMysqlRotator(_deps: RotatorDeps) {
           return { detail: `discarded the retained password of ${spec.username}` };
         case 'alternating': {
           const other = otherLogin(spec.username, current.username);
-          if (!(await accountExists(a, other, spec))) return { detail: `${other}@${spec.userHost} does not exist` };
-          const drained = await drain({ login: other, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, other) });
-          await sql(a, `lock ${other}`, `ALTER USER ${account(a, other, spec)} ACCOUNT LOCK`);
+          if (!(await accountExists(a, other, spec.userHost))) return { detail: `${other}@${spec.userHost} does not exist` };
+          const drained = await drain({ login: `'${other}'@'${spec.userHost}'`, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, spec, other) });
+          await sql(a, `lock ${other}`, `ALTER USER ${acct(a, other, spec)} ACCOUNT LOCK`);
           return { detail: `${drained}; ${other} locked` };
         }
       }
@@ -295,9 +288,9 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       const a = admin(target);
       const proofs: string[] = [];
       if (retired) {
-        const refused = await tryLogin(a, retired);
-        if (!refused) return { rejected: false, detail: `${retired.username} still logs in with the old password` };
-        proofs.push(`login as ${retired.username} with the old password refused (error ${refused})`);
+        const r = await logIn(loginDest(a, spec, retired), retired, sessionAccount);
+        if (!('refused' in r)) return { rejected: false, detail: `${retired.username} still logs in with the old password` };
+        proofs.push(`login as ${retired.username} with the old password refused (error ${r.refused})`);
       }
       // An engine from before `current` was part of this request gives none: the login attempt stands alone.
       if (!current) return { rejected: proofs.length > 0, detail: proofs.join('; ') || 'no current value to prove against' };
@@ -311,10 +304,3 @@ export function createMysqlRotator(_deps: RotatorDeps) {
     },
   } satisfies Rotator<MysqlSpec, MysqlValue>;
 }
-
-/** CURRENT_USER()'s `user@host` as an account name for a GRANT hint. */
-function quoteAccount(me: string): string {
-  const at = me.lastIndexOf('@');
-  return at < 0 ? `'${me}'` : `'${me.slice(0, at)}'@'${me.slice(at + 1)}'`;
-}
-

@@ -11,8 +11,26 @@ export const mysqlSpecSchema = z
       .describe('single: change the password in place; alternating: accounts name and name_clone; dual-password: RETAIN CURRENT PASSWORD (MySQL 8.0.14+, not MariaDB)'),
     username: loginNameSchema.refine((u) => u.length <= 26, 'at most 26 characters, so that name_clone fits MySQL\'s 32'),
     userHost: z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:%-]+$/, 'a host pattern like %, 10.0.%.% or app.internal').default('%').describe('the host part of the account, as in \'app\'@\'%\''),
-    passwordLength: passwordLengthSchema,
+    passwordLength: passwordLengthSchema.describe(
+      'characters in generated passwords: letters and digits; more characters, and - _ . among them, when the server\'s password policy (simple_password_check, validate_password) asks for them',
+    ),
     database: z.string().max(64).optional().describe('database clients connect to (default: none, not the admin URL database)'),
+    verifyQuery: z
+      .string()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe(
+        'one statement verify runs as the new login, in a read-only transaction that is rolled back; it must succeed. Name what the service needs, e.g. "SELECT 1 FROM shop.orders LIMIT 1". Default: SHOW TABLES FROM the `database`, when one is set, which fails unless the login holds a privilege in it',
+      ),
+    verifyHost: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe(
+        "where Rotor's own logins as the account (verify, and the proof after retire) connect instead of the value's host, on the value's port. For when the server would give those logins another account of the same name: Rotor on the database host arrives as localhost, where 'app'@'localhost' comes before 'app'@'%'. Name an address of the server that Rotor reaches from a host only the rotated account matches; `rotor plan` says which account matches where Rotor runs",
+      ),
     ...connectSchema,
     drain: drainSchema,
   })

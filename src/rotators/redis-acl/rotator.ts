@@ -22,8 +22,17 @@ import { adoptedLogin, newLogin, otherLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
 import { baseUser, userFor, type RedisSpec, type RedisValue } from './schema.js';
+import { cannotPersist, persistence, save, type Persistence } from './persist.js';
 
 type Admin = AdminBase & { conn: Redis };
+
+/**
+ * ioredis's ready check runs INFO after AUTH; a user without +info (a rotated user that may
+ * only read and write its keys, usually) gets NOPERM, and ioredis then prints "Skipping the
+ * ready check…" on stderr from inside the library. Rotor needs no ready check: its first
+ * command tells it whether the server answers, and any error of it is reported as Rotor's own.
+ */
+const QUIET = { enableReadyCheck: false } as const;
 
 const sha256 = (password: string) => createHash('sha256').update(password).digest('hex');
 
@@ -75,6 +84,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
     defaultPort: 6379,
     open: (target) => {
       const client = new Redis(target.url, {
+        ...QUIET,
         lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1, retryStrategy: () => null, connectionName: 'rotor', disconnectTimeout: 50,
       });
       client.on('error', () => {});
@@ -83,8 +93,6 @@ export function createRedisRotator(_deps: RotatorDeps) {
     dead: (client) => client.status === 'end',
   });
   const admin = (target: TargetRef | undefined): Admin => admins.get(target);
-  /** Whether each server keeps its users in an aclfile (ACL SAVE) or its config (CONFIG REWRITE). */
-  const aclfiles = new Map<Redis, Promise<boolean>>();
 
   async function call(a: Admin, action: string, ...args: string[]): Promise<unknown> {
     try {
@@ -97,20 +105,26 @@ export function createRedisRotator(_deps: RotatorDeps) {
 
   const getUser = async (a: Admin, user: string) => parseGetUser(await call(a, `read ACL user ${user}`, 'ACL', 'GETUSER', user));
 
-  /** Makes a restart keep what was just changed; says so when the server cannot. */
-  async function persist(a: Admin, spec: RedisSpec): Promise<string> {
+  /** How each server keeps its users (aclfile, config file or neither), read once per connection. */
+  const persistences = new Map<Redis, Promise<Persistence>>();
+  const persistenceOf = (a: Admin): Promise<Persistence> => {
+    let how = persistences.get(a.conn);
+    if (!how) persistences.set(a.conn, (how = persistence((action, ...args) => call(a, action, ...args))));
+    return how;
+  };
+
+  /**
+   * Makes a restart keep what was just changed. A failed save fails the step (apply rolls
+   * back, retire stays open to be retried); an undo only reports it: what it restored is
+   * what the server saved last.
+   */
+  async function persist(a: Admin, spec: RedisSpec, step: 'change' | 'undo' = 'change'): Promise<string> {
     if (spec.persist === 'none') return 'not persisted (persist: none)';
-    let aclfile = aclfiles.get(a.conn);
-    if (!aclfile) aclfiles.set(a.conn, (aclfile = call(a, 'read the aclfile setting', 'CONFIG', 'GET', 'aclfile').then((r) => Array.isArray(r) && Boolean(r[1]))));
-    if (await aclfile) {
-      await call(a, 'save the ACL file', 'ACL', 'SAVE');
-      return 'ACL SAVE';
-    }
     try {
-      await a.conn.call('CONFIG', 'REWRITE');
-      return 'CONFIG REWRITE';
+      return await save((action, ...args) => call(a, action, ...args), await persistenceOf(a), a.where);
     } catch (err) {
-      return `not persisted: CONFIG REWRITE failed (${err instanceof Error ? err.message : String(err)}); a restart would bring back the configured passwords`;
+      if (step === 'undo') return `not persisted: ${err instanceof Error ? err.message : String(err)}`;
+      throw err;
     }
   }
 
@@ -135,6 +149,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
   /** AUTH as `value` on a new connection; true when the server accepted it. */
   async function tryAuth(a: Admin, value: RedisValue): Promise<boolean> {
     const c = new Redis({
+      ...QUIET,
       host: value.host, port: value.port, username: value.username, password: value.password,
       lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectionName: 'rotor-verify',
       // ioredis otherwise keeps a closed socket's timer alive for 2 s, holding the CLI open.
@@ -178,9 +193,12 @@ export function createRedisRotator(_deps: RotatorDeps) {
     return { ok: true, detail: `ACL user ${other} is off${user.passwords.length || user.flags.includes('nopass') ? '' : ' with no password'}` };
   }
 
-  /** Redis passwords: `user` accepts `current` and nothing else (one atomic ACL SETUSER); a no-op when already so. */
+  /**
+   * Redis passwords: `user` accepts `current` and nothing else (one atomic ACL SETUSER). When
+   * already so it still saves: a retire retried after a failed save must not pass unsaved.
+   */
   async function resetTo(a: Admin, spec: RedisSpec, current: RedisValue): Promise<string> {
-    if ((await onlyCurrent(a, current)).ok) return `${current.username} already holds the current password only`;
+    if ((await onlyCurrent(a, current)).ok) return `${current.username} already holds the current password only; ${await persist(a, spec)}`;
     await call(a, `reset the passwords of ${current.username}`, 'ACL', 'SETUSER', current.username, 'resetpass', `#${sha256(current.password)}`);
     return `every password of ${current.username} but the current one removed; ${await persist(a, spec)}`;
   }
@@ -234,11 +252,14 @@ export function createRedisRotator(_deps: RotatorDeps) {
       const me = String(await call(a, 'run ACL WHOAMI', 'ACL', 'WHOAMI'));
       refuseSelf(a, spec, me);
       if (spec.strategy === 'alternating') await checkClientList(a);
+      const how = spec.persist === 'none' ? undefined : await persistenceOf(a);
+      if (how === 'none') throw cannotPersist(a.where);
       const base = baseUser(spec);
       if (!spec.rules && spec.strategy !== 'requirepass' && !(await getUser(a, base))) {
         throw new RotorError(`ACL user ${base} does not exist at ${a.where}`, { outcome: 'usage', hint: 'create it, or give `rules` so Rotor creates it (e.g. "~app:* +@read +@write")' });
       }
-      return { notes: [`Redis ${version}; admin ${me}`] };
+      const saved = how === 'aclfile' ? 'changes saved with ACL SAVE' : how === 'config-file' ? 'changes saved with CONFIG REWRITE' : 'changes not saved (persist: none)';
+      return { notes: [`Redis ${version}; admin ${me}; ${saved}`] };
     },
 
     async adoptValue({ spec, target, input }) {
@@ -302,7 +323,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
           await call(a, 'restore the password of default', 'ACL', 'SETUSER', current.username, 'on', 'resetpass', `#${sha256(current.password)}`);
           break;
       }
-      return { detail: `withdrew the new password; ${await persist(a, spec)}` };
+      return { detail: `withdrew the new password; ${await persist(a, spec, 'undo')}` };
     },
 
     // `retiring` is not needed: what to revoke follows from `current` and the strategy, and

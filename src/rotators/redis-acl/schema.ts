@@ -28,7 +28,7 @@ export const redisSpecSchema = z
     persist: z
       .enum(['auto', 'none'])
       .default('auto')
-      .describe('auto: ACL SAVE when the server has an aclfile, else CONFIG REWRITE, so a restart keeps the new passwords'),
+      .describe('auto: ACL SAVE when the server has an aclfile, else CONFIG REWRITE, so a restart keeps the new passwords; a server that can do neither (started without a config file) is refused at plan time, and a save that fails fails its step. none: save nothing, for a server whose users are set up anew at every start'),
     passwordLength: passwordLengthSchema,
     ...connectSchema,
     drain: drainSchema,

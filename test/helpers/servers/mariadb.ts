@@ -24,7 +24,14 @@ async function waitForLogin(port: number, password: string, log: () => string): 
   }
 }
 
-export async function startMariadb(): Promise<MariadbServer> {
+export interface MariadbOptions {
+  /** Addresses to listen on, comma-separated (MariaDB 10.11+): default 127.0.0.1. */
+  bindAddress?: string;
+  /** More server options, e.g. --skip-name-resolve. */
+  args?: string[];
+}
+
+export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbServer> {
   const uid = Number(execFileSync('id', ['-u', 'mysql']).toString());
   const gid = Number(execFileSync('id', ['-g', 'mysql']).toString());
   const dir = serverDir('rotor-mariadb-', uid, gid);
@@ -33,25 +40,34 @@ export async function startMariadb(): Promise<MariadbServer> {
     stdio: 'pipe',
   });
   const init = join(dir, 'init.sql');
+  // root on every loopback host: with --skip-name-resolve a TCP login from 127.0.0.1 is
+  // 'root'@'127.0.0.1', not 'root'@'localhost' (mariadb-install-db makes both, without password).
+  const roots = ['localhost', '127.0.0.1', '::1'].map((h) => `'root'@'${h}'`);
   writeFileSync(
     init,
-    `ALTER USER 'root'@'localhost' IDENTIFIED BY '${password}';\n` +
-      `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '${password}';\n` +
-      `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\nFLUSH PRIVILEGES;\n`,
+    roots.map((r) => `CREATE USER IF NOT EXISTS ${r};\nALTER USER ${r} IDENTIFIED BY '${password}';\nGRANT ALL PRIVILEGES ON *.* TO ${r} WITH GRANT OPTION;\n`).join('') +
+      'FLUSH PRIVILEGES;\n',
     { mode: 0o600 },
   );
   chownSync(init, uid, gid);
   const port = await freePort();
   const { child, log } = startProcess('/usr/sbin/mariadbd', [
-    '--no-defaults', `--datadir=${join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'sock')}`,
+    '--no-defaults', `--datadir=${join(dir, 'data')}`, `--port=${port}`, `--bind-address=${opts.bindAddress ?? '127.0.0.1'}`, `--socket=${join(dir, 'sock')}`,
     `--pid-file=${join(dir, 'pid')}`, '--user=mysql', `--init-file=${init}`, '--innodb-flush-log-at-trx-commit=0', '--skip-log-bin',
+    ...(opts.args ?? []),
   ]);
-  await waitForPort(port, child, log, 60_000);
-  await waitForLogin(port, password, log);
+  const stop = stopper(child, dir);
+  try {
+    await waitForPort(port, child, log, 60_000);
+    await waitForLogin(port, password, log);
+  } catch (err) {
+    await stop(); // a server that never became usable is no one's to stop later
+    throw err;
+  }
   return {
     host: '127.0.0.1', port, user: 'root', password,
     url: `mysql://root:${encodeURIComponent(password)}@127.0.0.1:${port}/mysql`,
     log,
-    stop: stopper(child, dir),
+    stop,
   };
 }
