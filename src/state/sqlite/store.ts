@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
 import { IntegrityError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
-import { MIGRATIONS } from '../migrations/index.js';
+import { MIGRATIONS } from './migrations.js';
 import type {
   AuditEvent, AuditInput, LockOwner, LockRow, Mutation, RotationRow, SecretSummary, Stage, StateStore, StepRow, VersionRow,
 } from '../types.js';

@@ -1,6 +1,7 @@
 /**
- * Schema migrations, applied in order inside one transaction each. Never edit a shipped
- * migration: append a new one.
+ * The SQLite schema's migrations, applied in order inside one transaction each. Never edit
+ * a shipped migration: append a new one. Another driver keeps its own list: the SQL is
+ * SQLite's.
  */
 export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
