@@ -29,6 +29,8 @@ export interface VersionRow {
   stageChangedAt: number;
   rotationId: string;
   fingerprint: string;
+  /** When the value stops working by itself (ms since epoch), e.g. a certificate's notAfter; null for values that never expire. */
+  expiresAt: number | null;
 }
 
 export interface RotationRow {

@@ -162,7 +162,7 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
           kind: 'version.insert',
           row: {
             secretId: secret.id, version: v.version, stage: v.stage, createdAt: v.createdAt, stageChangedAt: v.stageChangedAt, rotationId: v.rotationId,
-            fingerprint: fingerprint(engine.deps.fingerprintKey, secret.id, v.value),
+            fingerprint: fingerprint(engine.deps.fingerprintKey, secret.id, v.value), expiresAt: null,
           },
         });
         restored++;

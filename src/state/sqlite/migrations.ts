@@ -47,4 +47,11 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE locks ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    name: 'version expiry',
+    // Certificates are due before they expire, not `interval` after they were made; rows
+    // written before this migration have no expiry.
+    sql: 'ALTER TABLE versions ADD COLUMN expires_at INTEGER;',
+  },
 ];

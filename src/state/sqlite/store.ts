@@ -141,9 +141,9 @@ export class SqliteStateStore implements StateStore {
         case 'version.insert': {
           const v = m.row;
           // A resumed create re-inserts the row it may already have written: same value, same fingerprint.
-          this.stmt('INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?)').run(
-            v.secretId, v.version, v.stage, v.createdAt, v.stageChangedAt, v.rotationId, v.fingerprint,
-          );
+          this.stmt(
+            'INSERT OR IGNORE INTO versions (secret_id, version, stage, created_at, stage_changed_at, rotation_id, fingerprint, expires_at) VALUES (?,?,?,?,?,?,?,?)',
+          ).run(v.secretId, v.version, v.stage, v.createdAt, v.stageChangedAt, v.rotationId, v.fingerprint, v.expiresAt);
           break;
         }
         case 'version.stage':
