@@ -90,6 +90,18 @@ describe('sqlite state: damage and migrations', () => {
     await expect(read).rejects.toBeInstanceOf(IntegrityError);
   });
 
+  it('events tampered to sort before any real one are still read, so verification sees them', async () => {
+    const s = await filled();
+    const db = new Database(s.path);
+    db.exec('UPDATE audit SET at = -1000 WHERE seq = 3; UPDATE audit SET seq = -7 WHERE seq = 1');
+    db.close();
+    const store = await open(s);
+    const seqs = [];
+    for await (const e of store.auditEvents()) seqs.push(e.seq);
+    expect(seqs.slice(0, 3)).toEqual([-7, 2, 3]);
+    expect(seqs).toHaveLength(500);
+  });
+
   it('a database an older Rotor made gains the expiry column: its versions read back with expiresAt null', async () => {
     const s = fresh();
     const db = new Database(s.path);

@@ -376,10 +376,11 @@ export class SqliteStateStore implements StateStore {
 
   /**
    * Page by page, and no statement left open between pages: a commit on this connection
-   * may run while the caller is still reading. The first page has no lower bound on `seq`,
-   * so an event renumbered below 1 is still read, and verification catches it.
+   * may run while the caller is still reading. Without `since` and on the first page there
+   * is no lower bound on `at` or `seq`, so an event whose time or number was set below any
+   * real one is still read, and verification catches it.
    */
-  async *auditEvents(since = 0): AsyncIterable<AuditEvent> {
+  async *auditEvents(since = -Infinity): AsyncIterable<AuditEvent> {
     let page = this.guard(() => this.stmt('SELECT * FROM audit WHERE at >= ? ORDER BY seq LIMIT ?').all(since, AUDIT_PAGE)).map(auditFromRow);
     for (;;) {
       yield* page;
