@@ -48,11 +48,12 @@ export type ChainCheck =
   | { ok: true; events: number; head: string; headSeq: number }
   | { ok: false; events: number; seq: number; problem: 'changed' | 'removed-or-reordered' };
 
-export function verifyChain(events: Iterable<AuditEvent>, key: Buffer, keyedFrom: number): ChainCheck {
+/** Reads `events` (as a state store's `auditEvents` gives them) to the end or to the first break. */
+export async function verifyChain(events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>, key: Buffer, keyedFrom: number): Promise<ChainCheck> {
   let prev = GENESIS;
   let expectedSeq = 1;
   let count = 0;
-  for (const e of events) {
+  for await (const e of events) {
     count++;
     if (e.seq !== expectedSeq || e.prevHash !== prev) return { ok: false, events: count, seq: e.seq, problem: 'removed-or-reordered' };
     const expected = e.seq >= keyedFrom ? macEvent(key, e.seq, e.prevHash, e) : legacyHash(e.seq, e.prevHash, e);

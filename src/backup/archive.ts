@@ -72,6 +72,8 @@ export const archiveSchema = z.strictObject({
       createdAt: z.number(),
       stageChangedAt: z.number(),
       rotationId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+      /** When the value expires by itself; absent for values that never do, so such archives stay readable by older Rotors. */
+      expiresAt: z.number().optional(),
       /** The stored text of the value (JSON), as the vault holds it. */
       value: z.string(),
     })),

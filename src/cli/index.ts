@@ -30,11 +30,9 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function reportError(thrown: unknown, json: boolean): Promise<number> {
+/** A damaged state arrives as IntegrityError, wherever it was found: every state driver reports it so (state/types.ts). */
+async function reportError(err: unknown, json: boolean): Promise<number> {
   const { RotorError, ConfigError, exitCodeOf } = await import('../errors.js');
-  const { corruptionError } = await import('../state/sqlite/corruption.js');
-  // Corruption found mid-command (not at open) is reported like corruption found at open.
-  const err = corruptionError('state database', thrown) ?? thrown;
   if (err instanceof RotorError) {
     const code = exitCodeOf(err.outcome);
     if (json) {

@@ -4,7 +4,6 @@
  * store and never need the master key.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SealedDeliveryBackups } from '../backup/delivery-backups.js';
@@ -17,7 +16,8 @@ import { newRedactor } from '../engine/redact.js';
 import { Runner } from '../engine/runner.js';
 import { MasterKeyError, NotFoundError } from '../errors.js';
 import { definitionOf } from '../rotators/registry.js';
-import { SqliteStateStore } from '../state/sqlite/store.js';
+import { openStateStore } from '../state/registry.js';
+import type { StateStore } from '../state/types.js';
 import { LocalVault } from '../stores/local-vault/index.js';
 import type { VersionStore } from '../stores/types.js';
 
@@ -32,14 +32,11 @@ export function openConfig(flag: string | undefined, opts: { readOnly?: boolean 
   return config;
 }
 
-export function openState(config: RotorConfig, opts: { create?: boolean } = {}): SqliteStateStore {
-  if (!opts.create && !existsSync(config.state.path)) {
-    throw new NotFoundError(`no state database at ${config.state.path}`, 'run `rotor init` in this directory first');
-  }
+/** The state store rotor.yaml names, through its driver; without `create`, a state that does not exist is a NotFoundError. */
+export function openState(config: RotorConfig, opts: { create?: boolean } = {}): Promise<StateStore> {
   // ROTOR_LOCK_LEASE_MS: how long a rotation lock outlives a holder that stopped renewing it.
   const leaseMs = Number(process.env.ROTOR_LOCK_LEASE_MS) || undefined;
-  const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create, leaseMs });
-  return state;
+  return openStateStore(config.state, { create: opts.create, host: hostname(), leaseMs });
 }
 
 export function defaultMasterKeyFile(config: RotorConfig): string {
@@ -48,7 +45,7 @@ export function defaultMasterKeyFile(config: RotorConfig): string {
 
 export interface Engine {
   deps: EngineDeps;
-  state: SqliteStateStore;
+  state: StateStore;
   /** The copies deliveries keep (deps.deliveryBackups), for `rotor backup files`. */
   backups: SealedDeliveryBackups;
   close(): Promise<void>;
@@ -88,7 +85,7 @@ export async function withRunner<T>(
 export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void): Promise<Engine> {
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
   const crash = crashPointFrom(process.env);
-  const state = openState(config);
+  const state = await openState(config);
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(
@@ -120,9 +117,9 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       now: Date.now,
       onEvent,
     };
-    return { deps, state, backups, close: async () => state.close() };
+    return { deps, state, backups, close: () => state.close() };
   } catch (err) {
-    state.close();
+    await state.close();
     throw err;
   }
 }

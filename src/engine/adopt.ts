@@ -129,7 +129,7 @@ export async function adoptValue(
       },
       {
         kind: 'version.insert',
-        row: { secretId: secret.id, version, stage: 'current', createdAt: now, stageChangedAt: now, rotationId, fingerprint: fingerprintOf(access, secret.id, value) },
+        row: { secretId: secret.id, version, stage: 'current', createdAt: now, stageChangedAt: now, rotationId, fingerprint: fingerprintOf(access, secret.id, value), expiresAt: null },
       },
       {
         kind: 'audit',

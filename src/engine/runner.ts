@@ -343,7 +343,7 @@ export class Runner {
             kind: 'version.insert',
             row: {
               secretId: secret.id, version: rotation.toVersion, stage: 'pending', createdAt: now, stageChangedAt: now,
-              rotationId: rotation.id, fingerprint: fingerprintOf(run.access, secret.id, value),
+              rotationId: rotation.id, fingerprint: fingerprintOf(run.access, secret.id, value), expiresAt: null,
             },
           },
         );

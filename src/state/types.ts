@@ -29,6 +29,8 @@ export interface VersionRow {
   stageChangedAt: number;
   rotationId: string;
   fingerprint: string;
+  /** When the value stops working by itself (ms since epoch), e.g. a certificate's notAfter; null for values that never expire. */
+  expiresAt: number | null;
 }
 
 export interface RotationRow {
@@ -97,6 +99,12 @@ export interface LockRow {
   stale?: boolean;
 }
 
+/**
+ * One change to the state. A commit applies its mutations in order, all or none.
+ * `version.insert` of a version that exists is a no-op (a resumed create writes its row
+ * again); `rotation.insert` of an id that exists fails the commit; `audit` needs the
+ * audit key (`useAuditKey`) and appends after the chain's head as it is at commit time.
+ */
 export type Mutation =
   | { kind: 'rotation.insert'; row: RotationRow }
   | { kind: 'rotation.update'; id: string; set: Partial<Omit<RotationRow, 'id' | 'secretId'>> }
@@ -121,7 +129,17 @@ export interface LockOwner {
   host: string;
 }
 
+/**
+ * What a driver must do. Every method is async, so a store behind a network (PostgreSQL,
+ * shared by several daemons) serves the same contract as a local file. A damaged store
+ * surfaces as IntegrityError from whichever method finds it, never as a driver's own error.
+ */
 export interface StateStore {
+  /**
+   * Applies `mutations` in one transaction: durable together or not at all. Concurrent
+   * commits may share a transaction (group commit), but one failing commit never fails
+   * another: each resolves or rejects on its own.
+   */
   commit(mutations: Mutation[]): Promise<void>;
 
   /**
@@ -131,25 +149,35 @@ export interface StateStore {
    * take with who holds them.
    */
   acquireLocks(secretIds: string[], owner: LockOwner): Promise<{ busy: Map<string, LockRow> }>;
+  /** Releases `owner`'s locks on `secretIds`; a lock it does not hold is left alone, and is no error. */
   releaseLocks(secretIds: string[], owner: LockOwner): Promise<void>;
   /** Every lock held now, for `rotor status`. */
   locks(): Promise<LockRow[]>;
   /** Removes stale locks (see acquireLocks) of other owners; returns what it removed (`rotor resume`). */
   clearStaleLocks(owner: LockOwner): Promise<LockRow[]>;
 
+  /** Every version of a secret, oldest first. */
   versions(secretId: string): Promise<VersionRow[]>;
   /** The versions staged current, previous or pending: what a rotation works with, whatever the history. */
   liveVersions(secretId: string): Promise<VersionRow[]>;
   version(secretId: string, version: number): Promise<VersionRow | undefined>;
+  /** Every rotation of a secret, oldest first. */
   rotations(secretId: string): Promise<RotationRow[]>;
   rotation(id: string): Promise<RotationRow | undefined>;
+  /** A rotation's step records in the order they were committed. */
   steps(rotationId: string): Promise<StepRow[]>;
-  /** Rotations not yet ended (running, rolling-back, or in grace), of one secret or of all. */
+  /** Rotations not yet ended (running, rolling-back, or in grace), of one secret or of all, oldest first. */
   openRotations(secretId?: string): Promise<RotationRow[]>;
+  /** One summary per secret the state knows (by its versions or rotations). */
   summaries(): Promise<Map<string, SecretSummary>>;
+  /** The highest version number a version row or a rotation has used (0 for none): the next rotation takes the one after. */
   maxVersion(secretId: string): Promise<number>;
 
-  auditEvents(since?: number): Iterable<AuditEvent>;
+  /**
+   * The audit log from the event made at `since` (ms since epoch) on, in sequence order,
+   * as stored: `verifyChain` judges it. Read lazily, so a long log never sits in memory.
+   */
+  auditEvents(since?: number): AsyncIterable<AuditEvent>;
   /**
    * Keys the audit chain with `key` (derived from the master key); needed before any audit
    * event is committed. Returns the first sequence number that carries a MAC (earlier ones
@@ -160,5 +188,31 @@ export interface StateStore {
 
   /** Remembers the key id on first use; afterwards, false when another master key is in use. */
   checkKeyId(keyId: string): Promise<boolean>;
-  close(): void;
+
+  /**
+   * Checks the structure of the whole store, for after a crash (`rotor resume`) and before
+   * trusting the audit log (`rotor audit verify`); throws IntegrityError when it is damaged.
+   * Its cost may grow with the store.
+   */
+  integrityCheck(): Promise<void>;
+
+  /** Lands the commits already made, stops renewing leases (the locks stay, and expire) and lets go of the store. */
+  close(): Promise<void>;
+}
+
+/** How every driver is opened, besides its own part of rotor.yaml's `state`. */
+export interface StateOpenOptions {
+  /** Create the state when it does not exist (`rotor init`); without it, a missing state is a NotFoundError. */
+  create?: boolean;
+  /** This host's name: a lock of a process that is gone on this host is stale at once. */
+  host: string;
+  /** How long a lock lives without renewal (default 30 s). */
+  leaseMs?: number;
+  /** Whether a process of this host still runs; tests replace it. */
+  isAlive?: (pid: number) => boolean;
+}
+
+/** A state driver: opens (and migrates) the state that `config` names. */
+export interface StateDriver<Config> {
+  open(config: Config, opts: StateOpenOptions): Promise<StateStore>;
 }

@@ -36,6 +36,19 @@ async function forged(sb: Sandbox, name: string, content: unknown): Promise<stri
 }
 
 describe.concurrent('backups and open rotations', () => {
+  it("a version's expiry travels through restore and the next backup", async () => {
+    const expiresAt = 1_900_000_000_000;
+    const first = await sandbox();
+    const file = await forged(first, 'cert.bak', { secrets: [{ id: 'a', versions: [{ ...version(1, 'current', hex('a')), expiresAt }], rotations: [] }] });
+    await first.ok(['backup', 'restore', file]);
+    const expiries = async (sb: Sandbox) => (await sb.json<{ versions: { expiresAt: number | null }[] }>(['history', 'a'])).versions.map((v) => v.expiresAt);
+    expect(await expiries(first)).toEqual([expiresAt]);
+    await first.ok(['backup', 'create', '--out', 'again.bak']);
+    const second = await sandbox();
+    await second.ok(['backup', 'restore', first.path('again.bak')]);
+    expect(await expiries(second)).toEqual([expiresAt]);
+  });
+
   it('a backup taken during grace restores a previous that `retire --force` revokes', async () => {
     const origin = await sandbox();
     await origin.ok(['rotate', 'a']);

@@ -14,9 +14,11 @@ import type { EngineDeps } from '../../src/engine/context.js';
 import { Redactor } from '../../src/engine/redact.js';
 import { Runner } from '../../src/engine/runner.js';
 import type { AnyRotatorDefinition, Rotator } from '../../src/rotators/types.js';
-import { SqliteStateStore } from '../../src/state/sqlite/store.js';
+import { openStateStore } from '../../src/state/registry.js';
+import type { StateStore } from '../../src/state/types.js';
 import { LocalVault } from '../../src/stores/local-vault/index.js';
 import { verifyChain } from '../../src/audit/chain.js';
+import { collect } from '../helpers/collect.js';
 
 /** A target that accepts a set of passwords, like Redis with dual passwords. */
 class FakeTarget {
@@ -64,7 +66,7 @@ const secret = (id: string, over: Partial<SecretConfig> = {}): SecretConfig => (
 
 describe('runner', () => {
   let dir: string;
-  let state: SqliteStateStore;
+  let state: StateStore;
   let target: FakeTarget;
   let deps: EngineDeps;
   let vault: LocalVault;
@@ -73,7 +75,7 @@ describe('runner', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rotor-runner-'));
     const keys = deriveKeys(newMasterKey());
-    state = new SqliteStateStore({ path: join(dir, 'state.db'), host: 'test-host' });
+    state = await openStateStore({ driver: 'sqlite', path: join(dir, 'state.db') }, { create: true, host: 'test-host' });
     auditKey = keys.audit;
     await state.useAuditKey(auditKey);
     vault = new LocalVault({ dir: join(dir, 'vault'), key: keys.vault });
@@ -85,8 +87,8 @@ describe('runner', () => {
       redactor: new Redactor(), crash: () => {}, actor: 'test', owner: { id: 'test-owner', pid: process.pid, host: 'test-host' }, now: Date.now,
     };
   });
-  afterEach(() => {
-    state.close();
+  afterEach(async () => {
+    await state.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -166,7 +168,7 @@ describe('runner', () => {
     expect(target.calls).toEqual(step === 'apply' ? [`apply:${v2}`, `undo:${v2}`] : [`apply:${v2}`, `verify:${v2}`, `undo:${v2}`]);
     expect(await stages('a')).toEqual(['v1:current', 'v2:failed']);
     expect([...target.accepted]).toEqual([v1]);
-    expect(verifyChain(state.auditEvents(), auditKey, 1).ok).toBe(true);
+    expect((await verifyChain(state.auditEvents(), auditKey, 1)).ok).toBe(true);
   });
 
   it('reports a failed rollback as needing a person, and keeps the rotation open for resume', async () => {
@@ -205,7 +207,7 @@ describe('runner', () => {
     expect(outcome.error).not.toContain(v2);
     const steps = await state.steps(outcome.rotationId!);
     expect(JSON.stringify(steps)).not.toContain(v2);
-    expect(JSON.stringify([...state.auditEvents()])).not.toContain(v2);
+    expect(JSON.stringify(await collect(state.auditEvents()))).not.toContain(v2);
   });
 
   it('rotates many secrets with a concurrency limit, highest priority first, dependencies before dependents', async () => {

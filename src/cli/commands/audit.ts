@@ -9,6 +9,7 @@ import { checkpointIsAuthentic, signCheckpoint, verifyChain, type Checkpoint } f
 import { parseDuration } from '../../config/duration.js';
 import { deriveKeys, loadMasterKey } from '../../crypto/master-key.js';
 import { MasterKeyError, UnkeyedAuditError, UsageError } from '../../errors.js';
+import type { AuditEvent, StateStore } from '../../state/types.js';
 import { parse } from '../args.js';
 import { defaultMasterKeyFile, openConfig, openState } from '../open.js';
 
@@ -31,27 +32,27 @@ export async function run(args: string[]): Promise<number> {
   if (sub === 'verify' && parsed.values.since !== undefined) throw new UsageError('--since applies to `audit export`; verify always checks the whole chain');
   const config = openConfig(parsed.values.config, { readOnly: true });
   const given = sub === 'verify' && parsed.values.checkpoint !== undefined ? readCheckpoint(parsed.values.checkpoint) : undefined;
-  const state = openState(config);
+  const state = await openState(config);
   try {
     if (sub === 'export' && parsed.values.checkpoint === undefined) {
       const since = sinceOf(parsed.values.since);
-      for (const e of state.auditEvents(since)) process.stdout.write(`${JSON.stringify(e)}\n`);
+      for await (const e of state.auditEvents(since)) process.stdout.write(`${JSON.stringify(e)}\n`);
       return 0;
     }
     const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'the audit chain is keyed with the original master key: use it');
     }
-    state.quickCheck(config.state.path);
+    await state.integrityCheck();
     if (sub === 'accept-legacy') return await acceptLegacy(state, keys.audit);
     const keyedFrom = await state.useAuditKey(keys.audit);
-    const result = verifyChain(state.auditEvents(), keys.audit, keyedFrom);
+    const result = await verifyChain(state.auditEvents(), keys.audit, keyedFrom);
     if (!result.ok) return reportBroken(result.seq, result.problem);
 
     if (sub === 'export') {
       // The events, then a checkpoint of the verified head to keep elsewhere (a ticket, a bucket with retention).
       const since = sinceOf(parsed.values.since);
-      for (const e of state.auditEvents(since)) process.stdout.write(`${JSON.stringify(e)}\n`);
+      for await (const e of state.auditEvents(since)) process.stdout.write(`${JSON.stringify(e)}\n`);
       const checkpoint = signCheckpoint(keys.checkpoint, { seq: result.headSeq, hash: result.head, at: new Date().toISOString(), keyId: keys.keyId });
       writeFileSync(parsed.values.checkpoint!, `${JSON.stringify(checkpoint)}\n`, { flag: 'wx', mode: 0o644 });
       process.stderr.write(`checkpoint of event #${checkpoint.seq} written to ${parsed.values.checkpoint}: keep it where this host cannot write\n`);
@@ -63,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
         process.stderr.write(`rotor: the checkpoint ${parsed.values.checkpoint} was not signed with this master key, or was changed\n`);
         return 3;
       }
-      const at = [...state.auditEvents()].find((e) => e.seq === given.seq);
+      const at = await eventAt(state, given.seq);
       if (given.seq > 0 && at?.hash !== given.hash) {
         process.stderr.write(`rotor: the audit log no longer holds event #${given.seq} as checkpointed at ${given.at}: events up to it were ${at ? 'rewritten' : 'removed'}\n`);
         process.stderr.write('  → treat the state database as tampered with; compare with a backup or an earlier `rotor audit export`\n');
@@ -74,12 +75,12 @@ export async function run(args: string[]): Promise<number> {
     else process.stdout.write(`audit chain ok: ${result.events} events, head ${result.head.slice(0, 16)}${given ? `; matches the checkpoint of event #${given.seq} (${given.at})` : ''}\n`);
     return 0;
   } finally {
-    state.close();
+    await state.close();
   }
 }
 
 /** Keys an unmarked chain from its next event on, after checking its SHA-256 links hold. */
-async function acceptLegacy(state: ReturnType<typeof openState>, key: Buffer): Promise<number> {
+async function acceptLegacy(state: StateStore, key: Buffer): Promise<number> {
   try {
     const keyedFrom = await state.useAuditKey(key);
     process.stdout.write(`the audit chain is already keyed (from event #${keyedFrom}): nothing to accept\n`);
@@ -87,11 +88,16 @@ async function acceptLegacy(state: ReturnType<typeof openState>, key: Buffer): P
   } catch (err) {
     if (!(err instanceof UnkeyedAuditError)) throw err;
   }
-  const legacy = verifyChain(state.auditEvents(), key, Number.POSITIVE_INFINITY);
+  const legacy = await verifyChain(state.auditEvents(), key, Number.POSITIVE_INFINITY);
   if (!legacy.ok) return reportBroken(legacy.seq, legacy.problem);
   const keyedFrom = await state.useAuditKey(key, { acceptLegacy: true });
   process.stdout.write(`accepted ${legacy.events} unkeyed events; the chain is keyed from event #${keyedFrom} on\n`);
   return 0;
+}
+
+async function eventAt(state: StateStore, seq: number): Promise<AuditEvent | undefined> {
+  for await (const e of state.auditEvents()) if (e.seq === seq) return e;
+  return undefined;
 }
 
 function reportBroken(seq: number, problem: 'changed' | 'removed-or-reordered'): number {

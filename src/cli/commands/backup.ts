@@ -99,7 +99,11 @@ async function create(config: ReturnType<typeof openConfig>, out: string, secret
         if (fingerprint(engine.deps.fingerprintKey, s.id, text) !== row.fingerprint) {
           throw new IntegrityError(`${s.id} v${row.version}`, 'does not match its recorded fingerprint; the backup was not written');
         }
-        versions.push({ version: row.version, stage: row.stage, createdAt: row.createdAt, stageChangedAt: row.stageChangedAt, rotationId: row.rotationId, value: text });
+        versions.push({
+          version: row.version, stage: row.stage, createdAt: row.createdAt, stageChangedAt: row.stageChangedAt, rotationId: row.rotationId,
+          ...(row.expiresAt === null ? {} : { expiresAt: row.expiresAt }),
+          value: text,
+        });
       }
       // Open rotations travel with their versions: after a restore, `resume` finishes them
       // and `retire` ends their grace (a previous version is never left unretirable).
@@ -168,7 +172,7 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
           kind: 'version.insert',
           row: {
             secretId: secret.id, version: v.version, stage: v.stage, createdAt: v.createdAt, stageChangedAt: v.stageChangedAt, rotationId: v.rotationId,
-            fingerprint: fingerprint(engine.deps.fingerprintKey, secret.id, v.value),
+            fingerprint: fingerprint(engine.deps.fingerprintKey, secret.id, v.value), expiresAt: v.expiresAt ?? null,
           },
         });
         restored++;

@@ -10,7 +10,7 @@ export async function run(args: string[]): Promise<number> {
   if (parsed.positionals.length !== 1) throw new UsageError('name one secret', 'usage: rotor history <id> [--json]');
   const id = parsed.positionals[0]!;
   const config = openConfig(parsed.values.config, { readOnly: true });
-  const state = openState(config);
+  const state = await openState(config);
   const versions = await state.versions(id);
   const rotations = await state.rotations(id);
   // Warnings ride in step records ("warning: …"): listed per rotation, newest rotations only.
@@ -19,7 +19,7 @@ export async function run(args: string[]): Promise<number> {
     const found = (await state.steps(r.id)).flatMap((s) => (s.detail ?? '').split('; ').filter((part) => part.startsWith('warning: ')).map((part) => `${s.step}: ${part.slice(9)}`));
     if (found.length) warnings.set(r.id, found);
   }
-  state.close();
+  await state.close();
   if (!config.secrets.some((s) => s.id === id) && !versions.length) {
     throw new UsageError(`unknown secret: ${id}`, 'see `rotor status` for the ids in rotor.yaml');
   }

@@ -96,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
   for (const store of Object.values(config.stores)) if (store.type === 'local') await new LocalVault({ dir: store.path, key: keys.vault }).initialize();
-  const state = openState(config, { create: true });
+  const state = await openState(config, { create: true });
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'use the original key; nothing was changed');
@@ -112,7 +112,7 @@ export async function run(args: string[]): Promise<number> {
       },
     ]);
   } finally {
-    state.close();
+    await state.close();
   }
   process.stdout.write(
     `${wroteConfig ? 'wrote' : 'kept'} ${file}\n` +

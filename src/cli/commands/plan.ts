@@ -5,21 +5,19 @@ import { parse } from '../args.js';
 import { dueSecrets } from '../due.js';
 import { openConfig, openState, selectSecrets } from '../open.js';
 import { orderSecrets } from '../../engine/planner.js';
-import { existsSync } from 'node:fs';
 import type { RotorConfig, SecretConfig } from '../../config/schema.js';
 import { deliveriesFor } from '../../consumers/actions.js';
 import { newRedactor } from '../../engine/redact.js';
 import { requestFor, RotatorPool } from '../../engine/rotator-pool.js';
-import { describeError, RotorError, type Outcome } from '../../errors.js';
+import { describeError, NotFoundError, RotorError, type Outcome } from '../../errors.js';
+import type { SecretSummary, StateStore } from '../../state/types.js';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, { due: { type: 'boolean' }, all: { type: 'boolean' }, offline: { type: 'boolean' } }, 'rotor plan [ids…] [--all] [--due] [--offline] [--json]');
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   const config = openConfig(values.config, { readOnly: Boolean(values.offline) });
-  const state = existsSync(config.state.path) ? openState(config) : undefined;
-  const summaries = state ? await state.summaries() : new Map();
-  state?.close();
+  const summaries = await summariesIfAny(config);
   let secrets = positionals.length ? selectSecrets(config, positionals) : config.secrets;
   if (values.due) secrets = dueSecrets(secrets, summaries, Date.now());
   const ordered = orderSecrets(secrets);
@@ -56,6 +54,22 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`rotor: ${problems.length} secret${problems.length === 1 ? '' : 's'} cannot be rotated as configured: ${problems.map((p) => p.id).join(', ')}\n`);
   }
   return code;
+}
+
+/** What the state says of each secret; nothing before `rotor init` made a state, so a bare rotor.yaml can be planned. */
+async function summariesIfAny(config: RotorConfig): Promise<Map<string, SecretSummary>> {
+  let state: StateStore;
+  try {
+    state = await openState(config);
+  } catch (err) {
+    if (err instanceof NotFoundError) return new Map();
+    throw err;
+  }
+  try {
+    return await state.summaries();
+  } finally {
+    await state.close();
+  }
 }
 
 interface TargetCheck {

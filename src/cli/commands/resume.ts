@@ -11,7 +11,7 @@ export async function run(args: string[]): Promise<number> {
   const started = Date.now();
   return withRunner(config, undefined, async (runner, engine) => {
     // After a crash, check the whole database structure before acting on it.
-    engine.state.quickCheck(config.state.path);
+    await engine.state.integrityCheck();
     const { outcomes, orphans, cleared } = await recover(engine.deps, runner, config.concurrency);
     if (parsed.values.json) {
       process.stdout.write(`${JSON.stringify({

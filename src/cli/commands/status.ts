@@ -9,10 +9,10 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, {}, 'rotor status [--json]');
   if (!parsed) return 0;
   const config = openConfig(parsed.values.config, { readOnly: true });
-  const state = openState(config);
+  const state = await openState(config);
   const summaries = await state.summaries();
   const locks = await state.locks();
-  state.close();
+  await state.close();
   const now = Date.now();
   // A rotation recorded as under way whose secret no live process holds was interrupted (Ctrl-C, kill, a crash).
   const heldBy = new Set(locks.filter((l) => !l.stale).map((l) => l.secretId));

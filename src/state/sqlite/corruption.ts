@@ -1,7 +1,6 @@
 /**
- * Whether an error from SQLite means the database file is damaged, and the error Rotor
- * reports for it. Kept free of better-sqlite3 so the CLI entry can use it without loading
- * the driver.
+ * Whether an error from SQLite means the database file is damaged, and the IntegrityError
+ * the StateStore contract reports for it: callers never see a driver's own error codes.
  */
 import { IntegrityError } from '../../errors.js';
 

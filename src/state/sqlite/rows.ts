@@ -12,7 +12,7 @@ const text = z.string().max(100_000);
 
 const versionRow = z.object({
   secret_id: text, version: z.number().int().positive(), stage, created_at: z.number(), stage_changed_at: z.number(),
-  rotation_id: text, fingerprint: text,
+  rotation_id: text, fingerprint: text, expires_at: z.number().nullable(),
 });
 
 const rotationRow = z.object({
@@ -38,7 +38,7 @@ export function versionFromRow(row: unknown): VersionRow {
   const r = versionRow.parse(row);
   return {
     secretId: r.secret_id, version: r.version, stage: r.stage, createdAt: r.created_at, stageChangedAt: r.stage_changed_at,
-    rotationId: r.rotation_id, fingerprint: r.fingerprint,
+    rotationId: r.rotation_id, fingerprint: r.fingerprint, expiresAt: r.expires_at,
   };
 }
 

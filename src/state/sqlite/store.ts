@@ -1,7 +1,8 @@
 /**
  * The SQLite state store (better-sqlite3): one file, WAL mode, synchronous=FULL so a
  * committed record survives power loss, and group commit so that concurrent rotations
- * share fsyncs instead of paying one each.
+ * share fsyncs instead of paying one each. Every SQLite error that means a damaged file
+ * leaves as IntegrityError (`guard`), as the StateStore contract asks of every driver.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { uptime } from 'node:os';
 import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
 import { IntegrityError, UnkeyedAuditError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
-import { MIGRATIONS } from '../migrations/index.js';
+import { MIGRATIONS } from './migrations.js';
 import type {
   AuditEvent, AuditInput, LockOwner, LockRow, Mutation, RotationRow, SecretSummary, Stage, StateStore, StepRow, VersionRow,
 } from '../types.js';
@@ -35,6 +36,8 @@ export interface SqliteOptions {
 }
 
 const DEFAULT_LEASE_MS = 30_000;
+/** Audit events read at a time. */
+const AUDIT_PAGE = 1000;
 
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
@@ -97,6 +100,7 @@ export class SqliteStateStore implements StateStore {
     const batch = this.queue;
     this.queue = [];
     this.flushScheduled = false;
+    if (!batch.length) return; // close() flushed it already
     try {
       this.transaction(() => batch.forEach((p) => this.apply(p.mutations)));
       batch.forEach((p) => p.resolve());
@@ -107,7 +111,7 @@ export class SqliteStateStore implements StateStore {
           this.transaction(() => this.apply(p.mutations));
           p.resolve();
         } catch (err) {
-          p.reject(err);
+          p.reject(corruptionError(this.path, err) ?? err);
         }
       }
     }
@@ -115,6 +119,19 @@ export class SqliteStateStore implements StateStore {
 
   private transaction(fn: () => void): void {
     this.db.transaction(fn).immediate();
+  }
+
+  /** Runs `fn` on the database, reporting a damaged file as IntegrityError. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw corruptionError(this.path, err) ?? err;
+    }
+  }
+
+  private guardedTransaction(fn: () => void): void {
+    this.guard(() => this.transaction(fn));
   }
 
   private apply(mutations: Mutation[]): void {
@@ -143,9 +160,9 @@ export class SqliteStateStore implements StateStore {
         case 'version.insert': {
           const v = m.row;
           // A resumed create re-inserts the row it may already have written: same value, same fingerprint.
-          this.stmt('INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?)').run(
-            v.secretId, v.version, v.stage, v.createdAt, v.stageChangedAt, v.rotationId, v.fingerprint,
-          );
+          this.stmt(
+            'INSERT OR IGNORE INTO versions (secret_id, version, stage, created_at, stage_changed_at, rotation_id, fingerprint, expires_at) VALUES (?,?,?,?,?,?,?,?)',
+          ).run(v.secretId, v.version, v.stage, v.createdAt, v.stageChangedAt, v.rotationId, v.fingerprint, v.expiresAt);
           break;
         }
         case 'version.stage':
@@ -166,7 +183,7 @@ export class SqliteStateStore implements StateStore {
   async useAuditKey(key: Buffer, opts: { acceptLegacy?: boolean } = {}): Promise<number> {
     let keyedFrom: number | undefined;
     let unmarked = false;
-    this.transaction(() => {
+    this.guardedTransaction(() => {
       const marker = this.stmt("SELECT value FROM meta WHERE key = 'audit_keyed_from'").pluck().get() as string | undefined;
       if (marker === undefined) {
         const last = (this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0;
@@ -223,7 +240,7 @@ export class SqliteStateStore implements StateStore {
   async acquireLocks(secretIds: string[], owner: LockOwner): Promise<{ busy: Map<string, LockRow> }> {
     const busy = new Map<string, LockRow>();
     const now = Date.now();
-    this.transaction(() => {
+    this.guardedTransaction(() => {
       for (const id of secretIds) {
         const row = this.stmt('SELECT * FROM locks WHERE secret_id = ?').get(id);
         if (row) {
@@ -276,20 +293,20 @@ export class SqliteStateStore implements StateStore {
   }
 
   async releaseLocks(secretIds: string[], owner: LockOwner): Promise<void> {
-    this.transaction(() => {
+    this.guardedTransaction(() => {
       for (const id of secretIds) this.stmt('DELETE FROM locks WHERE secret_id = ? AND owner_id = ?').run(id, owner.id);
     });
   }
 
   async locks(): Promise<LockRow[]> {
     const now = Date.now();
-    return this.stmt('SELECT * FROM locks ORDER BY secret_id').all().map(lockFromRow).map((l) => ({ ...l, stale: this.isStale(l, now) }));
+    return this.guard(() => this.stmt('SELECT * FROM locks ORDER BY secret_id').all()).map(lockFromRow).map((l) => ({ ...l, stale: this.isStale(l, now) }));
   }
 
   async clearStaleLocks(owner: LockOwner): Promise<LockRow[]> {
     const cleared: LockRow[] = [];
     const now = Date.now();
-    this.transaction(() => {
+    this.guardedTransaction(() => {
       for (const lock of this.stmt('SELECT * FROM locks').all().map(lockFromRow)) {
         if (lock.ownerId === owner.id || !this.isStale(lock, now)) continue;
         this.stmt('DELETE FROM locks WHERE secret_id = ? AND owner_id = ?').run(lock.secretId, lock.ownerId);
@@ -300,48 +317,53 @@ export class SqliteStateStore implements StateStore {
   }
 
   async versions(secretId: string): Promise<VersionRow[]> {
-    return this.stmt('SELECT * FROM versions WHERE secret_id = ? ORDER BY version').all(secretId).map(versionFromRow);
+    return this.guard(() => this.stmt('SELECT * FROM versions WHERE secret_id = ? ORDER BY version').all(secretId)).map(versionFromRow);
   }
 
   async liveVersions(secretId: string): Promise<VersionRow[]> {
-    return this.stmt("SELECT * FROM versions WHERE secret_id = ? AND stage IN ('current', 'previous', 'pending') ORDER BY version")
-      .all(secretId)
-      .map(versionFromRow);
+    const sql = "SELECT * FROM versions WHERE secret_id = ? AND stage IN ('current', 'previous', 'pending') ORDER BY version";
+    return this.guard(() => this.stmt(sql).all(secretId)).map(versionFromRow);
   }
 
   async version(secretId: string, version: number): Promise<VersionRow | undefined> {
-    const row = this.stmt('SELECT * FROM versions WHERE secret_id = ? AND version = ?').get(secretId, version);
+    const row = this.guard(() => this.stmt('SELECT * FROM versions WHERE secret_id = ? AND version = ?').get(secretId, version));
     return row ? versionFromRow(row) : undefined;
   }
 
   async rotations(secretId: string): Promise<RotationRow[]> {
-    return this.stmt('SELECT * FROM rotations WHERE secret_id = ? ORDER BY started_at, id').all(secretId).map(rotationFromRow);
+    return this.guard(() => this.stmt('SELECT * FROM rotations WHERE secret_id = ? ORDER BY started_at, id').all(secretId)).map(rotationFromRow);
   }
 
   async rotation(id: string): Promise<RotationRow | undefined> {
-    const row = this.stmt('SELECT * FROM rotations WHERE id = ?').get(id);
+    const row = this.guard(() => this.stmt('SELECT * FROM rotations WHERE id = ?').get(id));
     return row ? rotationFromRow(row) : undefined;
   }
 
   async steps(rotationId: string): Promise<StepRow[]> {
-    return this.stmt('SELECT * FROM steps WHERE rotation_id = ? ORDER BY seq').all(rotationId).map(stepFromRow);
+    return this.guard(() => this.stmt('SELECT * FROM steps WHERE rotation_id = ? ORDER BY seq').all(rotationId)).map(stepFromRow);
   }
 
   async openRotations(secretId?: string): Promise<RotationRow[]> {
     const open = "status IN ('running', 'grace', 'rolling-back')";
-    const rows = secretId === undefined
+    const rows = this.guard(() => secretId === undefined
       ? this.stmt(`SELECT * FROM rotations WHERE ${open} ORDER BY started_at`).all()
-      : this.stmt(`SELECT * FROM rotations WHERE secret_id = ? AND ${open} ORDER BY started_at`).all(secretId);
+      : this.stmt(`SELECT * FROM rotations WHERE secret_id = ? AND ${open} ORDER BY started_at`).all(secretId));
     return rows.map(rotationFromRow);
   }
 
   async maxVersion(secretId: string): Promise<number> {
-    const v = this.stmt('SELECT MAX(version) FROM versions WHERE secret_id = ?').pluck().get(secretId) as number | null;
-    const r = this.stmt('SELECT MAX(to_version) FROM rotations WHERE secret_id = ?').pluck().get(secretId) as number | null;
-    return Math.max(v ?? 0, r ?? 0);
+    return this.guard(() => {
+      const v = this.stmt('SELECT MAX(version) FROM versions WHERE secret_id = ?').pluck().get(secretId) as number | null;
+      const r = this.stmt('SELECT MAX(to_version) FROM rotations WHERE secret_id = ?').pluck().get(secretId) as number | null;
+      return Math.max(v ?? 0, r ?? 0);
+    });
   }
 
   async summaries(): Promise<Map<string, SecretSummary>> {
+    return this.guard(() => this.readSummaries());
+  }
+
+  private readSummaries(): Map<string, SecretSummary> {
     const out = new Map<string, SecretSummary>();
     const get = (id: string) => {
       let s = out.get(id);
@@ -372,33 +394,43 @@ export class SqliteStateStore implements StateStore {
     return out;
   }
 
-  *auditEvents(since?: number): Iterable<AuditEvent> {
-    const rows = this.db.prepare('SELECT * FROM audit WHERE at >= ? ORDER BY seq').iterate(since ?? 0);
-    for (const row of rows) yield auditFromRow(row);
+  /**
+   * Page by page, and no statement left open between pages: a commit on this connection
+   * may run while the caller is still reading. Without `since` and on the first page there
+   * is no lower bound on `at` or `seq`, so an event whose time or number was set below any
+   * real one is still read, and verification catches it.
+   */
+  async *auditEvents(since = -Infinity): AsyncIterable<AuditEvent> {
+    let page = this.guard(() => this.stmt('SELECT * FROM audit WHERE at >= ? ORDER BY seq LIMIT ?').all(since, AUDIT_PAGE)).map(auditFromRow);
+    for (;;) {
+      yield* page;
+      if (page.length < AUDIT_PAGE) return;
+      const after = page.at(-1)!.seq;
+      page = this.guard(() => this.stmt('SELECT * FROM audit WHERE at >= ? AND seq > ? ORDER BY seq LIMIT ?').all(since, after, AUDIT_PAGE))
+        .map(auditFromRow);
+    }
   }
 
   async checkKeyId(keyId: string): Promise<boolean> {
-    const stored = this.db.prepare("SELECT value FROM meta WHERE key = 'master_key_id'").pluck().get() as string | undefined;
-    if (stored === undefined) {
-      this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('master_key_id', ?)").run(keyId);
-      return true;
-    }
-    return stored === keyId;
+    return this.guard(() => {
+      const stored = this.stmt("SELECT value FROM meta WHERE key = 'master_key_id'").pluck().get() as string | undefined;
+      if (stored === undefined) {
+        this.stmt("INSERT OR IGNORE INTO meta VALUES ('master_key_id', ?)").run(keyId);
+        return true;
+      }
+      return stored === keyId;
+    });
   }
 
-  /** A structural check of the whole file; `resume` and `audit verify` run it (its cost grows with the database). */
-  quickCheck(path: string): void {
-    try {
-      const result = this.db.pragma('quick_check', { simple: true });
-      if (result !== 'ok') throw new Error(String(result));
-    } catch (err) {
-      throw corruptionError(path, err) ?? err;
-    }
+  /** SQLite's quick_check: every page of the file is read, so its cost grows with the database. */
+  async integrityCheck(): Promise<void> {
+    const result = this.guard(() => this.db.pragma('quick_check', { simple: true }));
+    if (result !== 'ok') throw new IntegrityError(this.path, `the state database is damaged (SQLite quick_check: ${String(result)})`);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.stopRenewing();
-    if (this.queue.length) this.flush();
+    this.flush();
     this.db.close();
   }
 }

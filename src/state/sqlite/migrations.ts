@@ -1,6 +1,7 @@
 /**
- * Schema migrations, applied in order inside one transaction each. Never edit a shipped
- * migration: append a new one.
+ * The SQLite schema's migrations, applied in order inside one transaction each. Never edit
+ * a shipped migration: append a new one. Another driver keeps its own list: the SQL is
+ * SQLite's.
  */
 export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
@@ -45,5 +46,12 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE locks ADD COLUMN owner_id TEXT NOT NULL DEFAULT '';
       ALTER TABLE locks ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
     `,
+  },
+  {
+    version: 3,
+    name: 'version expiry',
+    // Certificates are due before they expire, not `interval` after they were made; rows
+    // written before this migration have no expiry.
+    sql: 'ALTER TABLE versions ADD COLUMN expires_at INTEGER;',
   },
 ];
