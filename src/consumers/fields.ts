@@ -74,7 +74,12 @@ export function pickField(type: string | undefined, value: SecretValue, field: s
   if (view) return view.pick(value);
   let part: Json | undefined = value;
   for (const segment of field.split('.')) {
-    if (Array.isArray(part)) part = /^\d+$/.test(segment) ? part[Number(segment)] : undefined;
+    if (Array.isArray(part)) {
+      if (!/^\d+$/.test(segment)) return undefined;
+      // An element the value does not have now (a key set's replaced key outside grace) is empty.
+      if (Number(segment) >= part.length) return '';
+      part = part[Number(segment)];
+    }
     else if (typeof part === 'object' && part !== null && Object.hasOwn(part, segment)) part = part[segment];
     else return undefined;
   }

@@ -33,7 +33,8 @@ export interface RunOptions {
 }
 
 /** How much output is kept before redaction; the tail shown after it is much shorter. */
-const KEPT = 64 * 1024;
+/** Longer than any value a type allows, so a value still arriving is never cut at its head. */
+const KEPT = 256 * 1024;
 const SHOWN = 2000;
 
 export function runCommand(command: string | string[], opts: RunOptions): Promise<CommandResult> {
@@ -43,7 +44,12 @@ export function runCommand(command: string | string[], opts: RunOptions): Promis
     let output = '';
     let stdout = '';
     // Chunks are joined before anything is cut, so a value split across two chunks is whole again.
-    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-KEPT));
+    // Redact before every cut: a cut only ever drops the head, where every whole value is
+    // already replaced, so no fragment of a value survives it (one still arriving sits at the tail).
+    const keep = (d: Buffer) => {
+      output += d.toString();
+      if (output.length > 2 * KEPT) output = (opts.redact ? opts.redact(output) : output).slice(-KEPT);
+    };
     // A command that prints a value (a provider's new key) keeps its stdout apart, whole.
     if (opts.stdout) child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(0, 1 << 20)));
     else child.stdout.on('data', keep);

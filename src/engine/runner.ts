@@ -220,7 +220,7 @@ export class Runner {
       ]);
       return {
         ...this.outcome(run, 'failed'), step: 'retire', error,
-        hint: `v${from} still works at the target; ${err instanceof RotorError && err.hint ? err.hint : `fix the cause, then run \`rotor retire --force ${run.secret.id}\``}`,
+        hint: `${from === null ? 'a credential from before Rotor may still work at the target' : `v${from} still works at the target`}; ${err instanceof RotorError && err.hint ? err.hint : `fix the cause, then run \`rotor retire --force ${run.secret.id}\``}`,
       };
     }
     await this.finish(run, 'succeeded', 'rotation.succeeded');
@@ -265,7 +265,7 @@ export class Runner {
       try {
         await this.step(run, step, () => this.act(run, step));
       } catch (err) {
-        return this.rollback(run, step, describeError(err), { recorded: true });
+        return this.rollback(run, step, describeError(err), { recorded: true, hint: err instanceof RotorError ? err.hint : undefined });
       }
     }
     return this.afterLive(run);
@@ -394,7 +394,7 @@ export class Runner {
    * previous value back as current, then withdraw the new value from the target.
    */
   private async rollback(
-    run: Run, failedStep: Step, error: string, opts: { recorded: boolean; requested?: boolean },
+    run: Run, failedStep: Step, error: string, opts: { recorded: boolean; requested?: boolean; hint?: string },
   ): Promise<RotationOutcome> {
     const { secret, rotation } = run;
     run.propagation.skipForward(secret.id);
@@ -465,7 +465,7 @@ export class Runner {
     await this.finish(run, 'rolled-back', 'rotation.rolled-back', opts.requested ? 'rolled back on request' : safeError);
     return opts.requested
       ? { ...this.outcome(run, 'rolled-back'), requested: true }
-      : { ...this.outcome(run, 'rolled-back'), step: failedStep, error: safeError };
+      : { ...this.outcome(run, 'rolled-back'), step: failedStep, error: safeError, ...(opts.hint ? { hint: this.deps.redactor.redact(opts.hint) } : {}) };
   }
 
   private async finish(run: Run, status: 'succeeded' | 'rolled-back', action: string, detail: string | null = null): Promise<void> {

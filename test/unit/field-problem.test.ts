@@ -19,7 +19,7 @@ describe('fieldProblem on the rotators\' value schemas', () => {
     [jwtValueSchema, 'kid'],
     [jwtValueSchema, 'keys'],
     [jwtValueSchema, 'keys.0'],
-    [jwtValueSchema, 'keys.0.k'], // JWK members are open (a catchall): k, d, n, x …
+    [jwtValueSchema, 'keys.0.k'], // the JWK members RFC 7517/7518 name: k, d, n, x …
     [jwtValueSchema, 'keys.1.kid'],
     [keyringValueSchema, 'keys.0.key'],
     [keyringValueSchema, 'primary'],
@@ -37,6 +37,7 @@ describe('fieldProblem on the rotators\' value schemas', () => {
     [jwtValueSchema, 'alg.x', /^"alg" is a string: it has no fields$/],
     [jwtValueSchema, 'secret', /^no field "secret"; the fields: alg, kid, keys$/],
     [keyringValueSchema, 'keys.0.kye', /^"keys\.0" has no field "kye" \(did you mean "key"\?\); its fields: id, key$/],
+    [jwtValueSchema, 'keys.0.kdi', /^"keys\.0" has no field "kdi" \(did you mean "(kid|kty)"\?\); its fields: kty, kid, alg/],
     [postgresValueSchema, 'keys..0', /is not a field path/],
     [postgresValueSchema, 'a b', /is not a field path/],
   ])('refuses %#: %s', (schema, path, message) => {

@@ -33,10 +33,17 @@ export const jwtSpecSchema = z
 
 export type JwtSpec = z.infer<typeof jwtSpecSchema>;
 
-/** A private JWK as jose exports it, with the kid and alg Rotor gives it. */
-const privateJwkSchema = z
-  .object({ kty: z.string(), kid: z.string().min(1).max(128), alg: z.string() })
-  .catchall(z.union([z.string(), z.array(z.string())]));
+/**
+ * A private JWK as jose exports it, with the kid and alg Rotor gives it. Its members are
+ * named (RFC 7517/7518), so a delivery `field` like `keys.0.kdi` is refused when the config
+ * loads instead of failing a rotation.
+ */
+const member = z.string().max(8192).optional();
+const privateJwkSchema = z.strictObject({
+  kty: z.string(), kid: z.string().min(1).max(128), alg: z.string(),
+  use: member, key_ops: z.array(z.string().max(32)).max(16).optional(),
+  crv: member, x: member, y: member, d: member, n: member, e: member, p: member, q: member, dp: member, dq: member, qi: member, k: member,
+});
 
 export const jwtValueSchema = z.strictObject({
   alg: z.enum(JWT_ALGORITHMS),

@@ -21,9 +21,31 @@ export interface CloneRoles {
   versionNum: number;
 }
 
-/** Makes the clone a member of the main with INHERIT and of nothing extra; returns what it changed. */
+/**
+ * Makes the clone a member of the main with INHERIT, of nothing extra, and with no role
+ * attribute the main lacks; returns what it changed. (Privileges granted to the clone
+ * directly on objects are not read here: grant to the main, never to the clone.)
+ */
 export async function syncClone(query: Query, r: CloneRoles): Promise<string[]> {
-  return [...(await ensureInherits(query, r)), ...(await revokeExtraMemberships(query, r))];
+  return [...(await ensureInherits(query, r)), ...(await revokeExtraMemberships(query, r)), ...(await dropExtraAttributes(query, r))];
+}
+
+/** Role attributes a login can carry beyond its memberships, with the keyword that removes each. */
+const ATTRIBUTES = [
+  ['rolcreatedb', 'NOCREATEDB'], ['rolcreaterole', 'NOCREATEROLE'], ['rolbypassrls', 'NOBYPASSRLS'], ['rolreplication', 'NOREPLICATION'],
+] as const;
+
+async function dropExtraAttributes(query: Query, { main, clone }: CloneRoles): Promise<string[]> {
+  const rows = await query<Record<string, unknown>>('read pg_roles',
+    `SELECT rolname, ${ATTRIBUTES.map(([a]) => a).join(', ')} FROM pg_roles WHERE rolname = ANY($1)`, [[main, clone]]);
+  const of = (name: string) => rows.find((row) => row.rolname === name);
+  const m = of(main);
+  const c = of(clone);
+  if (!m || !c) return [];
+  const extra = ATTRIBUTES.filter(([attr]) => c[attr] === true && m[attr] !== true).map(([, no]) => no);
+  if (!extra.length) return [];
+  await query(`take ${extra.join(' ')} from ${clone}`, `ALTER ROLE ${ident(clone)} ${extra.join(' ')}`);
+  return [`${clone} lost attributes ${main} does not have (${extra.join(', ')})`];
 }
 
 async function ensureInherits(query: Query, { main, clone, versionNum }: CloneRoles): Promise<string[]> {
