@@ -157,7 +157,7 @@ export function mysqlLine(t: MysqlTarget, strategy: 'single' | 'alternating' | '
     const rows = /mariadb/i.test(v)
       ? await t.query<Account[]>(
         `SELECT User AS user, Host AS host, IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '') AS auth, IFNULL(JSON_VALUE(Priv, '$.plugin'), '') AS plugin,
-                IF(JSON_VALUE(Priv, '$.account_locked') = 'true', 'Y', 'N') AS locked, NULL AS additional
+                IF(IFNULL(JSON_VALUE(Priv, '$.account_locked'), '0') IN ('1', 'true'), 'Y', 'N') AS locked, NULL AS additional
            FROM mysql.global_priv WHERE User IN (?, ?) ORDER BY User, Host`, [login, `${login}_clone`])
       : await t.query<Account[]>(
         `SELECT User AS user, Host AS host, authentication_string AS auth, plugin, account_locked AS locked,
