@@ -3,6 +3,7 @@
  * store, the vault and the engine's dependencies. Read-only commands open only the state
  * store and never need the master key.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,8 +24,9 @@ export function configPath(flag: string | undefined): string {
   return resolve(flag ?? process.env.ROTOR_CONFIG ?? 'rotor.yaml');
 }
 
-export function openConfig(flag: string | undefined): RotorConfig {
-  const { config, warnings } = loadConfig(configPath(flag));
+/** @param readOnly the command never reaches a target (reads state, values or backups): unset `${VAR}`s are no error. */
+export function openConfig(flag: string | undefined, opts: { readOnly?: boolean } = {}): RotorConfig {
+  const { config, warnings } = loadConfig(configPath(flag), process.env, { unsetVarsAllowed: opts.readOnly });
   for (const w of warnings) process.stderr.write(`rotor: warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
   return config;
 }
@@ -33,7 +35,9 @@ export function openState(config: RotorConfig, opts: { create?: boolean } = {}):
   if (!opts.create && !existsSync(config.state.path)) {
     throw new NotFoundError(`no state database at ${config.state.path}`, 'run `rotor init` in this directory first');
   }
-  const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create });
+  // ROTOR_LOCK_LEASE_MS: how long a rotation lock outlives a holder that stopped renewing it.
+  const leaseMs = Number(process.env.ROTOR_LOCK_LEASE_MS) || undefined;
+  const state = new SqliteStateStore({ path: config.state.path, host: hostname(), mustExist: !opts.create, leaseMs });
   return state;
 }
 
@@ -56,9 +60,22 @@ export async function withRunner<T>(
 ): Promise<T> {
   const engine = await openEngine(config, onEvent);
   const runner = new Runner(engine.deps);
+  // Ctrl-C or SIGTERM: the steps under way finish and are journaled, nothing new starts,
+  // and the command ends with what to do next. A second signal stops at once (resume
+  // repairs that too: every step is recorded before it acts).
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    runner.interrupt();
+    process.stderr.write(`\nrotor: ${signal}: finishing the steps under way, starting nothing new (again to stop at once)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await fn(runner, engine);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await runner.close();
     await engine.close();
   }
@@ -76,6 +93,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
         'use the original key (ROTOR_MASTER_KEY, ROTOR_MASTER_KEY_FILE or .rotor/master.key); nothing was changed',
       );
     }
+    await state.useAuditKey(keys.audit);
     const vaults = new Map<string, LocalVault>();
     for (const [name, store] of Object.entries(config.stores)) {
       if (store.type !== 'local') continue; // file stores receive deliveries; versions live in vaults
@@ -93,7 +111,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       redactor,
       crash,
       actor: actorName(),
-      owner: { pid: process.pid, host: hostname() },
+      owner: { id: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, pid: process.pid, host: hostname() },
       now: Date.now,
       onEvent,
     };

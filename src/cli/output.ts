@@ -9,8 +9,8 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** 3 when a person must look, 1 when something rolled back, 2 when something could not start. */
 export function exitCodeFor(outcomes: RotationOutcome[]): number {
-  const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s);
-  if (has('failed')) return 3;
+  const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s && !o.requested);
+  if (has('failed') || has('interrupted')) return 3;
   if (has('rolled-back') || has('not-started')) return 1;
   if (has('busy') || has('skipped') || has('refused')) return 2;
   return 0;
@@ -18,15 +18,17 @@ export function exitCodeFor(outcomes: RotationOutcome[]): number {
 
 const MARK: Record<RotationOutcome['status'], string> = {
   succeeded: 'ok', grace: 'ok', 'rolled-back': 'ROLLED BACK', failed: 'FAILED', busy: 'BUSY', skipped: 'SKIPPED',
-  refused: 'REFUSED', 'not-started': 'NOT STARTED',
+  refused: 'REFUSED', 'not-started': 'NOT STARTED', interrupted: 'INTERRUPTED',
 };
 
 export function describeOutcome(o: RotationOutcome): string {
   const what =
     o.status === 'grace' ? `v${o.version} current; previous valid during grace` :
     o.status === 'succeeded' ? (o.version === undefined ? 'done' : o.version === 1 ? 'v1 current' : `v${o.version} current; previous retired`) :
+    o.requested ? `rolled back on request: v${o.version} withdrawn, the previous value is current again` :
     `${o.step ? `at ${o.step}: ` : ''}${o.error ?? ''}`;
-  return `${MARK[o.status].padEnd(11)} ${o.secretId}  ${what}${o.hint ? `\n            → ${o.hint}` : ''}`;
+  const warnings = (o.warnings ?? []).map((w) => `\n            ! ${w}`).join('');
+  return `${MARK[o.status].padEnd(11)} ${o.secretId}  ${what}${warnings}${o.hint ? `\n            → ${o.hint}` : ''}`;
 }
 
 /**
@@ -77,7 +79,7 @@ export class Progress {
 
 /** Prints outcomes: every one for small runs, only the ones that need attention for big ones. */
 export function printOutcomes(outcomes: RotationOutcome[], elapsedMs: number): void {
-  const notOk = outcomes.filter((o) => o.status !== 'succeeded' && o.status !== 'grace');
+  const notOk = outcomes.filter((o) => (o.status !== 'succeeded' && o.status !== 'grace') || o.warnings?.length);
   const shown = outcomes.length <= 50 ? outcomes : notOk;
   const sorted = [...shown].sort((a, b) => (a.secretId < b.secretId ? -1 : 1));
   for (const o of sorted) process.stdout.write(`${describeOutcome(o)}\n`);
@@ -89,6 +91,8 @@ export function printOutcomes(outcomes: RotationOutcome[], elapsedMs: number): v
     count('failed') ? `${count('failed')} failed` : '',
     count('busy') ? `${count('busy')} busy` : '',
     count('skipped') ? `${count('skipped')} skipped` : '',
+    count('interrupted') ? `${count('interrupted')} interrupted` : '',
   ].filter(Boolean);
   process.stdout.write(`${outcomes.length} secret${outcomes.length === 1 ? '' : 's'}: ${parts.join(', ')} in ${(elapsedMs / 1000).toFixed(2)}s\n`);
+  if (count('interrupted')) process.stdout.write('interrupted; run `rotor resume` to finish what was under way\n');
 }

@@ -7,6 +7,9 @@
  *   const { payload } = await verifier.verify(token);
  */
 export { createTokenSigner, type JwtKeySet, type SignOptions, type TokenSigner } from './jwt-signer.js';
-export { createTokenVerifier, jwksFile, jwksUrl, type JwksSource, type TokenVerifier, type VerifierOptions } from './jwt-verifier.js';
+export { createTokenVerifier, type TokenVerifier, type VerifierOptions } from './jwt-verifier.js';
+export { jwksFile, jwksUrl, type BuiltInJwksSource, type JwksDocument, type JwksFetchContext, type JwksSource } from './jwks-source.js';
+export { KeySetUnavailableError, type KeySetStats } from './key-set-cache.js';
+export type { SkippedKey } from './jwks-import.js';
 export { createKeyring, keyIdOf, CIPHERTEXT_PREFIX, type Keyring, type KeyringValue } from './keyring.js';
 export { watchJsonFile, type Watcher, type WatchOptions } from './watch.js';

@@ -21,7 +21,16 @@ export interface LoadResult {
 
 const COMMON_KEYS = new Set(Object.keys(secretCommonSchema.shape));
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+export interface LoadOptions {
+  /**
+   * Read-only commands (status, history, get, audit, plan --offline, backup verify) never
+   * reach a target: an unset `${VAR}` stays as written instead of being an error, so an
+   * auditor needs no database admin credentials to read status.
+   */
+  unsetVarsAllowed?: boolean;
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): LoadResult {
   const path = resolve(file);
   let text: string;
   try {
@@ -36,7 +45,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       },
     ]);
   }
-  return parseConfig(text, path, env);
+  return parseConfig(text, path, env, opts);
 }
 
 /**
@@ -45,11 +54,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
  * so that every message names its line. Both share `validate`, so they cannot disagree on
  * what is valid, only on how well they point at it.
  */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
-  return parseFast(text, file, env) ?? parsePrecise(text, file, env);
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, opts: LoadOptions = {}): LoadResult {
+  return parseFast(text, file, env, opts) ?? parsePrecise(text, file, env, opts);
 }
 
-function parseFast(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult | undefined {
+function parseFast(text: string, file: string, env: NodeJS.ProcessEnv, opts: LoadOptions): LoadResult | undefined {
   let js: unknown;
   try {
     // CORE_SCHEMA: the YAML 1.2 types the precise parser uses too (no timestamps, no merge keys).
@@ -58,13 +67,13 @@ function parseFast(text: string, file: string, env: NodeJS.ProcessEnv): LoadResu
     return undefined;
   }
   let missing = false;
-  const interpolated = mapStrings(js, (value) => substitute(value, env, () => (missing = true)));
+  const interpolated = mapStrings(js, (value) => substitute(value, env, () => (missing = !opts.unsetVarsAllowed)));
   if (missing) return undefined;
-  const result = validate(interpolated, file, () => ({}));
+  const result = validate(interpolated, file, () => ({}), targetVars(js));
   return result.problems.length || result.warnings.length ? undefined : { config: result.config!, warnings: [] };
 }
 
-function parsePrecise(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
+function parsePrecise(text: string, file: string, env: NodeJS.ProcessEnv, opts: LoadOptions): LoadResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined) => (offset === undefined ? {} : lines.linePos(offset));
@@ -74,17 +83,33 @@ function parsePrecise(text: string, file: string, env: NodeJS.ProcessEnv): LoadR
   }
   if (problems.length) throw new ConfigError(problems);
 
-  interpolate(doc, env, (offset, message) => problems.push({ file, ...at(offset), path: '', message }));
+  const vars = targetVars(doc.toJS());
+  interpolate(doc, env, (offset, message) => {
+    if (!opts.unsetVarsAllowed) problems.push({ file, ...at(offset), path: '', message });
+  });
   if (problems.length) throw new ConfigError(problems);
 
-  const result = validate(doc.toJS() ?? {}, file, (path) => lineOf(doc, path, at));
+  const result = validate(doc.toJS() ?? {}, file, (path) => lineOf(doc, path, at), vars);
   if (result.problems.length) throw new ConfigError(sortByLine(result.problems));
   return { config: result.config!, warnings: result.warnings };
 }
 
 type Locate = (path: (string | number)[]) => { line?: number; column?: number };
 
-function validate(js: unknown, file: string, locate: Locate): { config?: RotorConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
+/** The `${VAR}` names the targets' URLs use, read before interpolation. */
+function targetVars(js: unknown): string[] {
+  const targets = isRecord(js) && isRecord(js.targets) ? Object.values(js.targets) : [];
+  const names = new Set<string>();
+  for (const t of targets) {
+    if (!isRecord(t) || typeof t.url !== 'string') continue;
+    for (const m of t.url.matchAll(VAR)) if (m[1]) names.add(m[1]);
+  }
+  return [...names];
+}
+
+function validate(
+  js: unknown, file: string, locate: Locate, targetEnv: string[],
+): { config?: RotorConfig; problems: ConfigProblem[]; warnings: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const problem = (path: (string | number)[], message: string) => problems.push({ file, ...locate(path), path: path.join('.'), message });
 
@@ -135,6 +160,7 @@ function validate(js: unknown, file: string, locate: Locate): { config?: RotorCo
     stores,
     consumers: raw.consumers,
     secrets,
+    targetEnv,
   };
   const { errors, warnings } = checkRules(config, raw);
   const located = (r: RuleProblem): ConfigProblem => ({ file, ...locate(r.at), path: r.at.join('.'), message: r.message });

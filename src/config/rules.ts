@@ -5,6 +5,7 @@
 import { consumerOrder } from '../consumers/order.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
+import { checkDeliveries } from './delivery-rules.js';
 import type { RawConfig, RotorConfig } from './schema.js';
 
 export interface RuleProblem {
@@ -77,6 +78,10 @@ export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleP
       if ('signal' in r && (r.pid === undefined) === (r.pidfile === undefined)) errors.push({ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' });
     });
   }
+
+  const deliveries = checkDeliveries(config);
+  errors.push(...deliveries.errors);
+  warnings.push(...deliveries.warnings);
 
   const order = consumerOrder(Object.keys(config.consumers), config.secrets);
   if (!order.ok) {

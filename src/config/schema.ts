@@ -8,7 +8,11 @@
  * errors.
  */
 import { z } from 'zod';
+import { FIELD_PATH } from '../consumers/field-problem.js';
 import { parseDuration } from './duration.js';
+
+/** Which version a delivery takes. */
+export const DELIVERED_STAGES = ['current', 'previous'] as const;
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -82,11 +86,36 @@ const deliverSchema = z.union([
   z.strictObject({
     store: name.describe('a file store (env-file, json, yaml) under `stores`'),
     key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
-    field: z.string().min(1).max(64).optional().describe('one field of a structured value, e.g. password'),
+    field: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(FIELD_PATH, 'names and list indexes separated by dots, like password or keys.0.kid')
+      .optional()
+      .describe(
+        'the part of a structured value to deliver: a field (password), a dot path into it (keys.0.kid), or a view the type offers '
+          + '(jwt-keyset HS256: secret, the signing key\'s shared secret as in its JWK `k`); checked against the type when the config loads. '
+          + 'Without it a string value goes as is, a structured one as JSON',
+      ),
+    stage: z
+      .enum(DELIVERED_STAGES)
+      .default('current')
+      .describe(
+        'current: the value in use; previous: the value it replaced, while that is valid in its grace period, and an empty string when there is none '
+          + '(first rotation, after retire) — for services that accept both, e.g. { key: JWT_PREVIOUS_SECRET, field: secret, stage: previous }',
+      ),
     secret: secretIdSchema.optional().describe('the secret this delivery is for, when the consumer uses several'),
   }),
   z.strictObject({
-    template: z.string().min(1).max(4096).describe('a file with {{ field }} placeholders ({{ value }}: the whole value), relative to rotor.yaml'),
+    template: z
+      .string()
+      .min(1)
+      .max(4096)
+      .describe(
+        'a file, relative to rotor.yaml, with placeholders checked when the config loads: {{ password }} or {{ keys.0.kid }} (what `field` takes), '
+          + '{{ value }} (the whole value), and the same after `previous.` for the previous value in grace, an empty string when there is none: '
+          + '{{ previous.password }}, {{ previous.value }}',
+      ),
     to: z.string().min(1).max(4096).describe('the file to render into (atomic replace, 0600 backup of the old one)'),
     secret: secretIdSchema.optional().describe('the secret this template is for, when the consumer uses several'),
   }),
@@ -179,4 +208,6 @@ export interface RotorConfig {
   stores: Record<string, StoreConfig>;
   consumers: Record<string, ConsumerConfig>;
   secrets: SecretConfig[];
+  /** Environment variables the targets' admin URLs are built from: no hook command inherits them. */
+  targetEnv: string[];
 }

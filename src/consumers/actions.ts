@@ -12,7 +12,9 @@ import { RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import { assignInFile, FILE_FORMATS, replaceFile } from '../stores/config-files/file.js';
 import type { Assignment } from '../stores/config-files/types.js';
+import { pickField, textOf } from './fields.js';
 import { describeCommand, runCommand } from './run-command.js';
+import { fillTemplate, placeholdersIn } from './template.js';
 
 export class ConsumerError extends RotorError {
   constructor(consumer: string, message: string, hint?: string) {
@@ -31,12 +33,28 @@ function reason(err: unknown, timeout: string): string {
 }
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
-/** The text delivered for a value: one field, a plain string, or the structured value as JSON. */
-export function deliveredText(value: SecretValue, field: string | undefined, consumer: string): string {
-  if (field === undefined) return typeof value === 'string' ? value : JSON.stringify(value);
-  if (typeof value === 'string' || !Object.hasOwn(value, field)) throw new ConsumerError(consumer, `the value has no field "${field}"`, 'fix `field` in the consumer\'s deliver list');
-  const f = value[field];
-  return typeof f === 'string' ? f : JSON.stringify(f);
+/** What a delivery is given of one secret: its value and, while it is in grace, the value it replaced. */
+export interface DeliveryInput {
+  secretId: string;
+  value: SecretValue;
+  /** The previous version's value while it is valid (what `stage: previous` delivers); null when there is none. */
+  previous: SecretValue | null;
+}
+
+/**
+ * The text delivered for `field` (the whole value when undefined) of one stage. The current
+ * value must have the field — config load checked its type has it, so a value without it is
+ * refused rather than delivered empty; a previous value lacking it (none, or of another
+ * shape after a change of algorithm) delivers an empty string.
+ */
+export function deliveredText(input: Pick<DeliveryInput, 'value' | 'previous'>, pick: { stage: 'current' | 'previous'; field: string | undefined; type: string | undefined }, consumer: string): string {
+  const value = pick.stage === 'previous' ? input.previous : input.value;
+  if (value === null) return '';
+  if (pick.field === undefined) return textOf(value);
+  const part = pickField(pick.type, value, pick.field);
+  if (part !== undefined) return textOf(part);
+  if (pick.stage === 'previous') return '';
+  throw new ConsumerError(consumer, `the value has no field "${pick.field}"`, "fix `field` in the consumer's deliver list");
 }
 
 /** The deliveries of `consumer` that are for `secretId`: those that name it, or name no secret. */
@@ -44,23 +62,49 @@ export function deliveriesFor(consumer: ConsumerConfig, secretId: string): Consu
   return consumer.deliver.filter((d) => d.secret === undefined || d.secret === secretId);
 }
 
-/** Writes what `consumer` takes of `secretId`'s value. `changed`: whether any file's content changed. */
-export async function deliver(
-  config: RotorConfig, name: string, consumer: ConsumerConfig, value: SecretValue, secretId: string,
-): Promise<{ lines: string[]; changed: boolean }> {
+/**
+ * Whether any consumer of `secretId` is given its previous value (`stage: previous`, or a
+ * template with a `{{ previous.… }}` placeholder). Retire must then deliver again to take
+ * the retired value away from it. A template that cannot be read counts as yes.
+ */
+export function deliversPrevious(config: RotorConfig, secretId: string): boolean {
+  const secret = config.secrets.find((s) => s.id === secretId);
+  return (secret?.consumers ?? []).some((name) => {
+    const consumer = config.consumers[name];
+    return consumer !== undefined && deliveriesFor(consumer, secretId).some((d) => {
+      if (!('template' in d)) return d.stage === 'previous';
+      try {
+        return placeholdersIn(readFileSync(resolve(config.dir, d.template), 'utf8')).some((p) => p.stage === 'previous');
+      } catch {
+        return true;
+      }
+    });
+  });
+}
+
+const types = new WeakMap<RotorConfig, Map<string, string>>();
+function typeOf(config: RotorConfig, secretId: string): string | undefined {
+  let byId = types.get(config);
+  if (!byId) types.set(config, (byId = new Map(config.secrets.map((s) => [s.id, s.type]))));
+  return byId.get(secretId);
+}
+
+/** Writes what `consumer` takes of one secret. `changed`: whether any file's content changed. */
+export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, input: DeliveryInput): Promise<{ lines: string[]; changed: boolean }> {
+  const type = typeOf(config, input.secretId);
   // One write per file, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
   const done: string[] = [];
   let changed = false;
-  for (const d of deliveriesFor(consumer, secretId)) {
+  for (const d of deliveriesFor(consumer, input.secretId)) {
     if ('template' in d) {
-      const rendered = await renderTemplate(config, name, d, value);
+      const rendered = await renderTemplate(config, name, d, input, type);
       done.push(rendered.line);
       changed ||= rendered.changed;
       continue;
     }
     const list = byStore.get(d.store) ?? [];
-    list.push({ key: d.key, value: deliveredText(value, d.field, name) });
+    list.push({ key: d.key, value: deliveredText(input, { stage: d.stage, field: d.field, type }, name) });
     byStore.set(d.store, list);
   }
   for (const [storeName, assignments] of byStore) {
@@ -77,9 +121,9 @@ export async function deliver(
   return { lines: done, changed };
 }
 
-/** Renders `{{ field }}` (and `{{ value }}`) placeholders; an unknown placeholder is an error, never an empty string. */
+/** Renders a template's placeholders (consumers/template.ts); a field the value lacks is an error, never an empty string. */
 async function renderTemplate(
-  config: RotorConfig, name: string, d: { template: string; to: string }, value: SecretValue,
+  config: RotorConfig, name: string, d: { template: string; to: string }, input: DeliveryInput, type: string | undefined,
 ): Promise<{ line: string; changed: boolean }> {
   let text: string;
   try {
@@ -87,7 +131,7 @@ async function renderTemplate(
   } catch (err) {
     throw new ConsumerError(name, `cannot read template ${d.template}: ${(err as Error).message}`);
   }
-  const rendered = text.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, field: string) => deliveredText(value, field === 'value' ? undefined : field, name));
+  const rendered = fillTemplate(text, (p) => deliveredText(input, { stage: p.stage, field: p.field, type }, name));
   const change = await replaceFile(resolve(config.dir, d.to), () => rendered, { backupDir: join(config.dir, '.rotor', 'backups', 'templates') });
   return { line: change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`, changed: change.changed };
 }
@@ -105,11 +149,21 @@ async function attempt<T>(step: { timeout: string; retries: number; interval: st
   throw last;
 }
 
-export async function reload(config: RotorConfig, name: string, step: ReloadStep, value: string, env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * What reload and health commands are given: the values on stdin, ROTOR_* variables, and a
+ * redactor for the values they were given (their output may echo them).
+ */
+export interface CommandInput {
+  stdin: string;
+  env: NodeJS.ProcessEnv;
+  redact: (text: string) => string;
+}
+
+export async function reload(config: RotorConfig, name: string, step: ReloadStep, input: CommandInput): Promise<string> {
   try {
     return await attempt(step, async (timeoutMs) => {
       if ('command' in step) {
-        const r = await runCommand(step.command, { shell: step.shell, stdin: value, timeoutMs, env, cwd: config.dir });
+        const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
         if (r.timedOut) throw new Error(`\`${describeCommand(step.command)}\` did not finish within ${step.timeout}`);
         if (r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` exited ${r.code ?? r.signal}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
         return `ran \`${describeCommand(step.command)}\``;
@@ -129,7 +183,7 @@ export async function reload(config: RotorConfig, name: string, step: ReloadStep
   }
 }
 
-export async function health(config: RotorConfig, name: string, step: HealthStep): Promise<string> {
+export async function health(config: RotorConfig, name: string, step: HealthStep, input: CommandInput): Promise<string> {
   try {
     return await attempt(step, async (timeoutMs) => {
       if ('http' in step) {
@@ -149,11 +203,11 @@ export async function health(config: RotorConfig, name: string, step: HealthStep
         });
         return `${step.tcp} accepts connections`;
       }
-      const r = await runCommand(step.command, { shell: step.shell, stdin: '', timeoutMs, cwd: config.dir });
+      const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
       if (r.timedOut || r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` ${r.timedOut ? `did not finish within ${step.timeout}` : `exited ${r.code ?? r.signal}`}`);
       return `\`${describeCommand(step.command)}\` ok`;
     });
   } catch (err) {
-    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`, 'the previous value was put back; check the service');
+    throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`);
   }
 }

@@ -13,18 +13,31 @@
  */
 import type { RotorConfig } from '../config/schema.js';
 import type { SecretValue } from '../rotators/types.js';
-import { ConsumerError, deliver, deliveredText, health, reload } from './actions.js';
+import { Redactor } from '../engine/redact.js';
+import { ConsumerError, deliver, deliveriesFor, health, reload, type CommandInput } from './actions.js';
+import { textOf } from './fields.js';
 
 export interface RoundMember {
   secretId: string;
+  /** The secret's consumers, in its order. */
   consumers: string[];
+  /** What consumers are given as the current value (a key set already without retired keys). */
   value: SecretValue;
+  /**
+   * The previous version's value while it is in its grace period: what `stage: previous`
+   * deliveries and `{{ previous.… }}` placeholders get. Null (or omitted) when there is
+   * none — first rotation, no grace, retired — and they get an empty string.
+   */
+  previous?: SecretValue | null;
+  /** The version `value` is, for ROTOR_SECRETS / ROTOR_VERSION. */
   version: number;
 }
 
 interface Arrival extends RoundMember {
   lines: string[];
   failure?: unknown;
+  /** A delivery for this member changed a file at a consumer earlier in the round. */
+  changedFiles: boolean;
   settle: { resolve: (detail: string) => void; reject: (err: unknown) => void };
 }
 
@@ -39,8 +52,11 @@ export class ReloadRound {
    *   unhealthy on a value that worked before the rotation is reported, not a failure
    * @param onFailed told which members failed, before any member hears its result, so
    *   their rollbacks can be gathered into a round of their own
-   * @param onlyIfChanged reload and check a consumer only when a delivery changed one of
-   *   its files (retire's re-delivery of a key set without the retired key)
+   * @param onlyIfChanged reload and check a consumer only when it holds something new
+   *   (retire's re-delivery without the retired key or previous value): when a delivery
+   *   changed one of its files, or — for a consumer with no deliveries of its own for a
+   *   member, fed through another's (a Deployment restarted after its ExternalSecret file
+   *   changed) — when a delivery of that member changed a file at an earlier consumer
    */
   constructor(
     private readonly config: RotorConfig,
@@ -54,7 +70,7 @@ export class ReloadRound {
   /** Hands a member's value to the round; settles once the round has run its consumers. */
   arrive(member: RoundMember): Promise<string> {
     const result = new Promise<string>((resolve, reject) => {
-      this.arrivals.push({ ...member, lines: [], settle: { resolve, reject } });
+      this.arrivals.push({ ...member, lines: [], changedFiles: false, settle: { resolve, reject } });
     });
     this.waiting.delete(member.secretId);
     this.startIfComplete();
@@ -92,26 +108,29 @@ export class ReloadRound {
       if (!consumer) continue;
       let members = this.arrivals.filter((a) => a.failure === undefined && a.consumers.includes(name));
       let changed = false;
+      // Read before this consumer's deliveries count: it is fed by *earlier* consumers.
+      const fedByEarlier = members.some((m) => m.changedFiles && !deliveriesFor(consumer, m.secretId).length);
       for (const m of members) {
         try {
-          const delivered = await deliver(this.config, name, consumer, m.value, m.secretId);
+          const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null });
           m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
           changed ||= delivered.changed;
+          m.changedFiles ||= delivered.changed;
         } catch (err) {
           m.failure = err;
         }
       }
       members = members.filter((m) => m.failure === undefined);
-      if (!members.length || (this.opts.onlyIfChanged && !changed)) continue;
+      if (!members.length || (this.opts.onlyIfChanged && !changed && !fedByEarlier)) continue;
 
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const { stdin, env } = reloadInput(members, name);
-        for (const r of consumer.reload) say(await reload(this.config, name, r, stdin, env));
+        const input = commandInput(members);
+        for (const r of consumer.reload) say(await reload(this.config, name, r, input));
         for (const h of consumer.health) {
           try {
-            say(await health(this.config, name, h));
+            say(await health(this.config, name, h, input));
           } catch (err) {
             if (!this.opts.restoring) throw err;
             say(`still unhealthy on the previous value: ${(err as Error).message}`);
@@ -125,16 +144,22 @@ export class ReloadRound {
 }
 
 /**
- * What a reload command is given: with one secret, its value on stdin and ROTOR_SECRET_ID /
- * ROTOR_VERSION; with several, a JSON object of id → value on stdin. ROTOR_SECRETS always
- * lists `id@version` of every secret the reload is for. Values never go into the
- * environment or argv.
+ * What reload and health commands are given: with one secret, its value on stdin and
+ * ROTOR_SECRET_ID / ROTOR_VERSION; with several, a JSON object of id → value on stdin.
+ * ROTOR_SECRETS always lists `id@version` of every secret the reload is for. Values never
+ * go into the environment or argv, and are cut out of whatever the commands print.
  */
-function reloadInput(members: RoundMember[], consumer: string): { stdin: string; env: NodeJS.ProcessEnv } {
+function commandInput(members: RoundMember[]): CommandInput {
+  const redactor = new Redactor();
+  for (const m of members) {
+    redactor.register(m.value);
+    if (m.previous) redactor.register(m.previous);
+  }
+  const redact = (text: string) => redactor.redact(text);
   const env: NodeJS.ProcessEnv = { ROTOR_SECRETS: members.map((m) => `${m.secretId}@${m.version}`).join(',') };
   if (members.length === 1) {
     const [m] = members as [RoundMember];
-    return { stdin: deliveredText(m.value, undefined, consumer), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) } };
+    return { stdin: textOf(m.value), env: { ...env, ROTOR_SECRET_ID: m.secretId, ROTOR_VERSION: String(m.version) }, redact };
   }
-  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, deliveredText(m.value, undefined, consumer)]))), env };
+  return { stdin: JSON.stringify(Object.fromEntries(members.map((m) => [m.secretId, textOf(m.value)]))), env, redact };
 }

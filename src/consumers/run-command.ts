@@ -9,16 +9,44 @@ export interface CommandResult {
   signal: NodeJS.Signals | null;
   /** The last part of stdout and stderr, for the error message (the caller redacts it). */
   output: string;
+  /** With `stdout: true`: the whole of stdout (at most 1 MiB), kept out of `output`. */
+  stdout?: string;
   timedOut: boolean;
 }
 
-export function runCommand(command: string | string[], opts: { shell: boolean; stdin: string; timeoutMs: number; env?: NodeJS.ProcessEnv; cwd: string }): Promise<CommandResult> {
+export interface RunOptions {
+  shell: boolean;
+  stdin: string;
+  timeoutMs: number;
+  /** Added to the inherited environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Variables a command must not inherit (those the targets' admin URLs are built from). */
+  strip?: readonly string[];
+  cwd: string;
+  /** Keep stdout whole and apart from `output` (a command that prints a new value). */
+  stdout?: boolean;
+  /**
+   * Applied to the output before it is cut to its tail: a value the command echoed is
+   * removed whole, never left as a fragment the cut made unrecognizable.
+   */
+  redact?: (text: string) => string;
+}
+
+/** How much output is kept before redaction; the tail shown after it is much shorter. */
+const KEPT = 64 * 1024;
+const SHOWN = 2000;
+
+export function runCommand(command: string | string[], opts: RunOptions): Promise<CommandResult> {
   const [file, ...args] = opts.shell ? ['/bin/sh', '-c', Array.isArray(command) ? command.join(' ') : command] : Array.isArray(command) ? command : command.split(/\s+/).filter(Boolean);
   return new Promise((resolve) => {
-    const child = spawn(file!, args, { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file!, args, { cwd: opts.cwd, env: childEnv(opts.env, opts.strip), stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
-    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2000));
-    child.stdout.on('data', keep);
+    let stdout = '';
+    // Chunks are joined before anything is cut, so a value split across two chunks is whole again.
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-KEPT));
+    // A command that prints a value (a provider's new key) keeps its stdout apart, whole.
+    if (opts.stdout) child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(0, 1 << 20)));
+    else child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -31,7 +59,8 @@ export function runCommand(command: string | string[], opts: { shell: boolean; s
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, output: output.trim(), timedOut });
+      const shown = (opts.redact ? opts.redact(output) : output).slice(-SHOWN).trim();
+      resolve({ code, signal, output: shown, timedOut, ...(opts.stdout ? { stdout } : {}) });
     });
     child.stdin.on('error', () => {}); // a command that never reads stdin must not fail the write
     child.stdin.end(opts.stdin);
@@ -40,12 +69,13 @@ export function runCommand(command: string | string[], opts: { shell: boolean; s
 
 /**
  * A command inherits Rotor's environment (PATH, the variables its config uses) — except
- * Rotor's own secrets: the master key opens every stored value, and no reload hook needs it.
+ * Rotor's own secrets: the master key opens every stored value, the admin URLs of targets
+ * open the databases, and no reload or health hook needs them.
  */
 const ROTOR_ONLY = ['ROTOR_MASTER_KEY', 'ROTOR_BACKUP_PASSPHRASE'];
-function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function childEnv(extra: NodeJS.ProcessEnv = {}, strip: readonly string[] = []): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
-  for (const name of ROTOR_ONLY) delete env[name];
+  for (const name of [...ROTOR_ONLY, ...strip]) delete env[name];
   return env;
 }
 

@@ -17,6 +17,10 @@ export interface DerivedKeys {
   vault: Buffer;
   /** HMAC key for the keyed fingerprints stored as metadata. */
   fingerprint: Buffer;
+  /** HMAC key of the audit chain: without the master key, nobody can rewrite it and recompute it. */
+  audit: Buffer;
+  /** HMAC key of exported audit checkpoints. */
+  checkpoint: Buffer;
   /** A public, non-secret id of the master key, to tell "wrong key" from "damaged data". */
   keyId: string;
 }
@@ -76,5 +80,5 @@ function warnIfReadableByOthers(file: string): void {
 export function deriveKeys(master: Buffer): DerivedKeys {
   const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `rotor/${purpose}/v1`, 32));
   const keyId = createHash('sha256').update(derive('key-id')).digest('base64url').slice(0, 16);
-  return { vault: derive('vault'), fingerprint: derive('fingerprint'), keyId };
+  return { vault: derive('vault'), fingerprint: derive('fingerprint'), audit: derive('audit'), checkpoint: derive('audit-checkpoint'), keyId };
 }

@@ -14,8 +14,6 @@ import { Slots } from './slots.js';
 
 export interface BatchOptions {
   concurrency: number;
-  /** Take over locks whose holder died on this host (resume). */
-  takeOverDead?: boolean;
 }
 
 export async function runBatch(
@@ -23,7 +21,7 @@ export async function runBatch(
   action: (secret: SecretConfig, propagation: Propagation) => Promise<RotationOutcome>,
 ): Promise<RotationOutcome[]> {
   const ordered = orderSecrets(secrets);
-  const { busy } = await deps.state.acquireLocks(ordered.map((s) => s.id), deps.owner, opts.takeOverDead ?? false);
+  const { busy } = await deps.state.acquireLocks(ordered.map((s) => s.id), deps.owner);
   const slots = new Slots(opts.concurrency);
   const propagation = new BatchPropagation(deps.config, ordered, slots);
   const done = new Map<string, Promise<RotationOutcome>>();
@@ -34,8 +32,8 @@ export async function runBatch(
     if (lock) {
       return {
         secretId: secret.id, status: 'busy',
-        error: `locked by pid ${lock.pid} on ${lock.host === hostname() ? 'this host' : lock.host} since ${new Date(lock.acquiredAt).toISOString()}`,
-        hint: 'wait for that rotation to finish, or run `rotor resume` if its process died',
+        error: `locked by pid ${lock.pid} on ${lock.host === hostname() ? 'this host' : lock.host} since ${new Date(lock.acquiredAt).toISOString()} (lease until ${new Date(lock.expiresAt).toISOString()})`,
+        hint: 'wait for that rotation to finish; if its process died, the lease expires by itself and `rotor resume` takes over',
       };
     }
     for (const dep of secret.after) {

@@ -4,7 +4,7 @@
  */
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import type { AnyRotatorDefinition, SecretValue, Rotator } from '../rotators/types.js';
-import type { StateStore, Step, Trigger } from '../state/types.js';
+import type { LockOwner, StateStore, Step, Trigger } from '../state/types.js';
 import type { VersionStore } from '../stores/types.js';
 import type { CrashPoint } from './crash.js';
 import type { Redactor } from './redact.js';
@@ -22,7 +22,8 @@ export interface EngineDeps {
   redactor: Redactor;
   crash: CrashPoint;
   actor: string;
-  owner: { pid: number; host: string };
+  /** This process run, as the holder of rotation locks. */
+  owner: LockOwner;
   now: () => number;
   /** Waits between attempts of an undo that finds the target unreachable (default ~8 s in all). */
   undoRetryMs?: readonly number[];
@@ -41,13 +42,16 @@ export interface RotateOptions {
   incident: string | null;
   /** Retire the previous value at once instead of after grace. */
   noGrace: boolean;
+  /** `rotor set`: the new value as the user gave it, instead of one the rotator generates. */
+  input?: string;
 }
 
 /**
  * `refused`: the target cannot do what the secret asks (preflight), nothing touched;
- * `not-started`: the target could not be reached before the rotation began, nothing touched.
+ * `not-started`: the target could not be reached before the rotation began, nothing touched;
+ * `interrupted`: stopped between steps on SIGINT/SIGTERM, journaled for `rotor resume`.
  */
-export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped' | 'refused' | 'not-started';
+export type OutcomeStatus = 'succeeded' | 'grace' | 'rolled-back' | 'failed' | 'busy' | 'skipped' | 'refused' | 'not-started' | 'interrupted';
 
 export interface RotationOutcome {
   secretId: string;
@@ -58,4 +62,8 @@ export interface RotationOutcome {
   step?: Step;
   error?: string;
   hint?: string;
+  /** A rollback a person asked for (`rotor rollback`), finished: not a failure. */
+  requested?: boolean;
+  /** What the steps warned about although they succeeded (see StepReport.warnings). */
+  warnings?: string[];
 }

@@ -19,17 +19,26 @@ import { ReloadRound } from '../consumers/round.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Slots } from './slots.js';
 
+/** What a secret hands its consumers: the value, its version, and the value still in grace (or null). */
+export interface Handover {
+  value: SecretValue;
+  version: number;
+  /** What `stage: previous` deliveries get; null when nothing is in grace. */
+  previous: SecretValue | null;
+}
+
 export interface Propagation {
-  /** propagate: delivers `value` to the secret's consumers, reloads and checks them. */
-  forward(secret: SecretConfig, value: SecretValue, version: number): Promise<string>;
+  /** propagate: delivers the new value to the secret's consumers, reloads and checks them. */
+  forward(secret: SecretConfig, handover: Handover): Promise<string>;
   /** The rollback's re-delivery of the previous value. */
-  restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string>;
+  restore(secret: SecretConfig, handover: Handover): Promise<string>;
   /**
-   * Retire's re-delivery of the current value without the retired key; a consumer is
-   * reloaded only when its files changed, unless `always` (a retire being retried, whose
-   * first attempt may have written the files and failed before the reload).
+   * Retire's re-delivery of the current value without the retired key or previous value;
+   * a consumer is reloaded when its files changed (or it is fed by one that did), unless
+   * `always` (a retire being retried, whose first attempt may have written the files and
+   * failed before the reload).
    */
-  refresh(secret: SecretConfig, value: SecretValue, version: number, opts: { always: boolean }): Promise<string>;
+  refresh(secret: SecretConfig, handover: Handover, opts: { always: boolean }): Promise<string>;
   /** The secret will not reach propagate in this run (its rotation failed before it). */
   skipForward(secretId: string): void;
   /** The secret's rollback will not re-deliver. */
@@ -51,12 +60,12 @@ function orderOf(config: RotorConfig): string[] {
 
 /** Each secret on its own: for a single rotation, `rotor rollback`, and outside batches. */
 export function soloPropagation(config: RotorConfig): Propagation {
-  const alone = (opts: { restoring?: boolean; onlyIfChanged?: boolean }) => (secret: SecretConfig, value: SecretValue, version: number) =>
-    new ReloadRound(config, orderOf(config), [secret.id], opts).arrive({ secretId: secret.id, consumers: secret.consumers, value, version });
+  const alone = (opts: { restoring?: boolean; onlyIfChanged?: boolean }) => (secret: SecretConfig, h: Handover) =>
+    new ReloadRound(config, orderOf(config), [secret.id], opts).arrive({ secretId: secret.id, consumers: secret.consumers, ...h });
   return {
     forward: alone({}),
     restore: alone({ restoring: true }),
-    refresh: (secret, value, version, { always }) => alone({ onlyIfChanged: !always })(secret, value, version),
+    refresh: (secret, h, { always }) => alone({ onlyIfChanged: !always })(secret, h),
     skipForward: () => {},
     skipRestore: () => {},
   };
@@ -76,16 +85,16 @@ export class BatchPropagation implements Propagation {
     }
   }
 
-  forward(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
-    return this.meet(this.forwardRound, secret, value, version) ?? this.solo.forward(secret, value, version);
+  forward(secret: SecretConfig, h: Handover): Promise<string> {
+    return this.meet(this.forwardRound, secret, h) ?? this.solo.forward(secret, h);
   }
 
-  restore(secret: SecretConfig, value: SecretValue, version: number): Promise<string> {
-    return this.meet(this.restoreRound, secret, value, version) ?? this.solo.restore(secret, value, version);
+  restore(secret: SecretConfig, h: Handover): Promise<string> {
+    return this.meet(this.restoreRound, secret, h) ?? this.solo.restore(secret, h);
   }
 
-  refresh(secret: SecretConfig, value: SecretValue, version: number, opts: { always: boolean }): Promise<string> {
-    return this.solo.refresh(secret, value, version, opts);
+  refresh(secret: SecretConfig, h: Handover, opts: { always: boolean }): Promise<string> {
+    return this.solo.refresh(secret, h, opts);
   }
 
   skipForward(secretId: string): void {
@@ -105,12 +114,12 @@ export class BatchPropagation implements Propagation {
   }
 
   /** Joins the secret's round, if it has one in `rounds` (once), holding no slot while it waits. */
-  private meet(rounds: Map<string, ReloadRound>, secret: SecretConfig, value: SecretValue, version: number): Promise<string> | undefined {
+  private meet(rounds: Map<string, ReloadRound>, secret: SecretConfig, h: Handover): Promise<string> | undefined {
     const round = rounds.get(secret.id);
     if (!round) return undefined;
     rounds.delete(secret.id);
     this.slots.release();
-    return round.arrive({ secretId: secret.id, consumers: secret.consumers, value, version }).finally(() => this.slots.acquire());
+    return round.arrive({ secretId: secret.id, consumers: secret.consumers, ...h }).finally(() => this.slots.acquire());
   }
 
   /** Members that failed in one round roll back together: one reload per consumer again. */

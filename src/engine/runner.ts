@@ -7,14 +7,16 @@
  * The caller holds the secret's lock (engine/batch.ts); the runner releases it in the
  * commit that ends its part of the rotation.
  */
-import { randomBytes } from 'node:crypto';
 import type { SecretConfig } from '../config/schema.js';
-import { describeError, RotorError, TargetUnreachableError } from '../errors.js';
-import type { SecretValue } from '../rotators/types.js';
+import { describeError, NotFoundError, RotorError, TargetUnreachableError } from '../errors.js';
+import type { SecretValue, StepReport } from '../rotators/types.js';
 import type { Mutation, RotationRow, Step, StepPhase, VersionRow } from '../state/types.js';
 import type { AnyRotator, EngineDeps, RotateOptions, RotationOutcome } from './context.js';
+import { deliversPrevious } from '../consumers/actions.js';
 import { soloPropagation, type Propagation } from './propagation.js';
+import { adoptValue, valueFrom, type AdoptResult } from './adopt.js';
 import { requestFor, RotatorPool } from './rotator-pool.js';
+import { newRotationId } from './rotation-id.js';
 import { fingerprintOf, parseStored, readVersion, serialize, valueAccess, type ValueAccess } from './values.js';
 
 /** The steps before a value is live; retire follows after grace. */
@@ -36,24 +38,49 @@ interface Run {
   signal: AbortSignal;
   /** How propagate reaches the consumers: alone, or in a round with the batch's other secrets. */
   propagation: Propagation;
+  /** `rotor set`: the value create stores instead of generating one. */
+  supplied?: SecretValue;
+  /** Warnings the rotator's steps reported in this run, for the outcome line. */
+  warnings: string[];
 }
 
 export class Runner {
   private readonly rotators: RotatorPool;
   private readonly abort = new AbortController();
+  /** Set on SIGINT/SIGTERM: running steps finish, no new step or rotation starts. */
+  private interrupted = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.rotators = new RotatorPool(deps.config, deps.now);
   }
 
+  /** Stop at the next step boundary: what runs now finishes and is journaled; `rotor resume` goes on. */
+  interrupt(): void {
+    this.interrupted = true;
+  }
+
   /** Starts a new rotation of `secret`. */
   async rotate(secret: SecretConfig, opts: RotateOptions, propagation?: Propagation): Promise<RotationOutcome> {
+    if (this.interrupted) {
+      await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+      return { secretId: secret.id, status: 'interrupted', error: 'not started: interrupted', hint: 'run the rotation again' };
+    }
     const versions = await this.deps.state.liveVersions(secret.id);
     const live = await this.readLive(secret, versions);
-    const refused = await this.preflight(secret);
+    const refused = await this.preflight(secret, opts.input !== undefined);
     if (refused) {
       await this.deps.state.releaseLocks([secret.id], this.deps.owner);
       return refused;
+    }
+    let supplied: SecretValue | undefined;
+    if (opts.input !== undefined) {
+      try {
+        supplied = await valueFrom(this.deps, await this.rotators.get(this.deps.definitionOf(secret)), secret, opts.input, this.abort.signal);
+        this.deps.redactor.register(supplied);
+      } catch (err) {
+        await this.deps.state.releaseLocks([secret.id], this.deps.owner);
+        return { secretId: secret.id, status: 'refused', error: describeError(err), hint: err instanceof RotorError ? err.hint : undefined };
+      }
     }
     const open = await this.deps.state.openRotations(secret.id);
     for (const r of open) {
@@ -68,7 +95,7 @@ export class Runner {
       // A new rotation ends the grace of the one before: the previous value is retired now.
       const retired = await this.retireRun(await this.load(secret, r, live, propagation), { cutShort: true });
       if (retired.status !== 'succeeded') return retired;
-      const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner, false);
+      const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner);
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
@@ -85,7 +112,7 @@ export class Runner {
       { kind: 'rotation.insert', row: rotation },
       this.audit(rotation, 'rotation.started', 'ok', null),
     ]);
-    return this.drive(await this.load(secret, rotation, live, propagation), 'create');
+    return this.drive({ ...(await this.load(secret, rotation, live, propagation)), supplied }, 'create');
   }
 
   /**
@@ -93,10 +120,10 @@ export class Runner {
    * created: an unsupported strategy or a missing privilege refuses the secret (exit 2), an
    * unreachable target fails it with nothing touched (exit 1).
    */
-  private async preflight(secret: SecretConfig): Promise<RotationOutcome | undefined> {
+  private async preflight(secret: SecretConfig, supplied: boolean): Promise<RotationOutcome | undefined> {
     const rotator = await this.rotators.get(this.deps.definitionOf(secret));
     try {
-      await rotator.preflight(requestFor(this.deps.config, secret, this.abort.signal));
+      await rotator.preflight({ ...requestFor(this.deps.config, secret, this.abort.signal), supplied });
       return undefined;
     } catch (err) {
       const usage = err instanceof RotorError && err.outcome === 'usage';
@@ -113,7 +140,9 @@ export class Runner {
     const run = await this.load(secret, rotation, new Map(), propagation);
     const { status, step, phase } = rotation;
     if (status === 'rolling-back' || (status === 'running' && phase === 'failed')) {
-      return this.rollback(run, step ?? 'create', rotation.error ?? 'interrupted', { recorded: true });
+      // A rollback a person asked for records no error; one a failure started always does.
+      const requested = status === 'rolling-back' && rotation.error === null;
+      return this.rollback(run, step ?? 'create', rotation.error ?? 'rollback requested', { recorded: true, requested });
     }
     if (status === 'grace') {
       const due = rotation.retireAfter !== null && rotation.retireAfter <= this.deps.now();
@@ -145,29 +174,35 @@ export class Runner {
     const retried = run.rotation.step === 'retire';
     try {
       await this.step(run, 'retire', async () => {
-        if (from === null) return 'nothing to retire: first version';
-        const retiring = await this.value(run, from);
+        // On a first rotation there is no stored previous, but the target may still accept a
+        // credential from before Rotor: the rotator revokes whatever Rotor does not hold.
+        const retiring = from === null ? undefined : await this.value(run, from);
         const current = await this.value(run, run.rotation.toVersion);
         const base = this.request(run);
         const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency', force: opts.force ?? false });
         // Consumers' copies of a key set lose the retired key too. A grace cut short by a new
         // rotation skips this: that rotation's propagate delivers right after.
         let refreshed: string | undefined;
-        if (run.secret.consumers.length && run.rotator.forConsumers && !opts.cutShort) {
+        const holdRetiring = run.rotator.forConsumers !== undefined || deliversPrevious(this.deps.config, run.secret.id);
+        if (run.secret.consumers.length && holdRetiring && !opts.cutShort) {
           const value = await this.deliverable(run, run.rotation.toVersion, [from]);
-          refreshed = `consumers: ${await run.propagation.refresh(run.secret, value, run.rotation.toVersion, { always: retried })}`;
+          const handover = { value, version: run.rotation.toVersion, previous: null };
+          refreshed = `consumers: ${await run.propagation.refresh(run.secret, handover, { always: retried })}`;
         }
-        const check = await run.rotator.checkRejected({ ...base, retired: retiring });
-        if (!check.rejected) throw new Error(`the target still accepts v${from} after retire${check.detail ? `: ${check.detail}` : ''}`);
+        const check = await run.rotator.checkRejected({ ...base, retired: retiring, current });
+        if (!check.rejected) {
+          const what = from === null ? 'a credential Rotor does not hold' : `v${from}`;
+          throw new Error(`the target still accepts ${what} after retire${check.detail ? `: ${check.detail}` : ''}`);
+        }
         // Bookkeeping of what the target already did: it rides with the next commit.
-        run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
-        return [done.detail, refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+        if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: this.deps.now() });
+        return [this.reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
       });
     } catch (err) {
       const error = this.deps.redactor.redact(describeError(err));
       await this.commit(run, [
         { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace', error } },
-        { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+        { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
       ]);
       return {
         ...this.outcome(run, 'failed'), step: 'retire', error,
@@ -195,8 +230,14 @@ export class Runner {
   private async readLive(secret: SecretConfig, liveVersions: VersionRow[]): Promise<Map<number, SecretValue>> {
     const access = valueAccess(this.deps, secret);
     const live = new Map<number, SecretValue>();
-    for (const v of liveVersions) live.set(v.version, await readVersion(access, secret.id, v.version, v.fingerprint));
+    for (const v of liveVersions) live.set(v.version, await readVersion(access, v));
     return live;
+  }
+
+  /** `rotor adopt`: the value in use today becomes v1 current, proven at the target first. */
+  async adopt(secret: SecretConfig, input: string, reason: string | null): Promise<AdoptResult> {
+    const rotator = await this.rotators.get(this.deps.definitionOf(secret));
+    return adoptValue(this.deps, rotator, secret, input, { reason, signal: this.abort.signal });
   }
 
   async close(): Promise<void> {
@@ -206,6 +247,7 @@ export class Runner {
 
   private async drive(run: Run, start: Step): Promise<RotationOutcome> {
     for (const step of LIVE_STEPS.slice(LIVE_STEPS.indexOf(start as (typeof LIVE_STEPS)[number]))) {
+      if (this.interrupted) return this.stopBefore(run, step);
       try {
         await this.step(run, step, () => this.act(run, step));
       } catch (err) {
@@ -215,12 +257,31 @@ export class Runner {
     return this.afterLive(run);
   }
 
+  /** Leaves the rotation journaled where it stands, for `rotor resume`. */
+  private async stopBefore(run: Run, step: Step): Promise<RotationOutcome> {
+    run.propagation.skipForward(run.secret.id);
+    const error = `interrupted before ${step}`;
+    await this.commit(run, [
+      { kind: 'rotation.update', id: run.rotation.id, set: { error } },
+      { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
+      this.audit(run.rotation, 'rotation.interrupted', 'info', error),
+    ]);
+    return { ...this.outcome(run, 'interrupted'), step, error, hint: 'run `rotor resume` to finish it' };
+  }
+
   /** The value is live: retire at once when grace is zero, otherwise wait for `rotor retire`. */
   private async afterLive(run: Run): Promise<RotationOutcome> {
-    if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) return this.retireRun(run, { cutShort: false });
+    if (run.rotation.retireAfter === null) {
+      // Journaled before grace ran from propagate: start it now rather than never.
+      run.rotation.retireAfter = this.deps.now() + run.rotation.graceMs;
+      run.deferred.push({ kind: 'rotation.update', id: run.rotation.id, set: { retireAfter: run.rotation.retireAfter } });
+    }
+    if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) {
+      return this.interrupted ? this.stopBefore(run, 'retire') : this.retireRun(run, { cutShort: false });
+    }
     await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
-      { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
       this.audit(run.rotation, 'rotation.live', 'ok', `previous value valid until ${new Date(run.rotation.retireAfter ?? 0).toISOString()}`),
     ]);
     return this.outcome(run, 'grace');
@@ -247,7 +308,7 @@ export class Runner {
     switch (step) {
       case 'create': {
         // A value stored before a crash is reused, never replaced: it may already be applied.
-        const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion });
+        const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion, rotationId: rotation.id, exact: true });
         let value: SecretValue;
         if (stored !== undefined) {
           value = parseStored(run.access, secret.id, rotation.toVersion, stored);
@@ -255,9 +316,9 @@ export class Runner {
           const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
           // Through the value schema once, so what is stored (and fingerprinted) has the exact
           // shape every later read produces, and a rotator bug cannot store a malformed value.
-          value = run.access.valueSchema.parse((await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value);
+          value = run.supplied ?? run.access.valueSchema.parse((await run.rotator.generate({ ...base, version: rotation.toVersion, current })).value);
           this.deps.redactor.register(value);
-          await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, plaintext: serialize(value) });
+          await run.access.store.putVersion({ secretId: secret.id, version: rotation.toVersion, rotationId: rotation.id, plaintext: serialize(value) });
         }
         run.values.set(rotation.toVersion, value);
         const now = this.deps.now();
@@ -277,31 +338,39 @@ export class Runner {
       case 'apply': {
         const pending = await this.value(run, rotation.toVersion);
         const current = rotation.fromVersion === null ? undefined : await this.value(run, rotation.fromVersion);
-        return (await run.rotator.apply({ ...base, pending, current })).detail;
+        return this.reported(run, await run.rotator.apply({ ...base, pending, current }));
       }
       case 'verify': {
         // Read back through the store: what is verified is what was durably stored.
         const value = await this.value(run, rotation.toVersion, { fresh: true });
-        return (await run.rotator.verify({ ...base, value })).detail;
+        return this.reported(run, await run.rotator.verify({ ...base, value }));
       }
       case 'promote': {
         const now = this.deps.now();
-        const retireAfter = now + rotation.graceMs;
         const mutations: Mutation[] = [
           { kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'current', at: now },
-          { kind: 'rotation.update', id: rotation.id, set: { retireAfter } },
         ];
         if (rotation.fromVersion !== null) mutations.push({ kind: 'version.stage', secretId: secret.id, version: rotation.fromVersion, stage: 'previous', at: now });
         await this.commit(run, mutations);
-        rotation.retireAfter = retireAfter;
         return `v${rotation.toVersion} is current`;
       }
       case 'propagate': {
-        if (!secret.consumers.length) return 'no consumers';
-        // Without grace the previous value is retired right after: consumers get the new
-        // value without its key at once, so retire's re-delivery changes nothing to reload.
-        const gone = rotation.graceMs === 0 ? [rotation.fromVersion] : [];
-        return run.propagation.forward(secret, await this.deliverable(run, rotation.toVersion, gone), rotation.toVersion);
+        let detail = 'no consumers';
+        if (secret.consumers.length) {
+          // Without grace the previous value is retired right after: consumers get the new
+          // value without its key at once, so retire's re-delivery changes nothing to reload.
+          const gone = rotation.graceMs === 0 ? [rotation.fromVersion] : [];
+          // The value in grace goes to `stage: previous` deliveries; without grace there is none.
+          const previous = rotation.graceMs === 0 || rotation.fromVersion === null ? null : await this.deliverable(run, rotation.fromVersion);
+          const value = await this.deliverable(run, rotation.toVersion, gone);
+          detail = await run.propagation.forward(secret, { value, version: rotation.toVersion, previous });
+        }
+        // Grace runs from the moment the last consumer has the new value and is healthy on
+        // it: a slow rolling restart must not eat the time old tokens and sessions need.
+        const retireAfter = this.deps.now() + rotation.graceMs;
+        run.deferred.push({ kind: 'rotation.update', id: rotation.id, set: { retireAfter } });
+        rotation.retireAfter = retireAfter;
+        return detail;
       }
     }
   }
@@ -321,6 +390,7 @@ export class Runner {
       { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'started', at: this.deps.now(), detail: safeError } },
     ]);
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'started' });
+    this.deps.crash('rollback', 'before');
     let doneDetail: string | null = null;
     try {
       const created = await this.deps.state.version(secret.id, rotation.toVersion);
@@ -332,10 +402,16 @@ export class Runner {
         ]);
       }
       // Consumers that were given the new value get the previous one back, and must be
-      // healthy on it, before the new value is withdrawn from the target.
-      const delivered = failedStep === 'propagate' || opts.requested;
+      // healthy on it, before the new value is withdrawn from the target. A rollback that
+      // resumes after a retire was tried (`rotor rollback` during a failed retire's grace)
+      // was live too: its consumers hold the new value.
+      const delivered = failedStep === 'propagate' || failedStep === 'retire' || opts.requested;
       if (delivered && secret.consumers.length && rotation.fromVersion !== null) {
-        const restored = await run.propagation.restore(secret, await this.deliverable(run, rotation.fromVersion), rotation.fromVersion);
+        // What stays in grace after the rollback: a `previous` version other than the withdrawn one.
+        const inGrace = (await this.deps.state.liveVersions(secret.id)).find((v) => v.stage === 'previous' && v.version !== rotation.toVersion);
+        const previous = inGrace ? await this.deliverable(run, inGrace.version, [rotation.toVersion]) : null;
+        const value = await this.deliverable(run, rotation.fromVersion);
+        const restored = await run.propagation.restore(secret, { value, version: rotation.fromVersion, previous });
         doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
       } else {
         run.propagation.skipRestore(secret.id);
@@ -346,12 +422,13 @@ export class Runner {
         await retryWhileUnreachable(() => run.rotator.undoApply({ ...this.request(run), pending, current }), this.deps.undoRetryMs);
       }
       if (created) await this.commit(run, [{ kind: 'version.stage', secretId: secret.id, version: rotation.toVersion, stage: 'failed', at: now }]);
+      this.deps.crash('rollback', 'after');
     } catch (err) {
       const undoError = this.deps.redactor.redact(describeError(err));
       await this.commit(run, [
         { kind: 'step', row: { rotationId: rotation.id, step: 'rollback', phase: 'failed', at: this.deps.now(), detail: undoError } },
         { kind: 'rotation.update', id: rotation.id, set: { error: `${safeError}; rollback failed: ${undoError}` } },
-        { kind: 'lock.release', secretId: secret.id, pid: this.deps.owner.pid },
+        { kind: 'lock.release', secretId: secret.id, ownerId: this.deps.owner.id },
         this.audit(rotation, 'rotation.rollback', 'failed', undoError),
       ]);
       this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'failed' });
@@ -366,7 +443,7 @@ export class Runner {
     this.deps.onEvent?.({ kind: 'rollback', secretId: secret.id, phase: 'done' });
     await this.finish(run, 'rolled-back', 'rotation.rolled-back', opts.requested ? 'rolled back on request' : safeError);
     return opts.requested
-      ? this.outcome(run, 'rolled-back')
+      ? { ...this.outcome(run, 'rolled-back'), requested: true }
       : { ...this.outcome(run, 'rolled-back'), step: failedStep, error: safeError };
   }
 
@@ -375,7 +452,7 @@ export class Runner {
     if (status === 'succeeded') set.error = null;
     await this.commit(run, [
       { kind: 'rotation.update', id: run.rotation.id, set },
-      { kind: 'lock.release', secretId: run.secret.id, pid: this.deps.owner.pid },
+      { kind: 'lock.release', secretId: run.secret.id, ownerId: this.deps.owner.id },
       this.audit(run.rotation, action, status === 'succeeded' ? 'ok' : 'failed', detail),
     ]);
   }
@@ -434,7 +511,8 @@ export class Runner {
     const cached = run.values.get(version);
     if (cached !== undefined && !opts.fresh) return cached;
     const row = await this.deps.state.version(run.secret.id, version);
-    const value = await readVersion(run.access, run.secret.id, version, row?.fingerprint);
+    if (!row) throw new NotFoundError(`${run.secret.id} v${version} has no record in the state database`, 'run `rotor history` to see what the state holds; restore it from a backup');
+    const value = await readVersion(run.access, row);
     run.values.set(version, value);
     return value;
   }
@@ -452,11 +530,21 @@ export class Runner {
       access: valueAccess(this.deps, secret),
       signal: this.abort.signal,
       propagation,
+      warnings: [],
     };
   }
 
+  /** A step's record line, with its warnings kept for the outcome. */
+  private reported(run: Run, report: StepReport): string | undefined {
+    const warnings = (report.warnings ?? []).map((w) => this.deps.redactor.redact(w));
+    run.warnings.push(...warnings);
+    return [report.detail, ...warnings.map((w) => `warning: ${w}`)].filter(Boolean).join('; ') || undefined;
+  }
+
   private outcome(run: Run, status: RotationOutcome['status']): RotationOutcome {
-    return { secretId: run.secret.id, status, rotationId: run.rotation.id, version: run.rotation.toVersion };
+    const out: RotationOutcome = { secretId: run.secret.id, status, rotationId: run.rotation.id, version: run.rotation.toVersion };
+    if (run.warnings.length) out.warnings = [...run.warnings];
+    return out;
   }
 }
 
@@ -475,9 +563,4 @@ async function retryWhileUnreachable<T>(fn: () => Promise<T>, delaysMs: readonly
     }
   }
   return fn();
-}
-
-/** Sortable by time, unique across processes. */
-export function newRotationId(now: number): string {
-  return `r-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
 }

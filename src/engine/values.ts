@@ -30,12 +30,15 @@ export function valueAccess(deps: EngineDeps, secret: SecretConfig): ValueAccess
 }
 
 /** Reads a version and checks it is the value the state store recorded. */
-export async function readVersion(access: ValueAccess, secretId: string, version: number, expectedFingerprint?: string): Promise<SecretValue> {
-  const text = await access.store.getVersion({ secretId, version });
+export async function readVersion(
+  access: ValueAccess, row: { secretId: string; version: number; rotationId: string; fingerprint?: string },
+): Promise<SecretValue> {
+  const { secretId, version } = row;
+  const text = await access.store.getVersion({ secretId, version, rotationId: row.rotationId });
   if (text === undefined) {
     throw new NotFoundError(`${secretId} v${version} is not in the ${access.store.kind} store`, 'restore the store from a backup (`rotor history` lists versions)');
   }
-  return parseStored(access, secretId, version, text, expectedFingerprint);
+  return parseStored(access, secretId, version, text, row.fingerprint);
 }
 
 /** Turns stored text back into a value: shape checked, registered for redaction, fingerprint compared. */

@@ -4,6 +4,7 @@
  */
 import { jwtDefinition } from './jwt-keyset/index.js';
 import { keyringDefinition } from './keyring/index.js';
+import { manualDefinition } from './manual/index.js';
 import { mysqlDefinition } from './mysql-password/index.js';
 import { postgresDefinition } from './postgres-password/index.js';
 import { randomDefinition } from './random/index.js';
@@ -17,6 +18,7 @@ export const rotatorRegistry = {
   'redis-acl': redisDefinition,
   'jwt-keyset': jwtDefinition,
   keyring: keyringDefinition,
+  manual: manualDefinition,
 } as const satisfies Record<string, AnyRotatorDefinition>;
 
 export type RotatorType = keyof typeof rotatorRegistry;

@@ -106,6 +106,11 @@ export interface PreflightResponse {
 export interface StepReport {
   /** One line for the audit log and the progress display. Never a secret value. */
   detail?: string;
+  /**
+   * What the user must know although the step succeeded (a change a restart would undo).
+   * Shown on the outcome line and in `rotor history`, recorded with the step. Never a value.
+   */
+  warnings?: string[];
 }
 
 export interface CheckRejectedResponse {

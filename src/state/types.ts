@@ -45,7 +45,7 @@ export interface RotationRow {
   graceMs: number;
   step: Step | null;
   phase: StepPhase | null;
-  /** When previous may be retired (ms since epoch); null until promoted. */
+  /** When previous may be retired (ms since epoch): grace counted from the end of propagate; null until then. */
   retireAfter: number | null;
   startedAt: number;
   finishedAt: number | null;
@@ -79,12 +79,20 @@ export interface AuditEvent extends AuditInput {
   hash: string;
 }
 
+/**
+ * A rotation lock is a lease: its holder renews it while it works, and it expires when the
+ * holder stops renewing (it died, or its container was replaced under a new hostname).
+ * It belongs to one process run (`ownerId`), never to a pid and hostname, which are reused.
+ */
 export interface LockRow {
   secretId: string;
   rotationId: string | null;
+  ownerId: string;
+  /** Who holds it, for people: never used to decide ownership. */
   pid: number;
   host: string;
   acquiredAt: number;
+  expiresAt: number;
 }
 
 export type Mutation =
@@ -93,7 +101,7 @@ export type Mutation =
   | { kind: 'step'; row: StepRow }
   | { kind: 'version.insert'; row: VersionRow }
   | { kind: 'version.stage'; secretId: string; version: number; stage: Stage; at: number }
-  | { kind: 'lock.release'; secretId: string; pid: number }
+  | { kind: 'lock.release'; secretId: string; ownerId: string }
   | { kind: 'audit'; event: AuditInput };
 
 export interface SecretSummary {
@@ -105,6 +113,8 @@ export interface SecretSummary {
 }
 
 export interface LockOwner {
+  /** Unique to one process run. */
+  id: string;
   pid: number;
   host: string;
 }
@@ -113,11 +123,17 @@ export interface StateStore {
   commit(mutations: Mutation[]): Promise<void>;
 
   /**
-   * Takes the rotation lock of each secret that is free, or whose holder died on this host
-   * when `takeOverDead` is set. Returns the ids it could not take with who holds them.
+   * Takes the rotation lock of each secret that is free: no lock, a lock of this owner, or
+   * a stale one (its lease expired, or its holder's process is gone on this host). The
+   * store renews the leases it holds until they are released. Returns the ids it could not
+   * take with who holds them.
    */
-  acquireLocks(secretIds: string[], owner: LockOwner, takeOverDead: boolean): Promise<{ busy: Map<string, LockRow> }>;
+  acquireLocks(secretIds: string[], owner: LockOwner): Promise<{ busy: Map<string, LockRow> }>;
   releaseLocks(secretIds: string[], owner: LockOwner): Promise<void>;
+  /** Every lock held now, for `rotor status`. */
+  locks(): Promise<LockRow[]>;
+  /** Removes stale locks (see acquireLocks) of other owners; returns what it removed (`rotor resume`). */
+  clearStaleLocks(owner: LockOwner): Promise<LockRow[]>;
 
   versions(secretId: string): Promise<VersionRow[]>;
   /** The versions staged current, previous or pending: what a rotation works with, whatever the history. */
@@ -132,6 +148,13 @@ export interface StateStore {
   maxVersion(secretId: string): Promise<number>;
 
   auditEvents(since?: number): Iterable<AuditEvent>;
+  /**
+   * Keys the audit chain with `key` (derived from the master key); needed before any audit
+   * event is committed. Returns the first sequence number that carries a MAC (earlier ones
+   * were written before the chain was keyed). Throws IntegrityError when that marker was
+   * changed or made with another key.
+   */
+  useAuditKey(key: Buffer): Promise<number>;
 
   /** Remembers the key id on first use; afterwards, false when another master key is in use. */
   checkKeyId(keyId: string): Promise<boolean>;

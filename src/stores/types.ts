@@ -9,6 +9,12 @@
 export interface PutVersionRequest {
   secretId: string;
   version: number;
+  /**
+   * The rotation that stores it. A stored version is bound to its rotation: a later
+   * rotation with the same version number (after an older state was restored by hand)
+   * can neither read it as its own nor be given it.
+   */
+  rotationId: string;
   /** The serialized value; stores encrypt it (or rely on their service to). */
   plaintext: string;
 }
@@ -16,6 +22,12 @@ export interface PutVersionRequest {
 export interface GetVersionRequest {
   secretId: string;
   version: number;
+  rotationId: string;
+  /**
+   * Only a value this rotation stored. Without it, a store may also return a version an
+   * older Rotor stored before versions were bound to rotations.
+   */
+  exact?: boolean;
 }
 
 export interface VersionStore {

@@ -87,7 +87,7 @@ describe('rotor backup', () => {
   it.each([
     ['a changed byte', (b: Buffer) => { b[b.length - 30]! ^= 0x04; return b; }, /contents were changed or cut/],
     ['a cut tail', (b: Buffer) => b.subarray(0, b.length - 200), /contents were changed or cut|layout is broken/],
-    ['a changed header', (b: Buffer) => Buffer.from(b.toString('latin1').replace('"version":1', '"version":2'), 'latin1'), /header is unreadable/],
+    ['a changed header', (b: Buffer) => Buffer.from(b.toString('latin1').replace('"version":2', '"version":9'), 'latin1'), /header is unreadable/],
     ['not a backup', () => Buffer.from('hello\n'), /does not start with the RTBK1 header/],
   ])('%s is refused as damaged (exit 3) and nothing is restored', async (_name, damage, message) => {
     const fresh = sandbox(CONFIG);

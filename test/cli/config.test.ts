@@ -22,10 +22,12 @@ const BAD: [string, string, RegExp][] = [
 ];
 
 describe.concurrent('bad configuration', () => {
-  it.each(BAD)('%s: exit 2 with the line named, nothing touched', async (_name, yaml, message) => {
+  it.each(BAD)('%s: exit 2 with the line named, nothing touched', async (name, yaml, message) => {
     const sb = new Sandbox(yaml);
     sandboxes.push(sb);
-    for (const args of [['init'], ['rotate', '--all'], ['status'], ['plan']]) {
+    // Read-only commands (status) run without the targets' variables, by design.
+    const commands = name === 'a missing environment variable' ? [['init'], ['rotate', '--all'], ['plan']] : [['init'], ['rotate', '--all'], ['status'], ['plan']];
+    for (const args of commands) {
       const r = await sb.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(message);
@@ -53,6 +55,51 @@ describe.concurrent('bad configuration', () => {
     expect(r.code).toBe(2);
     const body = JSON.parse(r.stdout);
     expect(body.problems[0]).toMatchObject({ line: 3, path: 'secrets.0.type' });
+  });
+});
+
+describe.concurrent('deliveries checked against the value they take', () => {
+  const CONFIG = `version: 1
+stores:
+  app-env: { type: env-file, path: app.env }
+consumers:
+  api:
+    deliver:
+      - { store: app-env, key: DATABASE_PASSWORD, field: pasword }
+      - { template: app.conf.tmpl, to: app.conf }
+  web:
+    deliver:
+      - { store: app-env, key: JWT_KID, field: keys.0.kid }
+      - { store: app-env, key: JWT_SECRET, field: keys.0.k.x }
+      - { template: missing.tmpl, to: web.conf }
+targets:
+  db: { type: postgres, url: "postgres://admin:pw@127.0.0.1:1/postgres" }
+secrets:
+  - { id: database/primary, type: postgres-password, target: db, strategy: single, username: app, consumers: [api] }
+  - { id: auth/jwt, type: jwt-keyset, algorithm: HS256, consumers: [web] }
+`;
+
+  it('a misspelt field, an unknown placeholder and a missing template: exit 2, each at its line, nothing touched', async () => {
+    const sb = new Sandbox(CONFIG);
+    sandboxes.push(sb);
+    sb.write('app.env', 'DATABASE_PASSWORD=old\n');
+    sb.write('app.conf.tmpl', 'user={{ username }}\npassword={{ password }}\nold={{ previous.pasword }}\n');
+    const before = sb.files();
+    // Read-only commands (status) run without the targets' variables, by design.
+    const commands = name === 'a missing environment variable' ? [['init'], ['rotate', '--all'], ['plan']] : [['init'], ['rotate', '--all'], ['status'], ['plan']];
+    for (const args of commands) {
+      const r = await sb.run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/rotor\.yaml:7:\d+: consumers\.api\.deliver\.0\.field: database\/primary is a postgres-password: no field "pasword" \(did you mean "password"\?\)/);
+      expect(r.stderr).toMatch(/rotor\.yaml:8:\d+: consumers\.api\.deliver\.1\.template: app\.conf\.tmpl:3: \{\{ previous\.pasword \}\}: .*no field "pasword"/);
+      expect(r.stderr).toMatch(/rotor\.yaml:12:\d+: consumers\.web\.deliver\.1\.field: auth\/jwt is a jwt-keyset: "keys\.0\.k" is a string: it has no fields/);
+      expect(r.stderr).toMatch(/rotor\.yaml:13:\d+: consumers\.web\.deliver\.2\.template: cannot read template missing\.tmpl: no such file/);
+      expect(r.stderr).not.toMatch(/JWT_KID|keys\.0\.kid/);
+    }
+    expect(existsSync(sb.path('.rotor'))).toBe(false);
+    const after = sb.files();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [p, b] of before) expect(after.get(p)?.equals(b), p).toBe(true);
   });
 });
 

@@ -131,3 +131,28 @@ describe.concurrent('integrity', () => {
     expect(r.stderr).toMatch(message);
   });
 });
+
+describe('an older state restored by hand', () => {
+  it('never brings back a value a later rotation stored: the vault file of that rotation is not reused', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: a, type: random }\n');
+    try {
+      await sb.ok(['init']);
+      await sb.ok(['rotate', 'a', '--no-grace']);
+      const { copyFileSync, existsSync } = await import('node:fs');
+      // A copy of the state as it was after v1 (the WAL holds committed pages until a checkpoint).
+      for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) if (existsSync(sb.path('.rotor', f))) copyFileSync(sb.path('.rotor', f), sb.path(`${f}.old`));
+      await sb.ok(['rotate', 'a', '--no-grace']);
+      const leaked = (await sb.ok(['get', 'a'])).stdout.trim(); // v2: say it leaked
+      await sb.ok(['rotate', 'a', '--no-grace']);
+      for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) if (existsSync(sb.path(`${f}.old`))) copyFileSync(sb.path(`${f}.old`), sb.path('.rotor', f));
+
+      await sb.ok(['rotate', 'a', '--no-grace']);
+      const now = (await sb.ok(['get', 'a'])).stdout.trim();
+      expect(now).not.toBe(leaked);
+      expect(now).toHaveLength(32);
+      await sb.ok(['audit', 'verify']);
+    } finally {
+      sb.remove();
+    }
+  });
+});

@@ -175,7 +175,7 @@ secrets:
     }
   });
 
-  it('renders a template file (mode kept, old one backed up) and refuses an unknown placeholder', async () => {
+  it('renders a template file (mode kept, old one backed up) and refuses an unknown placeholder at load', async () => {
     const sb = new Sandbox(`version: 1
 consumers:
   nginx:
@@ -196,19 +196,16 @@ secrets:
     expect(statSync(sb.path('conf/auth.conf')).mode & 0o777).toBe(0o640);
     expect(readdirSync(sb.path('.rotor/backups/templates')).length).toBe(1);
 
-    // A broken template breaks delivery of any value, the previous one included: the
-    // rollback cannot re-deliver either, so a person must look (exit 3); the file is untouched.
-    const good = readFileSync(sb.path('templates/auth.conf.tmpl'), 'utf8');
+    // A broken template is a config error, found before anything is touched (exit 2, its
+    // line); a template broken after the config loaded fails at render (test/consumers/round.test.ts).
     sb.write('templates/auth.conf.tmpl', 'set $token "{{ password }}";\n');
     const r = await sb.run(['rotate', 'app/token']);
-    expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/consumer nginx: the value has no field "password"; rollback failed: consumer nginx: the value has no field "password"/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/rotor\.yaml:4:\d+: consumers\.nginx\.deliver\.0\.template: templates\/auth\.conf\.tmpl:1: \{\{ password \}\}: app\/token is a random: the value is a string: it has no fields/);
     expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
-    // Fixed, `rotor resume` finishes the rollback: v1 current and delivered.
-    sb.write('templates/auth.conf.tmpl', good);
-    expect((await sb.run(['resume'])).code).toBe(1);
-    expect((await sb.ok(['get', 'app/token'])).stdout.trim()).toBe(v1);
-    expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
+    sb.write('templates/auth.conf.tmpl', '# generated\nset $token "{{ value }}";\n');
+    const h = await sb.json<{ versions: { version: number; stage: string }[] }>(['history', 'app/token']);
+    expect(h.versions.map((v) => `${v.version}:${v.stage}`)).toEqual(['1:current']); // the refused run made nothing
   });
 
   it('a reload that echoes the value in its error output does not leak it: the message is redacted', async () => {

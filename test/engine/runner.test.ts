@@ -41,8 +41,9 @@ class FakeTarget {
         return {};
       },
       undoApply: async ({ pending }) => (step('undo', pending), this.accepted.delete(pending), {}),
-      retire: async ({ retiring }) => (step('retire', retiring), this.accepted.delete(retiring), {}),
-      checkRejected: async ({ retired }) => ({ rejected: !this.accepted.has(retired) }),
+      // Nothing left behind: after retire the target accepts the current value alone.
+      retire: async ({ retiring, current }) => (step('retire', retiring ?? '(unheld)'), (this.accepted = new Set([current])), {}),
+      checkRejected: async ({ retired, current }) => ({ rejected: retired === undefined ? [...this.accepted].every((v) => v === current) : !this.accepted.has(retired) }),
       close: async () => {},
     };
   }
@@ -67,18 +68,21 @@ describe('runner', () => {
   let target: FakeTarget;
   let deps: EngineDeps;
   let vault: LocalVault;
+  let auditKey: Buffer;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rotor-runner-'));
     const keys = deriveKeys(newMasterKey());
     state = new SqliteStateStore({ path: join(dir, 'state.db'), host: 'test-host' });
+    auditKey = keys.audit;
+    await state.useAuditKey(auditKey);
     vault = new LocalVault({ dir: join(dir, 'vault'), key: keys.vault });
     await vault.initialize();
     target = new FakeTarget();
     const config = { secrets: [], targets: {}, stores: {}, concurrency: 4 } as unknown as RotorConfig;
     deps = {
       config, state, storeFor: () => vault, definitionOf: () => target.definition(), fingerprintKey: keys.fingerprint,
-      redactor: new Redactor(), crash: () => {}, actor: 'test', owner: { pid: process.pid, host: 'test-host' }, now: Date.now,
+      redactor: new Redactor(), crash: () => {}, actor: 'test', owner: { id: 'test-owner', pid: process.pid, host: 'test-host' }, now: Date.now,
     };
   });
   afterEach(() => {
@@ -94,7 +98,10 @@ describe('runner', () => {
     return outcome!;
   };
   const stages = async (id: string) => (await state.versions(id)).map((v) => `v${v.version}:${v.stage}`);
-  const valueOf = async (id: string, version: number) => JSON.parse((await vault.getVersion({ secretId: id, version }))!) as string;
+  const valueOf = async (id: string, version: number) => {
+    const row = (await state.version(id, version))!;
+    return JSON.parse((await vault.getVersion({ secretId: id, version, rotationId: row.rotationId }))!) as string;
+  };
 
   it('acts in step order: apply, verify, then retire the old value only after the new one is live', async () => {
     await rotate(secret('a'));
@@ -106,6 +113,37 @@ describe('runner', () => {
     expect(target.calls).toEqual([`apply:${v2}`, `verify:${v2}`, `retire:${v1}`]);
     expect(await stages('a')).toEqual(['v1:retired', 'v2:current']);
     expect([...target.accepted]).toEqual([v2]);
+  });
+
+  it('nothing left behind: the first retire revokes a credential the target accepted before Rotor', async () => {
+    target.accepted.add('set-by-hand-before-rotor');
+    const outcome = await rotate(secret('a'));
+    expect(outcome.status).toBe('succeeded');
+    const v1 = await valueOf('a', 1);
+    expect(target.calls).toEqual([`apply:${v1}`, `verify:${v1}`, 'retire:(unheld)']);
+    expect([...target.accepted]).toEqual([v1]);
+  });
+
+  it('a first retire that cannot prove the unheld credential gone fails loudly (the rotation stays in grace)', async () => {
+    target.accepted.add('set-by-hand-before-rotor');
+    const r = target.rotator();
+    target.rotator = () => ({ ...r, retire: async () => ({}) }); // a target that ignores the revoke
+    const outcome = await rotate(secret('a'));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/still accepts a credential Rotor does not hold/);
+    expect(outcome.error).not.toContain('set-by-hand-before-rotor');
+    expect((await state.openRotations('a')).map((x) => x.status)).toEqual(['grace']);
+  });
+
+  it('a warning a step reports rides on the outcome and in the step record, redacted', async () => {
+    const r = target.rotator();
+    let secretSeen = '';
+    target.rotator = () => ({ ...r, apply: async (req) => ((secretSeen = req.pending), { detail: 'applied', warnings: [`not persisted for ${req.pending}: a restart undoes it`] }) });
+    const outcome = await rotate(secret('a'));
+    expect(outcome.warnings).toEqual(['not persisted for [REDACTED]: a restart undoes it']);
+    const steps = await state.steps(outcome.rotationId!);
+    expect(steps.find((s) => s.step === 'apply' && s.phase === 'done')?.detail).toBe('applied; warning: not persisted for [REDACTED]: a restart undoes it');
+    expect(JSON.stringify(steps)).not.toContain(secretSeen);
   });
 
   it('keeps the previous value during grace and retires it when the next rotation starts', async () => {
@@ -128,7 +166,7 @@ describe('runner', () => {
     expect(target.calls).toEqual(step === 'apply' ? [`apply:${v2}`, `undo:${v2}`] : [`apply:${v2}`, `verify:${v2}`, `undo:${v2}`]);
     expect(await stages('a')).toEqual(['v1:current', 'v2:failed']);
     expect([...target.accepted]).toEqual([v1]);
-    expect(verifyChain(state.auditEvents()).ok).toBe(true);
+    expect(verifyChain(state.auditEvents(), auditKey, 1).ok).toBe(true);
   });
 
   it('reports a failed rollback as needing a person, and keeps the rotation open for resume', async () => {

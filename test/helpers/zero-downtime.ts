@@ -40,7 +40,7 @@ export async function zeroDowntimeRun(sb: Sandbox, opts: { secretId: string; acc
   });
   async function deliver() {
     const current = (await engine.state.liveVersions(secret.id)).find((v) => v.stage === 'current')!;
-    given = (await readVersion(valueAccess(engine.deps, secret), secret.id, current.version, current.fingerprint)) as unknown as DbValue;
+    given = (await readVersion(valueAccess(engine.deps, secret), current)) as unknown as DbValue;
   }
   const runner = new Runner(engine.deps);
   const opts0 = { trigger: 'manual' as const, reason: 'zero-downtime run', incident: null, noGrace: false };

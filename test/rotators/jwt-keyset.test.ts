@@ -91,28 +91,35 @@ describe('jwt-keyset SDK verifier', () => {
     await sb.ok(['init']);
     await sb.ok(['rotate', 'auth/jwt']);
     let fetches = 0;
-    let clock = 0;
+    const t0 = Date.now(); // the verifier's clock also decides exp and iat: keep it near real time
+    let clock = t0;
     const source = jwksFile(sb.path('jwks.json'));
     const verifier = createTokenVerifier({ jwks: async () => (fetches++, source()), maxAgeMs: 60_000, unknownKidCooldownMs: 30_000, now: () => clock });
     let set = await keySet(sb, 'auth/jwt');
     const signer = createTokenSigner(() => set);
-    await verifier.verify(await signer.sign({ n: 1 }));
+    await verifier.verify(await signer.sign({ n: 1 }, { expiresIn: '10m' }));
     expect(fetches).toBe(1);
 
     await sb.ok(['rotate', 'auth/jwt']);
     set = await keySet(sb, 'auth/jwt');
-    const fresh = await signer.sign({ n: 2 });
-    clock = 1_000;
+    const fresh = await signer.sign({ n: 2 }, { expiresIn: '10m' });
+    clock = t0 + 1_000;
     await verifier.verify(fresh); // unknown kid → one refresh → found
     expect(fetches).toBe(2);
 
-    // A flood of tokens with made-up kids: one refresh per cooldown, not one per token.
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'made-up' }).sign((await generateKeyPair('ES256')).privateKey);
-    clock = 2_000;
+    // A flood of tokens with made-up kids: at most one refresh per second, and one per cooldown for a kid already looked for.
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'made-up' }).setExpirationTime('10m').sign((await generateKeyPair('ES256')).privateKey);
+    clock = t0 + 1_500;
     for (let i = 0; i < 50; i++) await expect(verifier.verify(forged)).rejects.toThrow();
-    expect(fetches).toBe(2); // within 30 s of the last unknown-kid refresh
-    clock = 40_000;
+    expect(fetches).toBe(2); // within 1 s of the last refresh
+    clock = t0 + 2_500;
+    for (let i = 0; i < 50; i++) await expect(verifier.verify(forged)).rejects.toThrow();
+    expect(fetches).toBe(3); // a kid not looked for yet: one refresh
+    clock = t0 + 20_000;
     await expect(verifier.verify(forged)).rejects.toThrow();
-    expect(fetches).toBe(3);
+    expect(fetches).toBe(3); // within 30 s of the refresh that looked for it
+    clock = t0 + 40_000;
+    await expect(verifier.verify(forged)).rejects.toThrow();
+    expect(fetches).toBe(4);
   });
 });

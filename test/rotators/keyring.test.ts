@@ -133,3 +133,12 @@ describe('keyring re-encryption on a real table', () => {
     await expectAllUnder('notes', createKeyring(await ring(sb)), expected);
   });
 });
+
+describe('re-encryption counts', () => {
+  it.each([250, 100_000])('numeric ids 1..%i are each read once: scanned and re-encrypted equal the row count', async (n) => {
+    const table = `counted_${n}`;
+    const { sb } = await setup(table, n);
+    const report = JSON.parse((await sb.ok(['reencrypt', 'data/key', '--batch', '100', '--json'])).stdout) as { scanned: number; reencrypted: number; alreadyCurrent: number; changedConcurrently: number; passes: number };
+    expect(report).toMatchObject({ scanned: n, reencrypted: n, alreadyCurrent: 0, changedConcurrently: 0 });
+  }, 180_000);
+});

@@ -1,8 +1,10 @@
 /**
  * `mysql-password` against a private MariaDB: single and alternating through rotations,
- * grace, retire and the proof that old passwords are refused; grants follow the clone;
- * drain; dual-password refused at plan time on MariaDB; the general log searched for
- * passwords. Dual-password itself needs MySQL 8.0.14+, which Debian does not ship: its
+ * grace, retire and the proof that old passwords are refused; grants follow the clone, and
+ * grants taken from the main leave it; drain, and alternating refused to an admin that
+ * could not see other accounts' sessions; dual-password refused at plan time on MariaDB;
+ * what `rotor plan` says retire revokes; the general log searched for passwords. (The
+ * first retire of an account from before Rotor: left-behind.test.ts.) Dual-password itself needs MySQL 8.0.14+, which Debian does not ship: its
  * test runs when ROTOR_TEST_MYSQL_URL names a MySQL 8 admin URL.
  */
 import mysql from 'mysql2/promise';
@@ -85,7 +87,92 @@ describe('mysql-password, alternating, with grace and drain', () => {
   });
 });
 
+describe('mysql-password, alternating, keeps the clone to the main account', () => {
+  /** The errno a statement fails with, or 'allowed'. */
+  const refusal = (c: mysql.Connection, statement: string) => c.query(statement).then(() => 'allowed', (err: { errno?: number }) => err.errno);
+
+  /** Rotates `id` and connects as its current value, which must be the clone. */
+  async function asClone(sb: Sandbox, id: string, clone: string): Promise<mysql.Connection> {
+    await sb.ok(['rotate', id, '--no-grace']);
+    const v = await expectServerAgrees(sb, id, mysqlAccepts);
+    expect(v.username).toBe(clone);
+    const c = await mysql.createConnection({ ...v, user: v.username });
+    c.on('error', () => {});
+    return c;
+  }
+
+  it('a privilege taken from the main (REVOKE DELETE) is gone from the clone the next time it is set', async () => {
+    await admin.query("CREATE USER 'shop_rs'@'%'; GRANT SELECT, DELETE ON shop.* TO 'shop_rs'@'%'");
+    const sb = sandbox('  - { id: db/rs, type: mysql-password, target: db, strategy: alternating, username: shop_rs, database: shop }\n');
+    await sb.ok(['init']);
+    let c = await asClone(sb, 'db/rs', 'shop_rs_clone');
+    await c.query('DELETE FROM items WHERE n = -1');
+    await c.end();
+    await admin.query("REVOKE DELETE ON shop.* FROM 'shop_rs'@'%'");
+    await sb.ok(['rotate', 'db/rs', '--no-grace']); // shop_rs
+    c = await asClone(sb, 'db/rs', 'shop_rs_clone');
+    expect(await refusal(c, 'SELECT n FROM items WHERE n = 7')).toBe('allowed');
+    expect(await refusal(c, 'DELETE FROM items WHERE n = -1')).toBe(1142);
+    await c.end();
+    expect((await sb.ok(['audit', 'export'])).stdout).toMatch(/1 grant shop_rs no longer has revoked/);
+  });
+
+  it('a role follows the main to the clone with its default, and leaves the clone when taken from the main', async () => {
+    await admin.query(`CREATE TABLE shop.ro_log (n int); CREATE ROLE shop_writer; GRANT INSERT ON shop.* TO shop_writer;
+      CREATE USER 'shop_ro'@'%'; GRANT SELECT ON shop.* TO 'shop_ro'@'%'; GRANT shop_writer TO 'shop_ro'@'%'; SET DEFAULT ROLE shop_writer FOR 'shop_ro'@'%'`);
+    const sb = sandbox('  - { id: db/ro, type: mysql-password, target: db, strategy: alternating, username: shop_ro, database: shop }\n');
+    await sb.ok(['init']);
+    let c = await asClone(sb, 'db/ro', 'shop_ro_clone');
+    await c.query('INSERT INTO ro_log VALUES (1)'); // through the default role, active at login
+    await c.end();
+    await admin.query("REVOKE shop_writer FROM 'shop_ro'@'%'; SET DEFAULT ROLE NONE FOR 'shop_ro'@'%'");
+    await sb.ok(['rotate', 'db/ro', '--no-grace']); // shop_ro
+    c = await asClone(sb, 'db/ro', 'shop_ro_clone');
+    expect(await refusal(c, 'INSERT INTO ro_log VALUES (2)')).toBe(1142);
+    await c.end();
+    const [grants] = (await admin.query("SHOW GRANTS FOR 'shop_ro_clone'@'%'")) as unknown as [Record<string, string>[]];
+    expect(grants.map((g) => Object.values(g)[0]).join('\n')).not.toContain('shop_writer');
+  });
+});
+
 describe('mysql-password preflight and leaks', () => {
+  it('alternating is refused at plan and rotate time to an admin without PROCESS, which would see no other account\'s session, naming the grant', async () => {
+    await admin.query("CREATE USER 'noproc'@'%' IDENTIFIED BY 'noproc-password-1'; GRANT CREATE USER, SELECT, INSERT, UPDATE, DELETE ON *.* TO 'noproc'@'%' WITH GRANT OPTION; CREATE USER 'shop_np'@'%'");
+    const url = `mysql://noproc:noproc-password-1@127.0.0.1:${server.port}/`;
+    // Why: without PROCESS the process list holds the admin's own threads only.
+    const noproc = await mysql.createConnection({ host: server.host, port: server.port, user: 'noproc', password: 'noproc-password-1' });
+    const [seen] = (await noproc.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'root'")) as unknown as [{ n: number }[]];
+    await noproc.end();
+    expect(Number(seen[0]!.n)).toBe(0);
+
+    const sb = sandbox('  - { id: db/np, type: mysql-password, target: db, strategy: alternating, username: shop_np }\n', url);
+    await sb.ok(['init']);
+    const plan = await sb.run(['plan']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/PROBLEM: the admin login noproc@% of target db \(127\.0\.0\.1:\d+\) has no PROCESS privilege, so drain cannot see who is still logged in as the old account\n\s+→ GRANT PROCESS ON \*\.\* TO 'noproc'@'%'/);
+    const rotate = await sb.run(['rotate', 'db/np']);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stdout).toMatch(/REFUSED/);
+    expect(await sb.json<HistoryJson>(['history', 'db/np'])).toMatchObject({ versions: [], rotations: [] });
+    expect(plan.stdout + plan.stderr + rotate.stdout + rotate.stderr).not.toContain('noproc-password-1');
+    // single has no drain: the same admin may rotate it.
+    const single = sandbox('  - { id: db/np1, type: mysql-password, target: db, strategy: single, username: shop_np }\n', url);
+    await single.ok(['init']);
+    await single.ok(['plan']);
+  });
+
+  it('plan names what retire revokes, including the password from before Rotor', async () => {
+    const sb = sandbox([
+      '  - { id: db/p-alt, type: mysql-password, target: db, strategy: alternating, username: shop }',
+      '  - { id: db/p-dual, type: mysql-password, target: db, strategy: dual-password, username: shop }',
+      '',
+    ].join('\n'));
+    await sb.ok(['init']);
+    const plan = (await sb.ok(['plan', '--offline'])).stdout;
+    expect(plan).toMatch(/retire +wait up to 30s \(then hold\) for sessions to end on whichever of shop \/ shop_clone is not current — on the first rotation shop itself, with the password it had before Rotor — then ACCOUNT LOCK it/);
+    expect(plan).toMatch(/retire +DISCARD OLD PASSWORD of 'shop'@'%': removes its retained password — on the first rotation the one it had before Rotor — so only the current one works/);
+  });
+
   it('dual-password on MariaDB is refused at plan time, naming the alternative, and rotate touches nothing', async () => {
     await admin.query("CREATE USER 'shop_dual'@'%' IDENTIFIED BY 'the-original-password-1'");
     const sb = sandbox('  - { id: db/dual, type: mysql-password, target: db, strategy: dual-password, username: shop_dual }\n');

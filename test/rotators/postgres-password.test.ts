@@ -1,7 +1,9 @@
 /**
  * `postgres-password` against a private PostgreSQL: each strategy through rotations,
- * grace, retire and the proof that old passwords are refused; drain before retire;
- * preflight refusals; and the server's statement log searched for every password.
+ * grace, retire and the proof that old passwords are refused; drain before retire, also under
+ * an admin with only CREATEROLE; the clone kept to the main's memberships; preflight
+ * refusals; what `rotor plan` says retire revokes; and the server's statement log searched
+ * for every password. (The first retire of a login from before Rotor: left-behind.test.ts.)
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import { Sandbox } from '../helpers/sandbox.js';
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
 import { pgAccepts } from '../helpers/logins.js';
 import { expectServerAgrees, storedValues, type HistoryJson } from '../helpers/db-history.js';
+import { connectWhenReady } from './pg-ready.js';
 
 let server: PostgresServer;
 let admin: pg.Client;
@@ -16,9 +19,7 @@ const sandboxes: Sandbox[] = [];
 
 beforeAll(async () => {
   server = await startPostgres();
-  admin = new pg.Client({ connectionString: server.url });
-  admin.on('error', () => {});
-  await admin.connect();
+  admin = await connectWhenReady(server.url);
 }, 60_000);
 afterAll(async () => {
   await admin?.end();
@@ -139,6 +140,84 @@ describe('postgres-password drain before retire', () => {
     expect(await pgAccepts(v1)).toBe(false);
     expect((await sb.ok(['audit', 'export'])).stdout).toMatch(/1 session \[127\.0\.0\.1:\d+ \(attacker\)\] still on app_drain3_clone: revoked anyway \(emergency\)/);
     await holder.end();
+  });
+});
+
+describe('postgres-password under an admin with only CREATEROLE', () => {
+  it('drain sees a session on the old login although pg_stat_activity hides its address, holds, and plan says what would show the address', async () => {
+    await admin.query("CREATE ROLE rotor_cr LOGIN CREATEROLE PASSWORD 'cr-admin-password-1'; CREATE ROLE app_crdrain NOLOGIN");
+    const sb = sandbox('  - { id: db/cr, type: postgres-password, target: db, strategy: alternating, username: app_crdrain, grace: 1h, drain: { timeout: 1s } }\n');
+    sb.baseEnv.PG_ADMIN_URL = `postgres://rotor_cr:cr-admin-password-1@127.0.0.1:${server.port}/postgres`;
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'db/cr']);
+    const v1 = (await storedValues(sb, 'db/cr'))[0]!.value;
+    const holder = new pg.Client({ ...v1, user: v1.username, application_name: 'billing-worker' });
+    holder.on('error', () => {});
+    await holder.connect();
+    await sb.ok(['rotate', 'db/cr']);
+    const held = await sb.run(['retire', '--force', 'db/cr']);
+    expect(held.code, held.stdout).toBe(3);
+    expect(held.stdout).toMatch(/held: 1 session \[pid \d+ \(address hidden\) \(billing-worker\)\] still logged in as app_crdrain_clone after 1s/);
+    expect(await pgAccepts(v1)).toBe(true);
+    await holder.end();
+    await sb.ok(['retire', '--force', 'db/cr']);
+    expect(await pgAccepts(v1)).toBe(false);
+    const plan = await sb.ok(['plan']);
+    expect(plan.stdout).toMatch(/admin rotor_cr \(CREATEROLE\)/);
+    expect(plan.stdout).toMatch(/note: drain counts sessions but cannot name their addresses: GRANT pg_read_all_stats TO "rotor_cr"/);
+    expect(plan.stdout + held.stdout).not.toContain('cr-admin-password-1');
+  });
+});
+
+describe('postgres-password alternating keeps the clone to the main role', () => {
+  it('a membership granted to the clone alone is revoked and INHERIT restored when the clone is next set', async () => {
+    await admin.query(`CREATE ROLE app_sync NOLOGIN; CREATE ROLE secret_reader NOLOGIN;
+      CREATE TABLE app_sync_data (n int); INSERT INTO app_sync_data VALUES (5); GRANT SELECT ON app_sync_data TO app_sync;
+      CREATE TABLE app_sync_secret (n int); GRANT SELECT ON app_sync_secret TO secret_reader`);
+    const sb = sandbox('  - { id: db/sync, type: postgres-password, target: db, strategy: alternating, username: app_sync }\n');
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'db/sync', '--no-grace']); // clone
+    await sb.ok(['rotate', 'db/sync', '--no-grace']); // main
+    // Drift while the clone is not in use: a role the main does not have, and NOINHERIT.
+    await admin.query('GRANT secret_reader TO app_sync_clone; ALTER ROLE app_sync_clone NOINHERIT');
+    await sb.ok(['rotate', 'db/sync', '--no-grace']); // clone again
+    const current = await expectServerAgrees(sb, 'db/sync', pgAccepts);
+    expect(current.username).toBe('app_sync_clone');
+    const c = new pg.Client({ ...current, user: current.username });
+    c.on('error', () => {});
+    await c.connect();
+    expect((await c.query('SELECT n FROM app_sync_data')).rows).toEqual([{ n: 5 }]);
+    await expect(c.query('SELECT n FROM app_sync_secret')).rejects.toMatchObject({ code: '42501' });
+    await c.end();
+    const { rows } = await admin.query(
+      "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'app_sync_clone'");
+    expect(rows).toEqual([{ rolname: 'app_sync' }]);
+    const audit = (await sb.ok(['audit', 'export'])).stdout;
+    expect(audit).toMatch(/revoked from app_sync_clone: membership in secret_reader \(app_sync is not a member\)/);
+    expect(audit).toMatch(/app_sync_clone set INHERIT again/);
+  });
+});
+
+describe('postgres-password plan and config', () => {
+  it('plan names what retire revokes, including the original login and the password it had before Rotor', async () => {
+    const sb = sandbox([
+      '  - { id: db/p-alt, type: postgres-password, target: db, strategy: alternating, username: shop }',
+      '  - { id: db/p-nu, type: postgres-password, target: db, strategy: new-user, username: shop }',
+      '  - { id: db/p-keep, type: postgres-password, target: db, strategy: new-user, username: shop, keepOriginal: true }',
+      '  - { id: db/p-single, type: postgres-password, target: db, strategy: single, username: shop }',
+      '',
+    ].join('\n'));
+    await sb.ok(['init']);
+    const plan = (await sb.ok(['plan', '--offline'])).stdout;
+    expect(plan).toMatch(/retire +wait up to 30s \(then hold\) for sessions to end on whichever of shop \/ shop_clone is not current — on the first rotation shop itself, with the password it had before Rotor — then set it NOLOGIN PASSWORD NULL/);
+    expect(plan).toMatch(/retire +.*previous login shop_v<N-1>, then set it NOLOGIN PASSWORD NULL; at the first retire the original login shop likewise, with the password it had before Rotor/);
+    expect(plan).toMatch(/the original login shop keeps its password \(keepOriginal: true\)/);
+    expect(plan).toMatch(/note: keepOriginal: shop still logs in with a password Rotor does not hold/);
+    expect(plan).toMatch(/retire +nothing left to revoke: a role holds one password, so apply replaced every earlier password of shop, including one set before Rotor/);
+    const bad = sandbox('  - { id: db/bad, type: postgres-password, target: db, strategy: single, username: shop, keepOriginal: true }\n');
+    const r = await bad.run(['plan', '--offline']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/secrets\.0\.keepOriginal: keepOriginal is for new-user/);
   });
 });
 

@@ -1,8 +1,11 @@
 /**
  * `redis-acl` against a private Redis that keeps its users in an ACL file: each strategy
  * through rotations, grace, retire and the proof that old passwords are refused; the ACL
- * file after each change (a restart keeps it); drain for alternating; preflight; and
- * the admin connection's bytes searched for plaintext passwords.
+ * file after each change (a restart keeps it); drain for alternating; rules taken from the
+ * main user leave the clone; preflight (an admin that is the rotated user, an admin that
+ * may not list clients); password rules in any case refused; what `rotor plan` says retire
+ * revokes; and the admin connection's bytes searched for plaintext passwords. (The first
+ * retire of a user from before Rotor: left-behind.test.ts.)
  */
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -12,6 +15,7 @@ import { startRedis, type RedisServer } from '../helpers/servers/redis.js';
 import { redisAccepts } from '../helpers/logins.js';
 import { recordingProxy } from '../helpers/recording-proxy.js';
 import { expectServerAgrees, storedValues, type HistoryJson } from '../helpers/db-history.js';
+import { hasPasswordRule } from '../../src/rotators/redis-acl/schema.js';
 
 let server: RedisServer;
 let admin: Redis;
@@ -120,6 +124,94 @@ describe('redis-acl drain, preflight and leaks', () => {
     const r = await sb.run(['plan']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/rotor\.yaml:5:\d+: secrets\.0\.rules: password rules .* are managed by Rotor/);
+  });
+
+  it('password rules are refused in `rules` whatever their case, as Redis reads them', async () => {
+    for (const rule of ['NOPASS', 'ResetPass']) {
+      const sb = sandbox(`  - { id: cache/case, type: redis-acl, target: cache, strategy: alternating, username: u_case, rules: "~* ${rule} +@all" }\n`);
+      const r = await sb.run(['plan']);
+      expect(r.code, rule).toBe(2);
+      expect(r.stderr).toMatch(/secrets\.0\.rules: password rules .* are managed by Rotor/);
+      expect(await admin.call('ACL', 'GETUSER', 'u_case_clone')).toBeNull();
+    }
+    for (const rule of ['NOPASS', 'nopass', 'ResetPass', 'reset', 'RESET', '>x', '<x', '#' + 'a'.repeat(64), '!' + 'a'.repeat(64)]) {
+      expect(hasPasswordRule(`~* ${rule} +@all`), rule).toBe(true);
+    }
+    for (const rule of ['~reset:*', '+@all', 'resetkeys', 'resetchannels', 'allkeys', '%R~x']) expect(hasPasswordRule(rule), rule).toBe(false);
+  });
+
+  it('requirepass is refused at plan and rotate time when the admin connection is the default user itself, saying how to make an ACL admin', async () => {
+    await admin.call('ACL', 'SETUSER', 'default', 'on', '>default-as-admin-pw-1');
+    const sb = sandbox('  - { id: cache/self, type: redis-acl, target: cache, strategy: requirepass }\n');
+    sb.baseEnv.REDIS_ADMIN_URL = `redis://:default-as-admin-pw-1@127.0.0.1:${server.port}`;
+    await sb.ok(['init']);
+    const plan = await sb.run(['plan']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/PROBLEM: the admin connection of target cache \(127\.0\.0\.1:\d+\) authenticates as default, the user this secret rotates[\s\S]*→ create an ACL admin user .*ACL SETUSER rotor on >… \+acl \+config\|get \+config\|rewrite \+client\|list \+info/);
+    const rotate = await sb.run(['rotate', 'cache/self']);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stdout).toMatch(/REFUSED/);
+    expect(await redisAccepts({ username: 'default', password: 'default-as-admin-pw-1', host: server.host, port: server.port })).toBe(true);
+    expect(plan.stdout + plan.stderr + rotate.stdout + rotate.stderr).not.toContain('default-as-admin-pw-1');
+  });
+
+  it('alternating is refused when the admin may not run CLIENT LIST, which drain needs, naming the ACL to grant', async () => {
+    await admin.call('ACL', 'SETUSER', 'limited-admin', 'on', '>limited-admin-pw-1', '+acl', '+config|get', '+config|rewrite', '+info');
+    const url = `redis://limited-admin:limited-admin-pw-1@127.0.0.1:${server.port}`;
+    const sb = sandbox('  - { id: cache/cl, type: redis-acl, target: cache, strategy: alternating, username: svc_cl, rules: "~* +@all" }\n');
+    sb.baseEnv.REDIS_ADMIN_URL = url;
+    await sb.ok(['init']);
+    const plan = await sb.run(['plan']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/PROBLEM: the admin user limited-admin of target cache .* may not list clients \(CLIENT LIST\), which drain needs[\s\S]*→ ACL SETUSER limited-admin \+client\|list/);
+    // dual-password has no drain: the same admin may rotate it.
+    const dual = sandbox('  - { id: cache/cl2, type: redis-acl, target: cache, strategy: dual-password, username: svc_cl2, rules: "~* +@all" }\n');
+    dual.baseEnv.REDIS_ADMIN_URL = url;
+    await dual.ok(['init']);
+    await dual.ok(['plan']);
+  });
+
+  it('alternating without `rules`: a rule taken from the main user is gone from the clone when the clone is next set, and the main keeps its own rules', async () => {
+    await admin.call('ACL', 'SETUSER', 'svc_rules', 'on', '>pre-rotor-pw-1', '~svc:*', '~other:*', '+@all');
+    const sb = sandbox('  - { id: cache/rules, type: redis-acl, target: cache, strategy: alternating, username: svc_rules }\n');
+    await sb.ok(['init']);
+    const canWrite = async (key: string) => {
+      const v = await expectServerAgrees(sb, 'cache/rules', redisAccepts);
+      const c = new Redis({ ...v, lazyConnect: true });
+      await c.connect();
+      try {
+        await c.set(key, '1');
+        return true;
+      } catch (err) {
+        if (/NOPERM/.test((err as Error).message)) return false;
+        throw err;
+      } finally {
+        c.disconnect();
+      }
+    };
+    await sb.ok(['rotate', 'cache/rules', '--no-grace']); // svc_rules_clone, with the main's rules
+    expect(await canWrite('other:k')).toBe(true);
+    // Taken from the main while the clone is current: the next rotation sets the main and must not bring it back.
+    await admin.call('ACL', 'SETUSER', 'svc_rules', 'resetkeys', '~svc:*');
+    await sb.ok(['rotate', 'cache/rules', '--no-grace']); // svc_rules
+    expect(await canWrite('other:k')).toBe(false);
+    await sb.ok(['rotate', 'cache/rules', '--no-grace']); // svc_rules_clone
+    expect(await canWrite('other:k')).toBe(false);
+    expect(await canWrite('svc:k')).toBe(true);
+  });
+
+  it('plan names what retire revokes, including passwords set before Rotor', async () => {
+    const sb = sandbox([
+      '  - { id: cache/p-dual, type: redis-acl, target: cache, strategy: dual-password, username: app }',
+      '  - { id: cache/p-alt, type: redis-acl, target: cache, strategy: alternating, username: app }',
+      '  - { id: cache/p-req, type: redis-acl, target: cache, strategy: requirepass }',
+      '',
+    ].join('\n'));
+    await sb.ok(['init']);
+    const plan = (await sb.ok(['plan', '--offline'])).stdout;
+    expect(plan).toMatch(/retire +ACL SETUSER app resetpass #<sha256 of current>: removes every password of app except the current one, including any set before Rotor/);
+    expect(plan).toMatch(/retire +.*whichever of app \/ app_clone is not current — on the first rotation app itself — then ACL SETUSER it off resetpass: every password it has, including any set before Rotor, stops working/);
+    expect(plan).toMatch(/retire +ACL SETUSER default resetpass #<sha256 of current> .*removes every password of default except the current one, including any set before Rotor/);
   });
 
   it('the admin connection carries password hashes only: no password of any version on the wire', async () => {

@@ -70,7 +70,7 @@ describe('config of the database and cache types', () => {
 
   it('normalizes a postgres-password secret with its defaults', () => {
     const { config } = load(`version: 1\n${targets}secrets:\n  - { id: db/app, type: postgres-password, target: pg, strategy: alternating, username: app }\n`);
-    expect(config.secrets[0]!.spec).toEqual({ strategy: 'alternating', username: 'app', passwordLength: 32, drain: { timeout: '30s', onTimeout: 'hold' } });
+    expect(config.secrets[0]!.spec).toEqual({ strategy: 'alternating', username: 'app', keepOriginal: false, passwordLength: 32, drain: { timeout: '30s', onTimeout: 'hold' } });
   });
 
   it.each([

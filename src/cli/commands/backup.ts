@@ -10,12 +10,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { openArchive, sealArchive, type Archive, type BackupSecret } from '../../backup/archive.js';
+import { openArchive, sealArchive, type Archive, type BackupSecret, type OpenRotation } from '../../backup/archive.js';
 import type { SecretConfig } from '../../config/schema.js';
 import { fingerprint } from '../../crypto/fingerprint.js';
 import { IntegrityError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
-import type { Mutation } from '../../state/types.js';
+import type { Mutation, RotationRow } from '../../state/types.js';
 import { parse } from '../args.js';
 import { openConfig, openEngine, type Engine } from '../open.js';
 
@@ -28,7 +28,8 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const [action, file] = positionals;
   const secret = backupSecret(values['key-file'], values['passphrase-file']);
-  const config = openConfig(values.config);
+  // Backups move stored versions only: no target is reached, so its credentials are not needed.
+  const config = openConfig(values.config, { readOnly: true });
   if (action === 'create' && positionals.length === 1) {
     if (!values.out) throw new UsageError('say where to write the backup with --out FILE');
     return create(config, resolve(values.out), secret, Boolean(values.json));
@@ -87,14 +88,21 @@ async function create(config: ReturnType<typeof openConfig>, out: string, secret
       const store = engine.deps.storeFor(s);
       const versions = [];
       for (const row of rows) {
-        const text = await store.getVersion({ secretId: s.id, version: row.version });
+        const text = await store.getVersion({ secretId: s.id, version: row.version, rotationId: row.rotationId });
         if (text === undefined) throw new IntegrityError(`${s.id} v${row.version}`, 'is recorded in the state but missing from the vault; the backup was not written');
         if (fingerprint(engine.deps.fingerprintKey, s.id, text) !== row.fingerprint) {
           throw new IntegrityError(`${s.id} v${row.version}`, 'does not match its recorded fingerprint; the backup was not written');
         }
         versions.push({ version: row.version, stage: row.stage, createdAt: row.createdAt, stageChangedAt: row.stageChangedAt, rotationId: row.rotationId, value: text });
       }
-      archive.secrets.push({ id: s.id, versions });
+      // Open rotations travel with their versions: after a restore, `resume` finishes them
+      // and `retire` ends their grace (a previous version is never left unretirable).
+      const rotations = (await engine.state.openRotations(s.id)).map((r) => ({
+        id: r.id, trigger: r.trigger, reason: r.reason, incident: r.incident, actor: r.actor, status: r.status as OpenRotation['status'],
+        fromVersion: r.fromVersion, toVersion: r.toVersion, graceMs: r.graceMs, step: r.step, phase: r.phase, retireAfter: r.retireAfter,
+        startedAt: r.startedAt, error: r.error,
+      }));
+      archive.secrets.push({ id: s.id, versions, rotations });
     }
     try {
       await writeFileAtomic(out, await sealArchive(archive, secret), { mode: 0o600, noReplace: true });
@@ -116,15 +124,17 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
   try {
     const known = new Map((await secretsOf(engine)).map((s) => [s.id, s]));
     const conflicts: string[] = [];
-    const todo: { secret: SecretConfig; versions: Archive['secrets'][number]['versions'] }[] = [];
+    const todo: { secret: SecretConfig; entry: Archive['secrets'][number] }[] = [];
     let matching = 0;
     // Check everything first: a restore either writes all it has to, or nothing.
     for (const entry of archive.secrets) {
       const secret = known.get(entry.id) ?? ({ id: entry.id, store: 'local' } as SecretConfig);
       if (!Object.hasOwn(config.stores, secret.store)) { conflicts.push(`${entry.id}: its store "${secret.store}" is not in rotor.yaml`); continue; }
+      const misfit = secret.type === undefined ? [] : entry.versions.filter((v) => !engine.deps.definitionOf(secret).valueSchema.safeParse(JSON.parse(v.value)).success);
+      for (const v of misfit) conflicts.push(`${entry.id} v${v.version}: its value is not a ${secret.type} value (has the secret's type changed in rotor.yaml?)`);
       const rows = new Map((await engine.state.versions(entry.id)).map((r) => [r.version, r]));
       if (!rows.size) {
-        todo.push({ secret, versions: entry.versions });
+        todo.push({ secret, entry });
         continue;
       }
       for (const v of entry.versions) {
@@ -140,11 +150,13 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
     }
     const mutations: Mutation[] = [];
     let restored = 0;
-    for (const { secret, versions } of todo) {
+    let reopened = 0;
+    for (const { secret, entry } of todo) {
       const store = engine.deps.storeFor(secret);
+      const { versions } = entry;
       for (const v of versions) {
-        const existing = await store.getVersion({ secretId: secret.id, version: v.version });
-        if (existing === undefined) await store.putVersion({ secretId: secret.id, version: v.version, plaintext: v.value });
+        const existing = await store.getVersion({ secretId: secret.id, version: v.version, rotationId: v.rotationId });
+        if (existing === undefined) await store.putVersion({ secretId: secret.id, version: v.version, rotationId: v.rotationId, plaintext: v.value });
         else if (existing !== v.value) throw new UsageError(`nothing restored: ${secret.id} v${v.version} is already in the vault with a different value`);
         mutations.push({
           kind: 'version.insert',
@@ -155,15 +167,43 @@ async function restore(config: ReturnType<typeof openConfig>, archive: Archive, 
         });
         restored++;
       }
+      for (const row of reopenedRotations(entry, Date.now())) {
+        mutations.push({ kind: 'rotation.insert', row: { ...row, secretId: entry.id, finishedAt: null } });
+        reopened++;
+      }
     }
-    mutations.push(audit(engine, 'backup.restored', `${restored} versions of ${todo.length} secrets from ${file}; ${matching} already present`));
+    mutations.push(audit(engine, 'backup.restored', `${restored} versions of ${todo.length} secrets from ${file}; ${matching} already present; ${reopened} open rotations`));
     await engine.state.commit(mutations);
-    report(json, { file, restoredVersions: restored, secrets: todo.length, alreadyPresent: matching },
-      `restored ${restored} versions of ${todo.length} secrets from ${file}${matching ? `; ${matching} versions were already here and match` : ''}\n`);
+    report(json, { file, restoredVersions: restored, secrets: todo.length, alreadyPresent: matching, openRotations: reopened },
+      `restored ${restored} versions of ${todo.length} secrets from ${file}${matching ? `; ${matching} versions were already here and match` : ''}\n` +
+      (reopened ? `${reopened} rotation${reopened === 1 ? ' was' : 's were'} open in the backup: run \`rotor resume\`, then \`rotor retire\` when grace ends\n` : ''));
     return 0;
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * The open rotations a restored secret needs: those the backup carried, and for versions
+ * no carried rotation explains, one that finishes them — a `previous` gets a grace that has
+ * ended (so `retire` revokes it), a `pending` a rollback (so `resume` withdraws it from the
+ * target, which may hold it).
+ */
+export function reopenedRotations(entry: Archive['secrets'][number], now: number): Omit<RotationRow, 'secretId' | 'finishedAt'>[] {
+  const out: Omit<RotationRow, 'secretId' | 'finishedAt'>[] = entry.rotations.map((r) => ({ ...r }));
+  const covered = new Set(out.flatMap((r) => [r.fromVersion, r.toVersion]));
+  const current = entry.versions.find((v) => v.stage === 'current')?.version ?? null;
+  const base = { trigger: 'manual' as const, reason: 'restored from a backup', incident: null, actor: 'rotor backup restore', startedAt: now, graceMs: 0 };
+  for (const v of entry.versions) {
+    if (covered.has(v.version)) continue;
+    if (v.stage === 'previous' && current !== null) {
+      out.push({ ...base, id: `${v.rotationId}-restored`, status: 'grace', fromVersion: v.version, toVersion: current, step: 'propagate', phase: 'done', retireAfter: now, error: null });
+    }
+    if (v.stage === 'pending') {
+      out.push({ ...base, id: `${v.rotationId}-restored`, status: 'rolling-back', fromVersion: current, toVersion: v.version, step: 'verify', phase: 'failed', retireAfter: null, error: 'restored from a backup with this version pending: withdrawn' });
+    }
+  }
+  return out;
 }
 
 function audit(engine: Engine, action: string, detail: string): Mutation {

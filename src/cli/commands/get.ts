@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
   if (!['current', 'previous', 'pending'].includes(stage)) throw new UsageError('--stage must be current, previous or pending');
   const wanted = intFlag(values.version, 'version', 1, Number.MAX_SAFE_INTEGER);
   if (wanted !== undefined && values.stage) throw new UsageError('give --stage or --version, not both');
-  const config = openConfig(values.config);
+  const config = openConfig(values.config, { readOnly: true });
   const [secret] = selectSecrets(config, positionals);
   const engine = await openEngine(config);
   try {
@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
       : (await engine.state.liveVersions(secret!.id)).filter((v) => v.stage === stage).pop();
     if (!row) throw new NotFoundError(`${secret!.id} has no ${wanted !== undefined ? `version ${wanted}` : `${stage} version`}`, 'see `rotor history ' + secret!.id + '`');
     const { deps } = engine;
-    const value = await readVersion(valueAccess(deps, secret!), secret!.id, row.version, row.fingerprint);
+    const value = await readVersion(valueAccess(deps, secret!), row);
     let out: string;
     if (values.field !== undefined) {
       if (typeof value === 'string' || !Object.hasOwn(value, values.field)) {

@@ -101,6 +101,7 @@ export async function run(args: string[]): Promise<number> {
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'use the original key; nothing was changed');
     }
+    await state.useAuditKey(keys.audit);
     await state.commit([
       {
         kind: 'audit',

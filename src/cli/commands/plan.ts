@@ -16,7 +16,7 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, { due: { type: 'boolean' }, all: { type: 'boolean' }, offline: { type: 'boolean' } }, 'rotor plan [ids…] [--all] [--due] [--offline] [--json]');
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const config = openConfig(values.config);
+  const config = openConfig(values.config, { readOnly: Boolean(values.offline) });
   const state = existsSync(config.state.path) ? openState(config) : undefined;
   const summaries = state ? await state.summaries() : new Map();
   state?.close();

@@ -33,7 +33,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const current = (await engine.state.liveVersions(secret!.id)).find((v) => v.stage === 'current');
     if (!current) throw new NotFoundError(`${secret!.id} has no current version`, `run \`rotor rotate ${secret!.id}\` first`);
-    const value = (await readVersion(valueAccess(engine.deps, secret!), secret!.id, current.version, current.fingerprint)) as unknown as KeyringValue;
+    const value = (await readVersion(valueAccess(engine.deps, secret!), current)) as unknown as KeyringValue;
     const ring = createKeyring(value);
     const tty = Boolean(process.stderr.isTTY) && !values.json;
     let lastDraw = 0;

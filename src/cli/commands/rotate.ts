@@ -48,6 +48,8 @@ export interface RotateRequest {
   incident: string | null;
   noGrace: boolean;
   concurrency: number | undefined;
+  /** `rotor set`: the new value as given on stdin. */
+  input?: string;
 }
 
 /** Shared by `rotate` and `emergency`. */
@@ -58,7 +60,7 @@ export async function rotateSecrets(req: RotateRequest): Promise<{ outcomes: Rot
     const secrets = await req.select(engine.state);
     progress = new Progress(secrets.length, 'rotating');
     const outcomes = await runBatch(engine.deps, secrets, { concurrency: req.concurrency ?? req.config.concurrency }, (s, propagation) =>
-      runner.rotate(s, { trigger: req.trigger, reason: req.reason, incident: req.incident, noGrace: req.noGrace }, propagation),
+      runner.rotate(s, { trigger: req.trigger, reason: req.reason, incident: req.incident, noGrace: req.noGrace, input: req.input }, propagation),
     );
     progress.end();
     return { outcomes, elapsedMs: Date.now() - started };

@@ -8,14 +8,18 @@ import { table } from '../output.js';
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, {}, 'rotor status [--json]');
   if (!parsed) return 0;
-  const config = openConfig(parsed.values.config);
+  const config = openConfig(parsed.values.config, { readOnly: true });
   const state = openState(config);
   const summaries = await state.summaries();
+  const locks = await state.locks();
   state.close();
   const now = Date.now();
+  // A rotation recorded as under way whose secret no live process holds was interrupted (Ctrl-C, kill, a crash).
+  const heldBy = new Set(locks.filter((l) => l.expiresAt > now).map((l) => l.secretId));
   const rows = config.secrets.map((s) => {
     const sum = summaries.get(s.id);
     const due = dueAt(s, sum);
+    const last = sum?.lastRotation;
     return {
       id: s.id, type: s.type, priority: s.priority,
       currentVersion: sum?.currentVersion ?? null,
@@ -25,10 +29,14 @@ export async function run(args: string[]): Promise<number> {
       overdue: due !== undefined && due <= now,
       stages: sum?.stageCounts ?? {},
       lastRotation: sum?.lastRotation ?? null,
+      interrupted: Boolean(last && (last.status === 'running' || last.status === 'rolling-back') && !heldBy.has(s.id)),
     };
   });
+  const lockRows = locks.map((l) => ({
+    secretId: l.secretId, pid: l.pid, host: l.host, acquiredAt: l.acquiredAt, expiresAt: l.expiresAt, expired: l.expiresAt <= now,
+  }));
   if (parsed.values.json) {
-    process.stdout.write(`${JSON.stringify({ secrets: rows })}\n`);
+    process.stdout.write(`${JSON.stringify({ secrets: rows, locks: lockRows })}\n`);
     return 0;
   }
   const stageText = (st: Record<string, number | undefined>) =>
@@ -42,9 +50,15 @@ export async function run(args: string[]): Promise<number> {
         r.currentSince === null ? '-' : formatAge(now - r.currentSince),
         r.dueAt === null ? '-' : r.overdue ? (r.currentSince === null ? 'now (never rotated)' : `overdue ${formatAge(now - r.dueAt)}`) : `in ${formatAge(r.dueAt - now)}`,
         stageText(r.stages),
-        r.lastRotation ? `${r.lastRotation.status}${r.lastRotation.error ? `: ${r.lastRotation.error.slice(0, 60)}` : ''}` : '-',
+        r.lastRotation ? `${r.interrupted ? 'interrupted (rotor resume)' : r.lastRotation.status}${r.lastRotation.error ? `: ${r.lastRotation.error.slice(0, 60)}` : ''}` : '-',
       ]),
     ),
   );
+  if (lockRows.length) {
+    process.stdout.write(`\nlocks\n${table(['SECRET', 'HOLDER', 'SINCE', 'LEASE'], lockRows.map((l) => [
+      l.secretId, `pid ${l.pid} on ${l.host}`, new Date(l.acquiredAt).toISOString(),
+      l.expired ? `expired ${formatAge(now - l.expiresAt)} ago: \`rotor resume\` clears it` : `renewed, until ${new Date(l.expiresAt).toISOString()}`,
+    ]))}`);
+  }
   return 0;
 }

@@ -103,12 +103,19 @@ export function createJwtRotator(deps: RotatorDeps) {
     },
 
     async retire({ spec, retiring, current }) {
-      const remaining = current.keys.filter((k) => k.kid !== retiring.kid);
-      return { detail: `${await publish(spec, remaining)}; tokens signed with ${retiring.kid} are no longer accepted` };
+      // After retire only the signing key of `current` is trusted: whatever else was
+      // published (the retiring key, or keys published before Rotor) goes.
+      const remaining = current.keys.filter((k) => k.kid === current.kid);
+      const gone = retiring ? `tokens signed with ${retiring.kid} are no longer accepted` : 'only keys Rotor holds remain';
+      return { detail: `${await publish(spec, remaining)}; ${gone}` };
     },
 
-    async checkRejected({ spec, retired }) {
+    async checkRejected({ spec, retired, current }) {
       if (!fileOf(spec)) return { rejected: true, detail: 'no published key set: services drop the old key with their next delivery' };
+      if (!retired) {
+        const others = (await readPublished(spec)).keys.map((k) => k.kid).filter((kid) => kid !== current.kid);
+        return others.length ? { rejected: false, detail: `${named(spec)} still holds ${others.join(', ')}` } : { rejected: true, detail: `${named(spec)} holds only ${current.kid}` };
+      }
       const token = await probeToken(retired, signingKey(retired));
       const stillAccepted = await accepted(spec, token, retired);
       return stillAccepted ? { rejected: false, detail: `${retired.kid} is still in ${named(spec)}` } : { rejected: true, detail: `a token signed with ${retired.kid} is refused` };

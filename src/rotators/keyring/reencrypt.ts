@@ -101,8 +101,10 @@ export async function reencrypt(job: ReencryptJob): Promise<ReencryptResult> {
     const lower = after ?? range.from;
     if (lower !== null) where.push(`${id} ${after === null ? '>=' : '>'} $${params.push(lower)}::${type}`);
     if (range.to !== null) where.push(`${id} <= $${params.push(range.to)}::${type}`);
-    const sql = `SELECT ${id}::text AS id, ${col} AS c FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${id} LIMIT ${batch}`;
-    return (await pool.query<{ id: string; c: string | null }>(sql, params)).rows;
+    // The text copy of the id gets its own name: `ORDER BY id` would otherwise sort by that
+    // output column, as text ("10" before "9"), and a keyset page would skip rows.
+    const sql = `SELECT ${id}::text AS row_id, ${col} AS c FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${id} LIMIT ${batch}`;
+    return (await pool.query<{ row_id: string; c: string | null }>(sql, params)).rows.map((r) => ({ id: r.row_id, c: r.c }));
   };
 
   // Checkpoints are written one after another, each a snapshot taken when its write starts,

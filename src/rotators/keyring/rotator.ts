@@ -69,6 +69,7 @@ export function createKeyringRotator(_deps: RotatorDeps) {
     },
 
     async retire({ spec, target, retiring, force, emergency }) {
+      if (!retiring) return { detail: 'first key: nothing before it to retire' };
       const left = await remaining(spec, target, retiring.primary);
       if (left && !force) {
         throw new RotorError(`${left} row${left === 1 ? ' is' : 's are'} still encrypted under key ${retiring.primary} in ${spec.data!.table}`, {
@@ -80,6 +81,7 @@ export function createKeyringRotator(_deps: RotatorDeps) {
     },
 
     async checkRejected({ spec, target, retired }) {
+      if (!retired) return { rejected: true, detail: 'first key: nothing before it' };
       const left = await remaining(spec, target, retired.primary);
       return { rejected: true, detail: left === undefined ? 'no data configured' : `${left} rows under ${retired.primary}` };
     },

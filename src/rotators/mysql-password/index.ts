@@ -3,14 +3,19 @@ import { mysqlSpecSchema, mysqlValueSchema, type MysqlSpec, type MysqlValue } fr
 
 const APPLY: Record<MysqlSpec['strategy'], (s: MysqlSpec) => string> = {
   single: (s) => `ALTER USER '${s.username}'@'${s.userHost}' with the new password (the old one stops working now)`,
-  alternating: (s) => `set the password of whichever of ${s.username} / ${s.username}_clone is not in use; copy ${s.username}'s grants to the clone`,
+  alternating: (s) =>
+    `set the password of whichever of ${s.username} / ${s.username}_clone is not in use; the clone's grants and roles are revoked and ${s.username}'s copied to it again`,
   'dual-password': (s) => `ALTER USER '${s.username}'@'${s.userHost}' … RETAIN CURRENT PASSWORD: old and new both work until retire`,
 };
 
+/** What retire revokes, naming the credentials Rotor never created as well (SPEC "Nothing left behind"). */
 const RETIRE: Record<MysqlSpec['strategy'], (s: MysqlSpec) => string> = {
-  single: () => 'nothing left to revoke (replaced at apply); prove the old password is refused',
-  alternating: (s) => `wait up to ${s.drain.timeout} for sessions of the old account to end (then ${s.drain.onTimeout}), ACCOUNT LOCK it, prove it is refused`,
-  'dual-password': () => 'DISCARD OLD PASSWORD, prove the old password is refused',
+  single: (s) =>
+    `nothing left to revoke: apply replaced the password of '${s.username}'@'${s.userHost}', including one set before Rotor (on MySQL 8 also DISCARD OLD PASSWORD, for a retained one); prove the old password is refused`,
+  alternating: (s) =>
+    `wait up to ${s.drain.timeout} (then ${s.drain.onTimeout}) for sessions to end on whichever of ${s.username} / ${s.username}_clone is not current — on the first rotation ${s.username} itself, with the password it had before Rotor — then ACCOUNT LOCK it; prove it is refused`,
+  'dual-password': (s) =>
+    `DISCARD OLD PASSWORD of '${s.username}'@'${s.userHost}': removes its retained password — on the first rotation the one it had before Rotor — so only the current one works; prove it`,
 };
 
 export const mysqlDefinition = {

@@ -2,22 +2,29 @@
  * `mysql-password`: rotates a MySQL or MariaDB account's password.
  *
  * - single: ALTER USER in place; the old password fails from apply on.
- * - alternating: accounts `name` and `name_clone` on the same host pattern; the clone gets
- *   the grants of `name` copied at every rotation (SHOW GRANTS), so grants added to
- *   `name` later follow. Retire locks the old account (ACCOUNT LOCK): it cannot log in,
- *   and nothing it owns changes.
+ * - alternating: accounts `name` and `name_clone` on the same host pattern; whenever the
+ *   clone is about to become current it is emptied and given the grants of `name` again
+ *   (grants.ts), so grants added to `name` later follow and grants taken away do not linger.
+ *   Retire locks the account not current (ACCOUNT LOCK) — on the first rotation `name`
+ *   itself: it cannot log in, and nothing it owns changes. Drain reads the process list,
+ *   which shows other accounts' sessions only to an admin with PROCESS: preflight requires it.
  * - dual-password (MySQL 8.0.14+): RETAIN CURRENT PASSWORD at apply, DISCARD OLD PASSWORD
- *   at retire. MariaDB has no dual passwords: preflight says so, at `rotor plan` time.
+ *   at every retire — on the first one, the password from before Rotor. MariaDB has no dual
+ *   passwords: preflight says so, at `rotor plan` time.
+ *
+ * On servers with dual passwords, setting a password in place (single, alternating) also
+ * discards any retained one, so an account never keeps a second password Rotor did not set.
  */
 import mysql from 'mysql2/promise';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
-import { newLogin } from '../shared/spec.js';
+import { adoptedLogin, newLogin, otherLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
 import { userFor, type MysqlSpec, type MysqlValue } from './schema.js';
 import { nativePasswordHash, serverKind, type ServerKind } from './server.js';
+import { resyncClone, type GrantsDb } from './grants.js';
 
 type Admin = AdminBase & { conn: mysql.Pool };
 
@@ -89,27 +96,65 @@ export function createMysqlRotator(_deps: RotatorDeps) {
     return (await kindOf(a)).mariadb ? `IDENTIFIED BY PASSWORD ${a.conn.escape(nativePasswordHash(password))}` : `IDENTIFIED BY ${a.conn.escape(password)}`;
   }
 
+  /** `user` accepts `password` and nothing else (a retained second password is discarded too), and is unlocked. */
   async function setPassword(a: Admin, spec: MysqlSpec, user: string, password: string): Promise<string> {
     await sql(a, `set the password of ${user}`, `ALTER USER ${account(a, user, spec)} ${await identified(a, password)} ACCOUNT UNLOCK`);
+    if ((await kindOf(a)).dualPassword) await discardOld(a, spec, user);
     return `set the password of ${user}@${spec.userHost}`;
   }
 
-  /** Copies the grants of `from` to `to`, leaving out any password clause SHOW GRANTS prints. */
-  async function copyGrants(a: Admin, spec: MysqlSpec, from: string, to: string): Promise<number> {
-    const rows = await sql<Record<string, string>>(a, `read the grants of ${from}`, `SHOW GRANTS FOR ${account(a, from, spec)}`);
-    const source = new RegExp(`TO [\`']${escapeRe(from)}[\`']@[\`']${escapeRe(spec.userHost)}[\`']`);
-    let n = 0;
-    for (const row of rows) {
-      const grant = Object.values(row)[0]!;
-      if (!source.test(grant)) continue;
-      const statement = grant
-        .replace(source, `TO ${account(a, to, spec)}`)
-        .replace(/ IDENTIFIED (BY PASSWORD|VIA|WITH) .*?(?= WITH | REQUIRE |$)/, '');
-      if (/^SET DEFAULT ROLE/i.test(statement)) continue;
-      await sql(a, `grant to ${to}`, statement);
-      n++;
+  const discardOld = (a: Admin, spec: MysqlSpec, user: string) =>
+    sql(a, `discard the old password of ${user}`, `ALTER USER ${account(a, user, spec)} DISCARD OLD PASSWORD`);
+
+  const showGrants = async (a: Admin, spec: MysqlSpec, user: string): Promise<string[]> =>
+    (await sql<Record<string, string>>(a, `read the grants of ${user}`, `SHOW GRANTS FOR ${account(a, user, spec)}`)).map((r) => Object.values(r)[0]!);
+
+  const grantsDb = async (a: Admin, spec: MysqlSpec): Promise<GrantsDb> => ({
+    grantsOf: (user) => showGrants(a, spec, user),
+    run: async (action, statement) => void (await sql(a, action, statement)),
+    account: (user) => account(a, user, spec),
+    userHost: spec.userHost,
+    mariadb: (await kindOf(a)).mariadb,
+  });
+
+  /** alternating apply: the account not in use gets the password; the clone, the main's grants again. */
+  async function applyAlternating(a: Admin, spec: MysqlSpec, pending: MysqlValue, current: MysqlValue | undefined): Promise<string> {
+    if (pending.username === spec.username) return setPassword(a, spec, pending.username, pending.password);
+    let detail: string;
+    if (await accountExists(a, pending.username, spec)) {
+      detail = await setPassword(a, spec, pending.username, pending.password);
+    } else {
+      await sql(a, `create ${pending.username}`, `CREATE USER ${account(a, pending.username, spec)} ${await identified(a, pending.password)}`);
+      detail = `created ${pending.username}@${spec.userHost}`;
     }
-    return n;
+    // Emptying the clone is safe only while nobody is on it: never when it is the current login.
+    if (current?.username === pending.username) return detail;
+    const { copied, dropped } = await resyncClone(await grantsDb(a, spec), spec.username, pending.username);
+    return `${detail}; ${copied} grant${copied === 1 ? '' : 's'} copied from ${spec.username}${dropped ? `; ${dropped} grant${dropped === 1 ? '' : 's'} ${spec.username} no longer has revoked` : ''}`;
+  }
+
+  /** Whether SHOW CREATE USER says ACCOUNT LOCK; undefined when there is no such account. */
+  async function isLocked(a: Admin, spec: MysqlSpec, user: string): Promise<boolean | undefined> {
+    if (!(await accountExists(a, user, spec))) return undefined;
+    const [row] = await sql<Record<string, string>>(a, `read the account ${user}`, `SHOW CREATE USER ${account(a, user, spec)}`);
+    return /\bACCOUNT LOCK\b/.test(Object.values(row ?? {})[0] ?? '');
+  }
+
+  /**
+   * The proof that needs no old password, so it holds for one Rotor never had: alternating,
+   * the account not current is locked; otherwise the account has one password (apply set it,
+   * retire discarded any retained one) and `current` logs in with it.
+   */
+  async function revokedProof(a: Admin, spec: MysqlSpec, current: MysqlValue): Promise<{ ok: boolean; detail: string }> {
+    if (spec.strategy === 'alternating') {
+      const other = otherLogin(spec.username, current.username);
+      const locked = await isLocked(a, spec, other);
+      if (locked === false) return { ok: false, detail: `${other}@${spec.userHost} is not locked` };
+      return { ok: true, detail: locked ? `${other}@${spec.userHost} is locked` : `${other}@${spec.userHost} does not exist` };
+    }
+    const refused = await tryLogin(a, current);
+    if (refused) return { ok: false, detail: `${a.where} refused the current password of ${current.username} (error ${refused})` };
+    return { ok: true, detail: `${current.username} logs in with the current password, its only one` };
   }
 
   const sessionsOf = (a: Admin, user: string) => async (): Promise<Session[]> => {
@@ -153,6 +198,14 @@ export function createMysqlRotator(_deps: RotatorDeps) {
           outcome: 'usage', hint: `GRANT CREATE USER ON *.* TO ${a.addr.user}${spec.strategy === 'alternating' ? ' WITH GRANT OPTION (and the privileges to copy to the clone)' : ''}`,
         });
       }
+      if (spec.strategy === 'alternating' && !/GRANT (ALL PRIVILEGES|.*\bPROCESS\b.*) ON \*\.\*/.test(grants)) {
+        // Without PROCESS the process list shows the admin's own threads only: drain would see
+        // no client on the old account and lock it under them. Refused rather than noted, as
+        // a note on a scheduled rotation is read by nobody until the outage.
+        throw new RotorError(`the admin login ${me?.me ?? a.addr.user} of ${a.where} has no PROCESS privilege, so drain cannot see who is still logged in as the old account`, {
+          outcome: 'usage', hint: `GRANT PROCESS ON *.* TO ${quoteAccount(me?.me ?? a.addr.user)}`,
+        });
+      }
       if (!(await accountExists(a, spec.username, spec))) {
         throw new RotorError(`account '${spec.username}'@'${spec.userHost}' does not exist at ${a.where}`, {
           outcome: 'usage', hint: `create it (CREATE USER '${spec.username}'@'${spec.userHost}') and grant it what the service needs, or fix \`username\` / \`userHost\``,
@@ -161,13 +214,19 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       return { notes: [`${kind.mariadb ? 'MariaDB' : 'MySQL'} ${kind.version}; admin ${me?.me ?? a.addr.user}`] };
     },
 
+    async adoptValue({ spec, target, input }) {
+      const a = admin(target);
+      // Every strategy starts from `username`: it is where clients connect before Rotor.
+      return { value: { ...adoptedLogin(spec, a.addr, spec.username, input), database: spec.database ?? '' } };
+    },
+
     async generate({ spec, target, current }) {
       const a = admin(target);
       // Not the admin URL's database: that is often `mysql`, which the account may not open.
       return { value: { ...newLogin(spec, a.addr, userFor(spec, current)), database: spec.database ?? '' } };
     },
 
-    async apply({ spec, target, pending }) {
+    async apply({ spec, target, pending, current }) {
       const a = admin(target);
       switch (spec.strategy) {
         case 'single':
@@ -175,18 +234,8 @@ export function createMysqlRotator(_deps: RotatorDeps) {
         case 'dual-password':
           await sql(a, `add a password to ${pending.username}`, `ALTER USER ${account(a, pending.username, spec)} ${await identified(a, pending.password)} RETAIN CURRENT PASSWORD`);
           return { detail: `new primary password for ${pending.username}; the old one retained` };
-        case 'alternating': {
-          if (pending.username === spec.username) return { detail: await setPassword(a, spec, pending.username, pending.password) };
-          let detail: string;
-          if (await accountExists(a, pending.username, spec)) {
-            detail = await setPassword(a, spec, pending.username, pending.password);
-          } else {
-            await sql(a, `create ${pending.username}`, `CREATE USER ${account(a, pending.username, spec)} ${await identified(a, pending.password)}`);
-            detail = `created ${pending.username}@${spec.userHost}`;
-          }
-          const copied = await copyGrants(a, spec, spec.username, pending.username);
-          return { detail: `${detail}; ${copied} grant${copied === 1 ? '' : 's'} copied from ${spec.username}` };
-        }
+        case 'alternating':
+          return { detail: await applyAlternating(a, spec, pending, current) };
       }
     },
 
@@ -219,27 +268,41 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       }
     },
 
-    async retire({ spec, target, retiring, current, emergency, signal }) {
+    // `retiring` is not needed: what to revoke follows from `current` and the strategy, and
+    // is the same whether the old value was Rotor's or came before it.
+    async retire({ spec, target, current, emergency, signal }) {
       const a = admin(target);
       switch (spec.strategy) {
         case 'single':
-          return { detail: 'the old password was replaced at apply' };
+          // MySQL 8 keeps a retained password through a plain ALTER USER: apply discarded it; again here, idempotent.
+          if (!(await kindOf(a)).dualPassword) return { detail: 'the old password was replaced at apply' };
+          await discardOld(a, spec, spec.username);
+          return { detail: `the old password was replaced at apply; any retained one of ${spec.username} discarded` };
         case 'dual-password':
-          await sql(a, `discard the old password of ${retiring.username}`, `ALTER USER ${account(a, retiring.username, spec)} DISCARD OLD PASSWORD`);
-          return { detail: `discarded the old password of ${retiring.username}` };
+          await discardOld(a, spec, spec.username);
+          return { detail: `discarded the retained password of ${spec.username}` };
         case 'alternating': {
-          if (retiring.username === current.username) return { detail: 'nothing to retire' };
-          const drained = await drain({ login: retiring.username, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, retiring.username) });
-          await sql(a, `lock ${retiring.username}`, `ALTER USER ${account(a, retiring.username, spec)} ACCOUNT LOCK`);
-          return { detail: `${drained}; ${retiring.username} locked` };
+          const other = otherLogin(spec.username, current.username);
+          if (!(await accountExists(a, other, spec))) return { detail: `${other}@${spec.userHost} does not exist` };
+          const drained = await drain({ login: other, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, other) });
+          await sql(a, `lock ${other}`, `ALTER USER ${account(a, other, spec)} ACCOUNT LOCK`);
+          return { detail: `${drained}; ${other} locked` };
         }
       }
     },
 
-    async checkRejected({ target, retired }) {
+    async checkRejected({ spec, target, retired, current }) {
       const a = admin(target);
-      const refused = await tryLogin(a, retired);
-      return refused ? { rejected: true, detail: `login as ${retired.username} with the old password refused (error ${refused})` } : { rejected: false };
+      const proofs: string[] = [];
+      if (retired) {
+        const refused = await tryLogin(a, retired);
+        if (!refused) return { rejected: false, detail: `${retired.username} still logs in with the old password` };
+        proofs.push(`login as ${retired.username} with the old password refused (error ${refused})`);
+      }
+      // An engine from before `current` was part of this request gives none: the login attempt stands alone.
+      if (!current) return { rejected: proofs.length > 0, detail: proofs.join('; ') || 'no current value to prove against' };
+      const proof = await revokedProof(a, spec, current);
+      return { rejected: proof.ok, detail: [...proofs, proof.detail].join('; ') };
     },
 
     async close() {
@@ -249,5 +312,9 @@ export function createMysqlRotator(_deps: RotatorDeps) {
   } satisfies Rotator<MysqlSpec, MysqlValue>;
 }
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** CURRENT_USER()'s `user@host` as an account name for a GRANT hint. */
+function quoteAccount(me: string): string {
+  const at = me.lastIndexOf('@');
+  return at < 0 ? `'${me}'` : `'${me.slice(0, at)}'@'${me.slice(at + 1)}'`;
+}
 

@@ -1,6 +1,6 @@
 /** rotor.yaml fields of a `mysql-password` secret (MySQL and MariaDB), and its value. */
 import { z } from 'zod';
-import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
+import { connectSchema, drainSchema, loginNameSchema, otherLogin, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
 
 export const MYSQL_STRATEGIES = ['single', 'alternating', 'dual-password'] as const;
 
@@ -32,8 +32,7 @@ export type MysqlValue = z.infer<typeof mysqlValueSchema>;
 
 export const cloneOf = (username: string) => `${username}_clone`;
 
+/** The account a new version uses: alternating takes the one not in use (after an adopted `username`, the clone). */
 export function userFor(spec: MysqlSpec, current: MysqlValue | undefined): string {
-  if (spec.strategy !== 'alternating') return spec.username;
-  // The first rotation fills the clone, so services keep working until they get the new value.
-  return current?.username === cloneOf(spec.username) ? spec.username : cloneOf(spec.username);
+  return spec.strategy === 'alternating' ? otherLogin(spec.username, current?.username) : spec.username;
 }

@@ -3,11 +3,13 @@
  *
  * - single: ALTER ROLE in place. The old password stops working at apply — the failure
  *   window documented in the README.
- * - alternating: logins `name` and `name_clone`; the clone is a member of `name`, so it
- *   holds the same grants and memberships. Each rotation sets the password of the login not
- *   in use; retire takes LOGIN away from the one that was.
+ * - alternating: logins `name` and `name_clone`; the clone is a member of `name` (INHERIT),
+ *   so it holds the same grants and memberships, and nothing more (clone.ts). Each rotation
+ *   sets the password of the login not in use; retire takes LOGIN away from the other one —
+ *   on the first rotation `name` itself, with the password it had before Rotor.
  * - new-user: a new login `name_vN` per rotation, granted the group role; retire sets
- *   NOLOGIN on the old one and never drops it (it may own objects).
+ *   NOLOGIN on the old one and never drops it (it may own objects). The first retire does
+ *   the same to the original `name`, unless `keepOriginal`.
  *
  * Passwords reach the server only as SCRAM-SHA-256 verifiers computed here (scram.ts), so
  * the server's statement log holds nothing a client could log in with.
@@ -16,10 +18,11 @@ import pg from 'pg';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
-import { newLogin } from '../shared/spec.js';
+import { adoptedLogin, newLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
-import { loginFor, type PostgresSpec, type PostgresValue } from './schema.js';
+import { cloneOf, loginFor, loginToRevoke, type PostgresSpec, type PostgresValue } from './schema.js';
+import { syncClone, type Query } from './clone.js';
 import { scramVerifier } from './scram.js';
 import { ident, literal } from '../shared/pg-sql.js';
 
@@ -75,8 +78,14 @@ export function createPostgresRotator(_deps: RotatorDeps) {
     }
   }
 
-  const roleExists = async (a: Admin, role: string) =>
-    (await sql(a, 'read pg_roles', 'SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).length > 0;
+  const roleExists = async (a: Admin, role: string) => (await canLogin(a, role)) !== undefined;
+
+  /** pg_roles.rolcanlogin, which a CREATEROLE admin may read; undefined when there is no such role. */
+  const canLogin = async (a: Admin, role: string): Promise<boolean | undefined> =>
+    (await sql<{ can: boolean }>(a, 'read pg_roles', 'SELECT rolcanlogin AS can FROM pg_roles WHERE rolname = $1', [role]))[0]?.can;
+
+  const versionNum = async (a: Admin): Promise<number> =>
+    Number((await sql<{ v: string }>(a, 'read its version', "SELECT current_setting('server_version_num') AS v"))[0]?.v ?? 0);
 
   /** Makes `login` accept `password` and nothing else; creates it as a member of `group` when missing. */
   async function setPassword(a: Admin, login: string, password: string, memberOf?: string): Promise<string> {
@@ -101,12 +110,55 @@ export function createPostgresRotator(_deps: RotatorDeps) {
     return `${login} set NOLOGIN`;
   }
 
+  /**
+   * Every backend of `login`. Only usename, pid and application_name are shown to an admin
+   * that is neither superuser nor in pg_read_all_stats; backend_type and client_addr read
+   * NULL for other roles' sessions, so filtering on them would see no session at all. A
+   * NULL backend_type is how such a hidden row shows itself.
+   */
   const sessionsOf = (a: Admin, login: string) => async (): Promise<Session[]> => {
-    const rows = await sql<{ addr: string | null; port: number | null; app: string }>(a, 'read pg_stat_activity',
-      "SELECT host(client_addr) AS addr, client_port AS port, application_name AS app FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    const rows = await sql<{ pid: number; addr: string | null; port: number | null; app: string | null; hidden: boolean }>(a, 'read pg_stat_activity',
+      `SELECT pid, host(client_addr) AS addr, client_port AS port, application_name AS app, backend_type IS NULL AS hidden
+         FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`,
       [login]);
-    return rows.map((r) => ({ client: r.addr ? `${r.addr}:${r.port ?? ''}` : 'local socket', application: r.app }));
+    return rows.map((r) => ({ client: r.hidden ? `pid ${r.pid} (address hidden)` : r.addr ? `${r.addr}:${r.port ?? ''}` : 'local socket', application: r.app ?? '' }));
   };
+
+  /** Whether the admin sees every session's address in pg_stat_activity (superusers and pg_read_all_stats do). */
+  async function readsAllStats(a: Admin): Promise<boolean> {
+    const [row] = await sql<{ ok: boolean }>(a, 'read its memberships', "SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS ok");
+    return row?.ok === true;
+  }
+
+  const query = (a: Admin): Query => (action, text, params) => sql(a, action, text, params);
+
+  /** alternating apply: the login not in use gets the password; the clone is brought back in line with the main. */
+  async function applyAlternating(a: Admin, spec: PostgresSpec, pending: PostgresValue, current: PostgresValue | undefined): Promise<string> {
+    if (pending.username === spec.username) return setPassword(a, pending.username, pending.password);
+    const set = await setPassword(a, pending.username, pending.password, spec.username);
+    // Never reshape the login clients are on now; the pending one nobody uses yet.
+    if (current?.username === pending.username) return set;
+    const repairs = await syncClone(query(a), { main: spec.username, clone: cloneOf(spec.username), versionNum: await versionNum(a) });
+    return [set, ...repairs].join('; ');
+  }
+
+  /**
+   * Proves, from pg_roles, that the login retire revoked can no longer log in — the proof
+   * that needs no password, so it holds for a password Rotor never had.
+   */
+  async function revokedProof(a: Admin, spec: PostgresSpec, retired: PostgresValue | undefined, current: PostgresValue): Promise<{ ok: boolean; detail: string }> {
+    const login = loginToRevoke(spec, retired, current);
+    if (login === undefined) {
+      if (spec.strategy === 'new-user') return { ok: true, detail: `${spec.username} keeps its own password (keepOriginal: true)` };
+      const refused = await tryLogin(a, current);
+      return refused
+        ? { ok: false, detail: `${a.where} refused the current password of ${current.username} (SQLSTATE ${refused})` }
+        : { ok: true, detail: `${current.username} logs in with the current password, the only one a role holds` };
+    }
+    const can = await canLogin(a, login);
+    if (can) return { ok: false, detail: `${login} can still log in (pg_roles.rolcanlogin)` };
+    return { ok: true, detail: can === undefined ? `${login} does not exist` : `${login} is NOLOGIN` };
+  }
 
   /** Logs in as `value`; resolves to the SQLSTATE of a refused login, or undefined when it worked. */
   async function tryLogin(a: Admin, value: PostgresValue, check?: (c: pg.Client) => Promise<void>): Promise<string | undefined> {
@@ -150,21 +202,36 @@ export function createPostgresRotator(_deps: RotatorDeps) {
             : `create it (CREATE ROLE ${ident(needed)} LOGIN) or fix \`username\``,
         });
       }
-      return { notes: [`PostgreSQL ${me.version}; admin ${me.user}${me.super ? ' (superuser)' : ' (CREATEROLE)'}`] };
+      const notes = [`PostgreSQL ${me.version}; admin ${me.user}${me.super ? ' (superuser)' : ' (CREATEROLE)'}`];
+      if (spec.strategy !== 'single' && !me.super && !(await readsAllStats(a))) {
+        notes.push(`drain counts sessions but cannot name their addresses: GRANT pg_read_all_stats TO ${ident(me.user)} (or pg_monitor)`);
+      }
+      return { notes };
+    },
+
+    async adoptValue({ spec, target, input }) {
+      const a = admin(target);
+      if (spec.keepOriginal) {
+        throw new RotorError(`${spec.username} is kept out of rotation (keepOriginal: true): its password cannot be adopted`, {
+          outcome: 'usage', hint: 'remove keepOriginal to adopt the original login and revoke it at the first retire, or do not adopt it',
+        });
+      }
+      // Every strategy starts from `username`: it is where clients connect before Rotor.
+      return { value: { ...adoptedLogin(spec, a.addr, spec.username, input), database: databaseOf(spec, a) } };
     },
 
     async generate({ spec, target, version, current }) {
       const a = admin(target);
-      return { value: { ...newLogin(spec, a.addr, loginFor(spec, version, current)), database: spec.database ?? (a.addr.database || 'postgres') } };
+      return { value: { ...newLogin(spec, a.addr, loginFor(spec, version, current)), database: databaseOf(spec, a) } };
     },
 
-    async apply({ spec, target, pending }) {
+    async apply({ spec, target, pending, current }) {
       const a = admin(target);
       switch (spec.strategy) {
         case 'single':
           return { detail: await setPassword(a, pending.username, pending.password) };
         case 'alternating':
-          return { detail: await setPassword(a, pending.username, pending.password, pending.username === spec.username ? undefined : spec.username) };
+          return { detail: await applyAlternating(a, spec, pending, current) };
         case 'new-user':
           return { detail: await setPassword(a, pending.username, pending.password, spec.group ?? spec.username) };
       }
@@ -192,15 +259,28 @@ export function createPostgresRotator(_deps: RotatorDeps) {
 
     async retire({ spec, target, retiring, current, emergency, signal }) {
       const a = admin(target);
-      if (spec.strategy === 'single' || retiring.username === current.username) return { detail: 'the old password was replaced at apply' };
-      const drained = await drain({ login: retiring.username, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, retiring.username) });
-      return { detail: `${drained}; ${await disableLogin(a, retiring.username)}` };
+      const login = loginToRevoke(spec, retiring, current);
+      if (login === undefined) {
+        return { detail: spec.strategy === 'single' ? 'the old password was replaced at apply' : `${spec.username} kept (keepOriginal: true)` };
+      }
+      if (login === current.username) throw new RotorError(`retire would revoke ${login}, the login of the current value`, { outcome: 'needs-person' });
+      if (!(await roleExists(a, login))) return { detail: `${login} does not exist` };
+      const drained = await drain({ login, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, login) });
+      return { detail: `${drained}; ${await disableLogin(a, login)}` };
     },
 
-    async checkRejected({ target, retired }) {
+    async checkRejected({ spec, target, retired, current }) {
       const a = admin(target);
-      const refused = await tryLogin(a, retired);
-      return refused ? { rejected: true, detail: `login as ${retired.username} with the old password refused (SQLSTATE ${refused})` } : { rejected: false };
+      const proofs: string[] = [];
+      if (retired) {
+        const refused = await tryLogin(a, retired);
+        if (!refused) return { rejected: false, detail: `${retired.username} still logs in with the old password` };
+        proofs.push(`login as ${retired.username} with the old password refused (SQLSTATE ${refused})`);
+      }
+      // An engine from before `current` was part of this request gives none: the login attempt stands alone.
+      if (!current) return { rejected: proofs.length > 0, detail: proofs.join('; ') || 'no current value to prove against' };
+      const proof = await revokedProof(a, spec, retired, current);
+      return { rejected: proof.ok, detail: [...proofs, proof.detail].join('; ') };
     },
 
     async close() {
@@ -209,4 +289,7 @@ export function createPostgresRotator(_deps: RotatorDeps) {
     },
   } satisfies Rotator<PostgresSpec, PostgresValue>;
 }
+
+/** Not the admin URL's database when the secret names one; `postgres` when neither does. */
+const databaseOf = (spec: PostgresSpec, a: Admin) => spec.database ?? (a.addr.database || 'postgres');
 

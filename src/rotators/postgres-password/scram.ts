@@ -14,9 +14,10 @@ const pbkdf2Async = promisify(pbkdf2);
 export const SCRAM_ITERATIONS = 4096;
 
 export async function scramVerifier(password: string, opts: { iterations?: number; salt?: Buffer } = {}): Promise<string> {
-  // SASLprep maps and normalizes non-ASCII text; Rotor's passwords are printable ASCII,
-  // which SASLprep leaves unchanged, so refusing anything else keeps client and server in step.
-  if (!/^[\x21-\x7e]+$/.test(password)) throw new Error('SCRAM verifier: password must be printable ASCII');
+  // SASLprep maps and normalizes non-ASCII text (non-ASCII spaces among it); printable
+  // ASCII, the ASCII space included, it leaves unchanged, so refusing anything else keeps
+  // client and server in step.
+  if (!/^[\x20-\x7e]+$/.test(password)) throw new Error('SCRAM verifier: password must be printable ASCII');
   const iterations = opts.iterations ?? SCRAM_ITERATIONS;
   const salt = opts.salt ?? randomBytes(16);
   // Off the main thread (libuv pool), so many rotations at once do not stall the event loop.

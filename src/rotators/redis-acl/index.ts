@@ -3,14 +3,18 @@ import { baseUser, redisSpecSchema, redisValueSchema, type RedisSpec, type Redis
 
 const APPLY: Record<RedisSpec['strategy'], (u: string) => string> = {
   'dual-password': (u) => `ACL SETUSER ${u} #<sha256 of new>: old and new passwords both work until retire`,
-  alternating: (u) => `ACL SETUSER on whichever of ${u} / ${u}_clone is not in use, with the other's rules`,
+  alternating: (u) => `ACL SETUSER on whichever of ${u} / ${u}_clone is not in use; the clone is reset to ${u}'s rules (or the secret's \`rules\`)`,
   requirepass: () => 'ACL SETUSER default resetpass #<sha256 of new> (the old password stops working now)',
 };
 
+/** What retire revokes, naming the credentials Rotor never created as well (SPEC "Nothing left behind"). */
 const RETIRE: Record<RedisSpec['strategy'], (spec: RedisSpec) => string> = {
-  'dual-password': (s) => `ACL SETUSER ${baseUser(s)} !<sha256 of old>, prove the old password is refused`,
-  alternating: (s) => `wait up to ${s.drain.timeout} for clients of the old user to leave (CLIENT LIST; then ${s.drain.onTimeout}), ACL SETUSER old off resetpass, prove it is refused`,
-  requirepass: () => 'nothing left to revoke (replaced at apply); prove the old password is refused',
+  'dual-password': (s) =>
+    `ACL SETUSER ${baseUser(s)} resetpass #<sha256 of current>: removes every password of ${baseUser(s)} except the current one, including any set before Rotor; prove ACL GETUSER lists only the current one`,
+  alternating: (s) =>
+    `wait up to ${s.drain.timeout} (then ${s.drain.onTimeout}) for clients to leave (CLIENT LIST) whichever of ${baseUser(s)} / ${baseUser(s)}_clone is not current — on the first rotation ${baseUser(s)} itself — then ACL SETUSER it off resetpass: every password it has, including any set before Rotor, stops working; prove it is off`,
+  requirepass: () =>
+    'ACL SETUSER default resetpass #<sha256 of current> (already so since apply): removes every password of default except the current one, including any set before Rotor; prove ACL GETUSER lists only the current one',
 };
 
 export const redisDefinition = {

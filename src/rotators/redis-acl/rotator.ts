@@ -2,11 +2,13 @@
  * `redis-acl`: rotates a Redis 6+ ACL user's password.
  *
  * - dual-password: one user holds two passwords between apply and retire — the way Redis
- *   ACLs were designed for rotation — so no client ever fails.
- * - alternating: users `name` and `name_clone`, each with the same rules; retire switches
- *   the old one off.
+ *   ACLs were designed for rotation — so no client ever fails. Retire leaves it exactly the
+ *   current one (`resetpass #current`): a password set before Rotor goes too.
+ * - alternating: users `name` and `name_clone`. The clone is given `name`'s rules (or the
+ *   secret's `rules`) afresh whenever it is set, so `name` is where rules are edited. Retire
+ *   switches off the user not current — on the first rotation `name` itself.
  * - requirepass: the `default` user's password, replaced in place (clients on the old one
- *   fail from apply until they get the new one).
+ *   fail from apply until they get the new one); retire re-asserts it is the only one.
  *
  * Passwords reach the server only as SHA-256 hashes (`#<hex>` / `!<hex>` rules), never as
  * `>plaintext`, so neither MONITOR nor the slow log ever shows one.
@@ -16,7 +18,7 @@ import { Redis } from 'ioredis';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
-import { newLogin } from '../shared/spec.js';
+import { adoptedLogin, newLogin, otherLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
 import { networkProblem } from '../shared/target-url.js';
 import { baseUser, userFor, type RedisSpec, type RedisValue } from './schema.js';
@@ -26,6 +28,8 @@ type Admin = AdminBase & { conn: Redis };
 const sha256 = (password: string) => createHash('sha256').update(password).digest('hex');
 
 interface AclUser {
+  /** on / off, nopass, allkeys … */
+  flags: string[];
   passwords: string[];
   commands: string;
   keys: string;
@@ -38,7 +42,9 @@ function parseGetUser(reply: unknown): AclUser | undefined {
   const map = new Map<string, unknown>();
   for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
   const text = (v: unknown, prefix: string) => (Array.isArray(v) ? v.map((p) => `${prefix}${String(p)}`).join(' ') : String(v ?? ''));
+  const list = (key: string) => (Array.isArray(map.get(key)) ? (map.get(key) as unknown[]).map(String) : []);
   return {
+    flags: list('flags'),
     passwords: Array.isArray(map.get('passwords')) ? (map.get('passwords') as unknown[]).map(String) : [],
     commands: String(map.get('commands') ?? ''),
     keys: text(map.get('keys'), '~'),
@@ -108,7 +114,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
     }
   }
 
-  /** Rules for a user Rotor creates: the spec's, else a copy of `from`'s keys, channels and commands. */
+  /** Rules for a user Rotor sets up: the spec's, else a copy of `from`'s keys, channels and commands. */
   async function rulesFor(a: Admin, spec: RedisSpec, from: string): Promise<string[]> {
     if (spec.rules) return spec.rules.split(/\s+/).filter(Boolean);
     const source = await getUser(a, from);
@@ -150,6 +156,73 @@ export function createRedisRotator(_deps: RotatorDeps) {
     }
   }
 
+  /** The user is exactly `current`: its one password is current's hash, and it is not nopass. */
+  async function onlyCurrent(a: Admin, current: RedisValue): Promise<{ ok: boolean; detail: string }> {
+    const user = await getUser(a, current.username);
+    const hash = sha256(current.password);
+    if (!user) return { ok: false, detail: `ACL user ${current.username} does not exist` };
+    if (user.flags.includes('nopass')) return { ok: false, detail: `${current.username} is nopass: it accepts any password` };
+    const others = user.passwords.filter((p) => p !== hash).length;
+    if (others || !user.passwords.includes(hash)) {
+      return { ok: false, detail: `${current.username} holds ${others} password${others === 1 ? '' : 's'} besides the current one${user.passwords.includes(hash) ? '' : ', and not the current one'}` };
+    }
+    return { ok: true, detail: `${current.username} holds the current password and no other (ACL GETUSER)` };
+  }
+
+  /** alternating: the user not current is off (an off user cannot log in, whatever passwords it holds; retire removes them too). */
+  async function otherOff(a: Admin, spec: RedisSpec, current: RedisValue): Promise<{ ok: boolean; detail: string }> {
+    const other = otherLogin(baseUser(spec), current.username);
+    const user = await getUser(a, other);
+    if (!user) return { ok: true, detail: `ACL user ${other} does not exist` };
+    if (user.flags.includes('on')) return { ok: false, detail: `ACL user ${other} is still on` };
+    return { ok: true, detail: `ACL user ${other} is off${user.passwords.length || user.flags.includes('nopass') ? '' : ' with no password'}` };
+  }
+
+  /** Redis passwords: `user` accepts `current` and nothing else (one atomic ACL SETUSER); a no-op when already so. */
+  async function resetTo(a: Admin, spec: RedisSpec, current: RedisValue): Promise<string> {
+    if ((await onlyCurrent(a, current)).ok) return `${current.username} already holds the current password only`;
+    await call(a, `reset the passwords of ${current.username}`, 'ACL', 'SETUSER', current.username, 'resetpass', `#${sha256(current.password)}`);
+    return `every password of ${current.username} but the current one removed; ${await persist(a, spec)}`;
+  }
+
+  /**
+   * alternating apply. The clone gets the main's rules afresh (`reset`), so a rule taken from
+   * the main is gone from the clone too; the main keeps its own rules and only its password
+   * changes. With `rules` in the secret, both are set to those.
+   */
+  async function applyAlternating(a: Admin, spec: RedisSpec, pending: RedisValue): Promise<string> {
+    const hash = `#${sha256(pending.password)}`;
+    if (pending.username === baseUser(spec) && !spec.rules) {
+      await call(a, `set the password of ${pending.username}`, 'ACL', 'SETUSER', pending.username, 'on', 'resetpass', hash);
+      return `set the password of ${pending.username}`;
+    }
+    const rules = await rulesFor(a, spec, baseUser(spec));
+    await call(a, `set the password of ${pending.username}`, 'ACL', 'SETUSER', pending.username, 'reset', 'on', hash, ...rules);
+    return `set the password and rules of ${pending.username} (${spec.rules ? 'the secret\'s rules' : `${baseUser(spec)}'s rules`})`;
+  }
+
+  /** Preflight: an admin that logs in as the user it rotates would lose its own login. */
+  function refuseSelf(a: Admin, spec: RedisSpec, me: string): void {
+    const base = baseUser(spec);
+    if (me !== base && !(spec.strategy === 'alternating' && me === `${base}_clone`)) return;
+    throw new RotorError(`the admin connection of ${a.where} authenticates as ${me}, the user this secret rotates: the admin URL's password would stop working`, {
+      outcome: 'usage',
+      hint: `create an ACL admin user and put it in targets.${a.target.name}.url, e.g. ACL SETUSER rotor on >… +acl +config|get +config|rewrite +client|list +info (then ACL SAVE or CONFIG REWRITE)`,
+    });
+  }
+
+  /** Preflight, alternating: drain needs CLIENT LIST to see who still uses the old user. */
+  async function checkClientList(a: Admin): Promise<void> {
+    try {
+      await call(a, 'list clients (CLIENT LIST), which drain needs to see who is still logged in as the old user', 'CLIENT', 'LIST');
+    } catch (err) {
+      if (err instanceof RotorError && err.outcome === 'usage') {
+        throw new RotorError(err.message, { outcome: 'usage', hint: `ACL SETUSER ${a.addr.user || 'default'} +client|list`, cause: err });
+      }
+      throw err;
+    }
+  }
+
   return {
     async preflight({ spec, target }) {
       const a = admin(target);
@@ -159,6 +232,8 @@ export function createRedisRotator(_deps: RotatorDeps) {
         throw new RotorError(`${a.where} runs Redis ${version}, which has no ACL users`, { outcome: 'usage', hint: 'upgrade to Redis 6 or later' });
       }
       const me = String(await call(a, 'run ACL WHOAMI', 'ACL', 'WHOAMI'));
+      refuseSelf(a, spec, me);
+      if (spec.strategy === 'alternating') await checkClientList(a);
       const base = baseUser(spec);
       if (!spec.rules && spec.strategy !== 'requirepass' && !(await getUser(a, base))) {
         throw new RotorError(`ACL user ${base} does not exist at ${a.where}`, { outcome: 'usage', hint: 'create it, or give `rules` so Rotor creates it (e.g. "~app:* +@read +@write")' });
@@ -166,12 +241,18 @@ export function createRedisRotator(_deps: RotatorDeps) {
       return { notes: [`Redis ${version}; admin ${me}`] };
     },
 
+    async adoptValue({ spec, target, input }) {
+      const a = admin(target);
+      // Every strategy starts from `username` (requirepass: default): where clients log in before Rotor.
+      return { value: adoptedLogin(spec, a.addr, baseUser(spec), input) };
+    },
+
     async generate({ spec, target, current }) {
       const a = admin(target);
       return { value: newLogin(spec, a.addr, userFor(spec, current)) };
     },
 
-    async apply({ spec, target, pending, current }) {
+    async apply({ spec, target, pending }) {
       const a = admin(target);
       const hash = `#${sha256(pending.password)}`;
       let detail: string;
@@ -183,12 +264,9 @@ export function createRedisRotator(_deps: RotatorDeps) {
           detail = exists ? `added the new password to ${pending.username}` : `created ${pending.username}`;
           break;
         }
-        case 'alternating': {
-          const rules = await rulesFor(a, spec, current?.username ?? baseUser(spec));
-          await call(a, `set the password of ${pending.username}`, 'ACL', 'SETUSER', pending.username, 'reset', 'on', hash, ...rules);
-          detail = `set the password and rules of ${pending.username}`;
+        case 'alternating':
+          detail = await applyAlternating(a, spec, pending);
           break;
-        }
         case 'requirepass':
           await call(a, 'set the password of default', 'ACL', 'SETUSER', pending.username, 'on', 'resetpass', hash);
           detail = `replaced the password of ${pending.username}`;
@@ -227,32 +305,29 @@ export function createRedisRotator(_deps: RotatorDeps) {
       return { detail: `withdrew the new password; ${await persist(a, spec)}` };
     },
 
-    async retire({ spec, target, retiring, current, emergency, signal }) {
+    // `retiring` is not needed: what to revoke follows from `current` and the strategy, and
+    // is the same whether the old value was Rotor's or came before it.
+    async retire({ spec, target, current, emergency, signal }) {
       const a = admin(target);
-      switch (spec.strategy) {
-        case 'requirepass':
-          return { detail: 'the old password was replaced at apply' };
-        case 'dual-password': {
-          const hash = sha256(retiring.password);
-          const user = await getUser(a, retiring.username);
-          if (!user?.passwords.includes(hash)) return { detail: 'the old password was already removed' };
-          await call(a, `remove the old password of ${retiring.username}`, 'ACL', 'SETUSER', retiring.username, `!${hash}`);
-          return { detail: `removed the old password of ${retiring.username}; ${await persist(a, spec)}` };
-        }
-        case 'alternating': {
-          if (retiring.username === current.username) return { detail: 'nothing to retire' };
-          const drained = await drain({ login: retiring.username, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, retiring.username) });
-          await call(a, `switch ${retiring.username} off`, 'ACL', 'SETUSER', retiring.username, 'off', 'resetpass');
-          return { detail: `${drained}; ${retiring.username} switched off; ${await persist(a, spec)}` };
-        }
-      }
+      if (spec.strategy !== 'alternating') return { detail: await resetTo(a, spec, current) };
+      const other = otherLogin(baseUser(spec), current.username);
+      if (!(await getUser(a, other))) return { detail: `ACL user ${other} does not exist` };
+      const drained = await drain({ login: other, policy: spec.drain, emergency, signal, sessions: sessionsOf(a, other) });
+      await call(a, `switch ${other} off`, 'ACL', 'SETUSER', other, 'off', 'resetpass');
+      return { detail: `${drained}; ${other} switched off, its passwords removed; ${await persist(a, spec)}` };
     },
 
-    async checkRejected({ target, retired }) {
+    async checkRejected({ spec, target, retired, current }) {
       const a = admin(target);
-      return (await tryAuth(a, retired))
-        ? { rejected: false }
-        : { rejected: true, detail: `AUTH as ${retired.username} with the old password refused` };
+      const proofs: string[] = [];
+      if (retired) {
+        if (await tryAuth(a, retired)) return { rejected: false, detail: `AUTH as ${retired.username} with the old password still works` };
+        proofs.push(`AUTH as ${retired.username} with the old password refused`);
+      }
+      // An engine from before `current` was part of this request gives none: the login attempt stands alone.
+      if (!current) return { rejected: proofs.length > 0, detail: proofs.join('; ') || 'no current value to prove against' };
+      const proof = spec.strategy === 'alternating' ? await otherOff(a, spec, current) : await onlyCurrent(a, current);
+      return { rejected: proof.ok, detail: [...proofs, proof.detail].join('; ') };
     },
 
     async close() {

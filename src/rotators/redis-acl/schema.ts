@@ -1,11 +1,17 @@
 /** rotor.yaml fields of a `redis-acl` secret, and the shape of its value. */
 import { z } from 'zod';
-import { connectSchema, drainSchema, loginNameSchema, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
+import { connectSchema, drainSchema, loginNameSchema, otherLogin, passwordLengthSchema, passwordValueSchema } from '../shared/spec.js';
 
 export const REDIS_STRATEGIES = ['dual-password', 'alternating', 'requirepass'] as const;
 
-/** Password rules are Rotor's to manage; everything else in an ACL rule string is the user's. */
-const PASSWORD_RULE = /^(>|<|#|!|nopass$|resetpass$|reset$)/;
+/**
+ * Password rules are Rotor's to manage; everything else in an ACL rule string is the user's.
+ * Redis reads rule words without regard to case (NOPASS, ResetPass), and so does this.
+ */
+const PASSWORD_RULE = /^(>|<|#|!|nopass$|resetpass$|reset$)/i;
+
+/** Whether a rule string holds a password rule; exported for tests. */
+export const hasPasswordRule = (rules: string): boolean => rules.split(/\s+/).some((t) => PASSWORD_RULE.test(t));
 
 export const redisSpecSchema = z
   .strictObject({
@@ -16,7 +22,7 @@ export const redisSpecSchema = z
     rules: z
       .string()
       .max(2000)
-      .refine((r) => !r.split(/\s+/).some((t) => PASSWORD_RULE.test(t)), 'password rules (>, <, #, !, nopass, resetpass, reset) are managed by Rotor; list only keys, channels and commands')
+      .refine((r) => !hasPasswordRule(r), 'password rules (>, <, #, !, nopass, resetpass, reset, in any case) are managed by Rotor; list only keys, channels and commands')
       .optional()
       .describe('ACL rules for a user Rotor creates, e.g. "~app:* +@read +@write" (alternating copies the other login\'s rules when omitted)'),
     persist: z
@@ -50,11 +56,8 @@ export type RedisValue = z.infer<typeof redisValueSchema>;
 
 export const baseUser = (spec: RedisSpec): string => spec.username ?? 'default';
 
-/** The user a version logs in as. */
+/** The user a version logs in as: alternating takes the one not in use (after an adopted `username`, the clone). */
 export function userFor(spec: RedisSpec, current: RedisValue | undefined): string {
   const base = baseUser(spec);
-  if (spec.strategy !== 'alternating') return base;
-  // As with PostgreSQL, the first rotation fills the clone, so services keep working on
-  // the password they have until they are given the new one.
-  return current?.username === `${base}_clone` ? base : `${base}_clone`;
+  return spec.strategy === 'alternating' ? otherLogin(base, current?.username) : base;
 }

@@ -37,4 +37,13 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'lock leases',
+    // Locks held by an older Rotor get an expired lease: their holders cannot renew them.
+    sql: `
+      ALTER TABLE locks ADD COLUMN owner_id TEXT NOT NULL DEFAULT '';
+      ALTER TABLE locks ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -24,7 +24,9 @@ const rotationRow = z.object({
 
 const stepRow = z.object({ rotation_id: text, step: z.union([step, z.literal('rollback')]), phase, at: z.number(), detail: text.nullable() });
 
-const lockRow = z.object({ secret_id: text, rotation_id: text.nullable(), pid: z.number().int(), host: text, acquired_at: z.number() });
+const lockRow = z.object({
+  secret_id: text, rotation_id: text.nullable(), pid: z.number().int(), host: text, acquired_at: z.number(), owner_id: text, expires_at: z.number(),
+});
 
 const auditRow = z.object({
   seq: z.number().int(), at: z.number(), actor: text, action: text, secret_id: text.nullable(), version: z.number().int().nullable(),
@@ -56,7 +58,9 @@ export function stepFromRow(row: unknown): StepRow {
 
 export function lockFromRow(row: unknown): LockRow {
   const r = lockRow.parse(row);
-  return { secretId: r.secret_id, rotationId: r.rotation_id, pid: r.pid, host: r.host, acquiredAt: r.acquired_at };
+  return {
+    secretId: r.secret_id, rotationId: r.rotation_id, ownerId: r.owner_id, pid: r.pid, host: r.host, acquiredAt: r.acquired_at, expiresAt: r.expires_at,
+  };
 }
 
 export function auditFromRow(row: unknown): AuditEvent {

@@ -6,7 +6,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { GENESIS, hashEvent } from '../../audit/chain.js';
+import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
+import { IntegrityError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type {
@@ -28,7 +29,11 @@ export interface SqliteOptions {
   mustExist?: boolean;
   isAlive?: (pid: number) => boolean;
   host: string;
+  /** How long a lock lives without renewal (default 30 s); renewed at a third of it. */
+  leaseMs?: number;
 }
+
+const DEFAULT_LEASE_MS = 30_000;
 
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
@@ -36,10 +41,18 @@ export class SqliteStateStore implements StateStore {
   private flushScheduled = false;
   private readonly isAlive: (pid: number) => boolean;
   private readonly host: string;
+  private readonly leaseMs: number;
+  /** Owners whose leases this store renews while they hold locks. */
+  private readonly renewing = new Set<string>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private audit: { key: Buffer; keyedFrom: number } | undefined;
+  private readonly path: string;
 
   constructor(opts: SqliteOptions) {
     this.isAlive = opts.isAlive ?? pidIsAlive;
     this.host = opts.host;
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.path = opts.path;
     if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true });
     try {
       this.db = new Database(opts.path, { fileMustExist: opts.mustExist ?? false });
@@ -139,7 +152,7 @@ export class SqliteStateStore implements StateStore {
           );
           break;
         case 'lock.release':
-          this.stmt('DELETE FROM locks WHERE secret_id = ? AND pid = ? AND host = ?').run(m.secretId, m.pid, this.host);
+          this.stmt('DELETE FROM locks WHERE secret_id = ? AND owner_id = ?').run(m.secretId, m.ownerId);
           break;
         case 'audit':
           this.appendAudit(m.event);
@@ -148,14 +161,35 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
+  async useAuditKey(key: Buffer): Promise<number> {
+    let keyedFrom: number | undefined;
+    this.transaction(() => {
+      const marker = this.stmt("SELECT value FROM meta WHERE key = 'audit_keyed_from'").pluck().get() as string | undefined;
+      if (marker === undefined) {
+        // First use of a keyed chain: every event from the next one on carries a MAC.
+        const next = ((this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0) + 1;
+        this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, next));
+        keyedFrom = next;
+      } else {
+        keyedFrom = readKeyedFrom(key, marker);
+      }
+    });
+    if (keyedFrom === undefined) {
+      throw new IntegrityError(this.path, 'the audit chain\'s start marker was changed (or the master key is another one)');
+    }
+    this.audit = { key, keyedFrom };
+    return keyedFrom;
+  }
+
   private appendAudit(event: AuditInput): void {
+    if (!this.audit) throw new Error('audit event appended before the audit key was set (a bug: open the state with the master key)');
     // Inside an IMMEDIATE transaction no other process can append, so the head read here is the head.
     const head = (this.stmt('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined) ?? {
       seq: 0,
       hash: GENESIS,
     };
     const seq = head.seq + 1;
-    const hash = hashEvent(seq, head.hash, event);
+    const hash = macEvent(this.audit.key, seq, head.hash, event);
     this.stmt('INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)').run(
       seq, event.at, event.actor, event.action, event.secretId, event.version, event.rotationId, event.outcome,
       event.reason, event.incident, event.detail, head.hash, hash,
@@ -172,7 +206,7 @@ export class SqliteStateStore implements StateStore {
     return s;
   }
 
-  async acquireLocks(secretIds: string[], owner: LockOwner, takeOverDead: boolean): Promise<{ busy: Map<string, LockRow> }> {
+  async acquireLocks(secretIds: string[], owner: LockOwner): Promise<{ busy: Map<string, LockRow> }> {
     const busy = new Map<string, LockRow>();
     const now = Date.now();
     this.transaction(() => {
@@ -180,23 +214,69 @@ export class SqliteStateStore implements StateStore {
         const row = this.stmt('SELECT * FROM locks WHERE secret_id = ?').get(id);
         if (row) {
           const lock = lockFromRow(row);
-          const dead = lock.host === this.host && !this.isAlive(lock.pid);
-          const mine = lock.host === owner.host && lock.pid === owner.pid;
-          if (!mine && !(dead && takeOverDead)) {
+          if (lock.ownerId !== owner.id && !this.isStale(lock, now)) {
             busy.set(id, lock);
             continue;
           }
         }
-        this.stmt('INSERT OR REPLACE INTO locks VALUES (?,?,?,?,?)').run(id, null, owner.pid, owner.host, now);
+        this.stmt('INSERT OR REPLACE INTO locks (secret_id, rotation_id, pid, host, acquired_at, owner_id, expires_at) VALUES (?,?,?,?,?,?,?)')
+          .run(id, null, owner.pid, owner.host, now, owner.id, now + this.leaseMs);
       }
     });
+    this.renew(owner);
     return { busy };
+  }
+
+  /** Whose holder has stopped renewing, or whose process is gone on this very host. */
+  private isStale(lock: LockRow, now: number): boolean {
+    return lock.expiresAt <= now || (lock.host === this.host && !this.isAlive(lock.pid));
+  }
+
+  /** Keeps `owner`'s leases alive while it holds any; the timer never keeps the process up. */
+  private renew(owner: LockOwner): void {
+    this.renewing.add(owner.id);
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      try {
+        const until = Date.now() + this.leaseMs;
+        for (const id of this.renewing) {
+          const held = this.stmt('UPDATE locks SET expires_at = ? WHERE owner_id = ?').run(until, id).changes;
+          if (!held) this.renewing.delete(id);
+        }
+        if (!this.renewing.size) this.stopRenewing();
+      } catch {
+        // A busy database delays a renewal; the next tick tries again well before expiry.
+      }
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  private stopRenewing(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
   }
 
   async releaseLocks(secretIds: string[], owner: LockOwner): Promise<void> {
     this.transaction(() => {
-      for (const id of secretIds) this.stmt('DELETE FROM locks WHERE secret_id = ? AND pid = ? AND host = ?').run(id, owner.pid, owner.host);
+      for (const id of secretIds) this.stmt('DELETE FROM locks WHERE secret_id = ? AND owner_id = ?').run(id, owner.id);
     });
+  }
+
+  async locks(): Promise<LockRow[]> {
+    return this.stmt('SELECT * FROM locks ORDER BY secret_id').all().map(lockFromRow);
+  }
+
+  async clearStaleLocks(owner: LockOwner): Promise<LockRow[]> {
+    const cleared: LockRow[] = [];
+    const now = Date.now();
+    this.transaction(() => {
+      for (const lock of this.stmt('SELECT * FROM locks').all().map(lockFromRow)) {
+        if (lock.ownerId === owner.id || !this.isStale(lock, now)) continue;
+        this.stmt('DELETE FROM locks WHERE secret_id = ? AND owner_id = ?').run(lock.secretId, lock.ownerId);
+        cleared.push(lock);
+      }
+    });
+    return cleared;
   }
 
   async versions(secretId: string): Promise<VersionRow[]> {
@@ -297,6 +377,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   close(): void {
+    this.stopRenewing();
     if (this.queue.length) this.flush();
     this.db.close();
   }

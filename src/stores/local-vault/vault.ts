@@ -1,5 +1,10 @@
 /**
- * The local vault: one encrypted file per version under `.rotor/vault/<secret>/v<N>.enc`.
+ * The local vault: one encrypted file per version under
+ * `.rotor/vault/<secret>/v<N>-<rotation>.enc`, the rotation id also bound into the
+ * encryption's associated data, so a file can neither be renamed into another version
+ * nor be taken up by another rotation of the same number (an older state restored by hand
+ * must not bring back a value a later rotation made and retired). Files an older Rotor
+ * wrote (`v<N>.enc`, no rotation) are still read, but never reused by a new rotation.
  * Files are written once (atomic, no replace) and never rewritten, so a crash or a bug can
  * lose at most a version that was never used. A KEYCHECK file encrypted at init tells a
  * wrong master key apart from damaged data.
@@ -71,8 +76,12 @@ export class LocalVault implements VersionStore {
     return join(this.dir, encodeURIComponent(secretId));
   }
 
-  private file(secretId: string, version: number): string {
-    return join(this.secretDir(secretId), `v${version}.enc`);
+  private file(r: GetVersionRequest): string {
+    return join(this.secretDir(r.secretId), `v${r.version}-${r.rotationId}.enc`);
+  }
+
+  private legacyFile(r: GetVersionRequest): string {
+    return join(this.secretDir(r.secretId), `v${r.version}.enc`);
   }
 
   async putVersion(req: PutVersionRequest): Promise<void> {
@@ -82,29 +91,31 @@ export class LocalVault implements VersionStore {
       await ensureDir(dir);
       this.knownDirs.add(dir);
     }
+    if (!SAFE_ROTATION_ID.test(req.rotationId)) throw new Error(`unusable rotation id ${JSON.stringify(req.rotationId)}`);
     const blob = seal(this.key, Buffer.from(req.plaintext, 'utf8'), aad(req));
     try {
-      await writeFileAtomic(this.file(req.secretId, req.version), blob, { noReplace: true });
+      await writeFileAtomic(this.file(req), blob, { noReplace: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // Already stored: fine when it is the same value, never replaced when it is not.
-      if ((await this.getVersion(req)) === req.plaintext) return;
-      throw new IntegrityError(this.file(req.secretId, req.version), 'version already stored with another value; refusing to overwrite');
+      if ((await this.getVersion({ ...req, exact: true })) === req.plaintext) return;
+      throw new IntegrityError(this.file(req), 'version already stored with another value; refusing to overwrite');
     }
   }
 
   async getVersion(req: GetVersionRequest): Promise<string | undefined> {
     this.checkKey();
-    const file = this.file(req.secretId, req.version);
-    let blob: Buffer;
-    try {
-      // A vault file is a few hundred bytes in the page cache: a synchronous read is cheaper than four thread-pool hops.
-      blob = readFileSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+    if (!SAFE_ROTATION_ID.test(req.rotationId)) return undefined;
+    let file = this.file(req);
+    let associated = aad(req);
+    let blob = readIfThere(file);
+    if (blob === undefined && !req.exact) {
+      file = this.legacyFile(req);
+      associated = legacyAad(req);
+      blob = readIfThere(file);
     }
-    const opened = openEnvelope(this.key, blob, aad(req));
+    if (blob === undefined) return undefined;
+    const opened = openEnvelope(this.key, blob, associated);
     if (!opened.ok) {
       // The key check passed, so the key is right: the file itself changed.
       const what = opened.reason === 'authentication-failed' ? 'its content was changed or it belongs elsewhere' : opened.reason.replace(/-/g, ' ');
@@ -116,4 +127,18 @@ export class LocalVault implements VersionStore {
   async close(): Promise<void> {}
 }
 
-const aad = (r: { secretId: string; version: number }) => `rotor-vault/v1\0${r.secretId}\0${r.version}`;
+const aad = (r: { secretId: string; version: number; rotationId: string }) => `rotor-vault/v2\0${r.secretId}\0${r.version}\0${r.rotationId}`;
+const legacyAad = (r: { secretId: string; version: number }) => `rotor-vault/v1\0${r.secretId}\0${r.version}`;
+
+/** Rotation ids become part of file names. */
+const SAFE_ROTATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function readIfThere(file: string): Buffer | undefined {
+  try {
+    // A vault file is a few hundred bytes in the page cache: a synchronous read is cheaper than four thread-pool hops.
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
