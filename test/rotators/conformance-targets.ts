@@ -31,6 +31,7 @@ import { startPostgres } from '../helpers/servers/postgres.js';
 import { startRedis } from '../helpers/servers/redis.js';
 import type { TestServer } from '../helpers/servers/common.js';
 import type { ConformanceLine, Ctx, Existing, Probe } from './conformance.js';
+import { connectWhenReady } from './pg-ready.js';
 
 /** A database or cache credential, as `rotor get` prints it. */
 export type Login = { username: string; password: string; host: string; port: number; [field: string]: Json };
@@ -59,7 +60,9 @@ function shared<S, A>(start: () => Promise<S>, connect: (s: S) => Promise<A> | A
 // ---------------------------------------------------------------- PostgreSQL
 
 export function postgresTarget() {
-  const ready = shared(startPostgres, (s) => {
+  const ready = shared(startPostgres, async (s) => {
+    // Under load the server listens before it takes logins ("starting up"): wait for one.
+    await (await connectWhenReady(s.url)).end();
     const pool = new pg.Pool({ connectionString: s.url, max: 4 });
     pool.on('error', () => {});
     return pool;

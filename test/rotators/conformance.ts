@@ -342,7 +342,10 @@ class Session<V extends SecretValue> {
     expect(secrets.length).toBeGreaterThan(0);
     const haystacks: [string, string][] = [
       ...this.outputs.map((o) => [`the output of rotor ${o.args.join(' ')}`, o.text] as [string, string]),
-      ...[...this.sb.files('.rotor')].map(([p, b]) => [p.slice(this.sb.dir.length + 1), b.toString('latin1')] as [string, string]),
+      // Not .rotor/backups/: delivery keeps a 0600 copy of each consumer file it replaces there (README
+      // "Consumers"), plaintext by design; the g test delivers no file.
+      ...[...this.sb.files('.rotor')].filter(([p]) => !p.startsWith(this.sb.path('.rotor', 'backups')))
+        .map(([p, b]) => [p.slice(this.sb.dir.length + 1), b.toString('latin1')] as [string, string]),
     ];
     for (const secret of secrets) {
       for (const piece of fragments(secret)) {
@@ -365,11 +368,17 @@ function fragments(secret: string): string[] {
   return out;
 }
 
-/** The same credential: a database login (same user, password, host and port), or the same value. */
+/** The same credential: a database login (same user, password, host and port), or the same value (members in any order). */
 function sameCredential(a: SecretValue, b: SecretValue): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
   if ('password' in b) return ['username', 'password', 'host', 'port'].every((k) => a[k] === b[k]);
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: Json): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k]!)}`).join(',')}}`;
+  return JSON.stringify(v);
 }
 
 export function rotorYaml<V extends SecretValue>(line: ConformanceLine<V>, login: string, opts: { grace: string; reload?: string; deliver: boolean }): string {
