@@ -235,7 +235,10 @@ export function runRotatorConformance<V extends SecretValue>(line: ConformanceLi
 
     test('g. a consumer that echoes the value and fails: the value is in no output, history, audit event or file under .rotor/', async () => {
       const login = line.login('g');
-      const s = await open(login, { reload: 'cat; echo; test "$ROTOR_VERSION" != 2', deliver: false });
+      // It prints what it was given 20 times over, with no line breaks: more than the 64 KB of output Rotor keeps for a
+      // large value, so a cut can fall inside a copy.
+      const echo = 'v=$(cat); i=0; while [ $i -lt 20 ]; do printf %s "$v"; i=$((i+1)); done; echo; test "$ROTOR_VERSION" != 2';
+      const s = await open(login, { reload: echo, deliver: false });
       await line.clean(s.ctx, login);
       await s.ok(['rotate', ID, '--no-grace']);
       const failed = await s.ok(['rotate', ID], 1);
