@@ -3,7 +3,8 @@
  * (no target) and `keyring` (its target is the keyring its consumers are given).
  */
 import { runRotatorConformance } from './conformance.js';
-import { keyringLine, randomLine } from './conformance-targets.js';
+import { keyringLine } from './conformance/keyring.js';
+import { randomLine } from './conformance/random.js';
 
 runRotatorConformance(randomLine());
 runRotatorConformance(keyringLine());

@@ -4,7 +4,7 @@
  * against the server ROTOR_TEST_MYSQL_URL names (an admin URL), and is skipped without it.
  */
 import { runRotatorConformance } from './conformance.js';
-import { mysqlLine, mysqlTarget } from './conformance-targets.js';
+import { mysqlLine, mysqlTarget } from './conformance/mysql.js';
 
 const mariadb = mysqlTarget();
 const mysql8 = process.env.ROTOR_TEST_MYSQL_URL;

@@ -1,6 +1,6 @@
 /** The rotator conformance suite (conformance.ts) for `postgres-password`, against a private PostgreSQL. */
 import { runRotatorConformance } from './conformance.js';
-import { postgresLine, postgresTarget } from './conformance-targets.js';
+import { postgresLine, postgresTarget } from './conformance/postgres.js';
 
 const postgres = postgresTarget();
 

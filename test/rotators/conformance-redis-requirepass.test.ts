@@ -4,6 +4,6 @@
  * password it authenticates with. Every test rotates `default`, so they take turns.
  */
 import { runRotatorConformance } from './conformance.js';
-import { redisLine, redisTarget } from './conformance-targets.js';
+import { redisLine, redisTarget } from './conformance/redis.js';
 
 runRotatorConformance(redisLine(redisTarget(), 'requirepass'));

@@ -5,7 +5,7 @@
  * with the other files' tests.
  */
 import { runRotatorConformance } from './conformance.js';
-import { redisLine, redisTarget } from './conformance-targets.js';
+import { redisLine, redisTarget } from './conformance/redis.js';
 
 const redis = redisTarget();
 
