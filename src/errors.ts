@@ -66,10 +66,10 @@ export class MasterKeyError extends RotorError {
  */
 export class IntegrityError extends RotorError {
   readonly file: string;
-  constructor(file: string, message: string, cause?: unknown) {
+  constructor(file: string, message: string, cause?: unknown, opts: { hint?: string } = {}) {
     super(`${file}: ${message}`, {
       outcome: 'needs-person',
-      hint: 'restore the file from a backup or investigate the change; Rotor has not written to it',
+      hint: opts.hint ?? 'restore the file from a backup or investigate the change; Rotor has not written to it',
       cause,
     });
     this.file = file;
@@ -80,6 +80,9 @@ export class IntegrityError extends RotorError {
  * A target could not be reached (refused, reset, timed out). Transient by nature: rollback
  * retries an undo that fails this way for a few seconds before asking for a person.
  */
+/** The audit log has events but no keyed-chain marker (see audit/chain.ts). */
+export class UnkeyedAuditError extends IntegrityError {}
+
 export class TargetUnreachableError extends RotorError {
   constructor(message: string, cause?: unknown) {
     super(message, { outcome: 'rolled-back', hint: 'check that the server is running and reachable from here; the current credential was not changed by this step', cause });

@@ -18,7 +18,7 @@ export const COMMANDS = {
   get: command('print a value (the only command that prints secrets)', () => import('./commands/get.js')),
   history: command('versions and rotations of one secret', () => import('./commands/history.js')),
   audit: command('audit verify | audit export [--since T]', () => import('./commands/audit.js')),
-  backup: command('backup create --out FILE | restore FILE | verify FILE: every version, encrypted under a passphrase or key file', () => import('./commands/backup.js')),
+  backup: command('backup create --out FILE | restore FILE | verify FILE: every version, encrypted under a passphrase or key file; backup files: copies of delivered files', () => import('./commands/backup.js')),
   schema: command('print the JSON Schema of rotor.yaml', () => import('./commands/schema.js')),
 } as const;
 

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SealedDeliveryBackups } from '../backup/delivery-backups.js';
 import { loadConfig } from '../config/load.js';
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
@@ -48,6 +49,8 @@ export function defaultMasterKeyFile(config: RotorConfig): string {
 export interface Engine {
   deps: EngineDeps;
   state: SqliteStateStore;
+  /** The copies deliveries keep (deps.deliveryBackups), for `rotor backup files`. */
+  backups: SealedDeliveryBackups;
   close(): Promise<void>;
 }
 
@@ -102,12 +105,14 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       vaults.set(name, vault);
     }
     const redactor = newRedactor(config);
+    const backups = deliveryBackupsOf(config, keys.deliveryBackup);
     const deps: EngineDeps = {
       config,
       state,
       storeFor: (secret: SecretConfig): VersionStore => vaults.get(secret.store)!,
       definitionOf: (secret) => definitionOf(secret.type),
       fingerprintKey: keys.fingerprint,
+      deliveryBackups: backups,
       redactor,
       crash,
       actor: actorName(),
@@ -115,11 +120,20 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       now: Date.now,
       onEvent,
     };
-    return { deps, state, close: async () => state.close() };
+    return { deps, state, backups, close: async () => state.close() };
   } catch (err) {
     state.close();
     throw err;
   }
+}
+
+/** The sealed copies deliveries keep of the files they replace (`rotor backup files`). */
+export function deliveryBackupsOf(config: RotorConfig, key: Buffer): SealedDeliveryBackups {
+  return new SealedDeliveryBackups({ dir: deliveryBackupsDir(config), key, keep: config.deliveryBackups });
+}
+
+export function deliveryBackupsDir(config: RotorConfig): string {
+  return join(config.dir, '.rotor', 'backups', 'files');
 }
 
 /** Who acts, for the audit log: ROTOR_ACTOR (set it in CI and the daemon), else user@host. */

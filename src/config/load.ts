@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/registry.js';
 import { parseDuration } from './duration.js';
-import { checkRules, type RuleProblem } from './rules.js';
+import { checkConfigRules, checkReferences, type RuleProblem } from './rules.js';
 import { configSchema, secretCommonSchema, type RotorConfig, type SecretConfig } from './schema.js';
 
 export interface LoadResult {
@@ -24,8 +24,8 @@ const COMMON_KEYS = new Set(Object.keys(secretCommonSchema.shape));
 export interface LoadOptions {
   /**
    * Read-only commands (status, history, get, audit, plan --offline, backup verify) never
-   * reach a target: an unset `${VAR}` stays as written instead of being an error, so an
-   * auditor needs no database admin credentials to read status.
+   * reach a target: an unset `${VAR}` in a target's URL stays as written instead of being
+   * an error, so an auditor needs no database admin credentials to read status.
    */
   unsetVarsAllowed?: boolean;
 }
@@ -67,9 +67,10 @@ function parseFast(text: string, file: string, env: NodeJS.ProcessEnv, opts: Loa
     return undefined;
   }
   let missing = false;
-  const interpolated = mapStrings(js, (value) => substitute(value, env, () => (missing = !opts.unsetVarsAllowed)));
+  const vars = targetVars(js);
+  const interpolated = mapStrings(js, (value) => substitute(value, env, (name) => (missing ||= !(opts.unsetVarsAllowed && vars.includes(name)))));
   if (missing) return undefined;
-  const result = validate(interpolated, file, () => ({}), targetVars(js));
+  const result = validate(interpolated, file, () => ({}), vars);
   return result.problems.length || result.warnings.length ? undefined : { config: result.config!, warnings: [] };
 }
 
@@ -84,8 +85,8 @@ function parsePrecise(text: string, file: string, env: NodeJS.ProcessEnv, opts: 
   if (problems.length) throw new ConfigError(problems);
 
   const vars = targetVars(doc.toJS());
-  interpolate(doc, env, (offset, message) => {
-    if (!opts.unsetVarsAllowed) problems.push({ file, ...at(offset), path: '', message });
+  interpolate(doc, env, (offset, message, name) => {
+    if (!(opts.unsetVarsAllowed && vars.includes(name))) problems.push({ file, ...at(offset), path: '', message });
   });
   if (problems.length) throw new ConfigError(problems);
 
@@ -115,6 +116,10 @@ function validate(
 
   const parsed = configSchema.safeParse(js);
   if (!parsed.success) for (const issue of parsed.error.issues) problem(issue.path as (string | number)[], describeIssue(issue));
+  const located = (r: RuleProblem): ConfigProblem => ({ file, ...locate(r.at), path: r.at.join('.'), message: r.message });
+  // References are checked beside the schema, so "every problem at once" holds for them too.
+  const references = checkReferences(js);
+  problems.push(...references.errors.map(located));
 
   // Type-specific fields are checked even when other fields are wrong, so one run shows all.
   const specs = new Map<number, unknown>();
@@ -130,7 +135,7 @@ function validate(
     if (spec.success) specs.set(i, spec.data);
     else for (const issue of spec.error.issues) problem(['secrets', i, ...(issue.path as (string | number)[])], describeIssue(issue));
   });
-  if (!parsed.success || problems.length) return { problems, warnings: [] };
+  if (!parsed.success || problems.length) return { problems, warnings: references.warnings.map(located) };
   const raw = parsed.data;
   const dir = dirname(file);
 
@@ -156,15 +161,15 @@ function validate(
     dir,
     state: { driver: raw.state.driver, path: resolve(dir, raw.state.path) },
     concurrency: raw.defaults.concurrency,
+    deliveryBackups: raw.defaults.deliveryBackups,
     targets: raw.targets,
     stores,
     consumers: raw.consumers,
     secrets,
     targetEnv,
   };
-  const { errors, warnings } = checkRules(config, raw);
-  const located = (r: RuleProblem): ConfigProblem => ({ file, ...locate(r.at), path: r.at.join('.'), message: r.message });
-  return { config, problems: errors.map(located), warnings: warnings.map(located) };
+  const { errors, warnings } = checkConfigRules(config, js);
+  return { config, problems: errors.map(located), warnings: [...references.warnings, ...warnings].map(located) };
 }
 
 function mapStrings(value: unknown, fn: (s: string) => string): unknown {
@@ -210,11 +215,11 @@ function substitute(text: string, env: NodeJS.ProcessEnv, onMissing: (name: stri
 }
 
 /** `substitute` on every string scalar of the document, reporting unset variables at their position. */
-function interpolate(doc: Document, env: NodeJS.ProcessEnv, report: (offset: number | undefined, message: string) => void): void {
+function interpolate(doc: Document, env: NodeJS.ProcessEnv, report: (offset: number | undefined, message: string, name: string) => void): void {
   visit(doc, {
     Scalar(_key, node) {
       if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = substitute(node.value, env, (name) => report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`));
+      node.value = substitute(node.value, env, (name) => report(node.range?.[0], `environment variable ${name} is not set (referenced as \${${name}})`, name));
     },
   });
 }

@@ -1,108 +1,186 @@
 /**
- * Cross-references and constraints that a schema cannot express. Returns errors and
- * warnings together so a user fixes everything in one pass.
+ * Cross-references and constraints that a schema cannot express, as named rules (as in
+ * changesets' config): each returns every problem it finds, errors and warnings together,
+ * so a user fixes everything in one pass.
+ *
+ * Reference rules read a lenient view of the raw document (rules/view.ts), so they run even
+ * when the schema found problems elsewhere: an unknown consumer is reported beside a
+ * misspelt field, not after it is fixed. Rules that need the whole normalized config (value
+ * shapes, durations, the consumer order) run once the schema passes.
  */
 import { consumerOrder } from '../consumers/order.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
 import { checkDeliveries } from './delivery-rules.js';
-import type { RawConfig, RotorConfig } from './schema.js';
+import type { RotorConfig } from './schema.js';
+import { lenientView, type LenientView } from './rules-view.js';
 
 export interface RuleProblem {
   at: (string | number)[];
   message: string;
+  severity?: 'error' | 'warning';
 }
 
-export function checkRules(config: RotorConfig, raw: RawConfig): { errors: RuleProblem[]; warnings: RuleProblem[] } {
-  const errors: RuleProblem[] = [];
-  const warnings: RuleProblem[] = [];
-  const firstIndex = new Map<string, number>();
+/** A rule over the raw document: runs whatever else is wrong with it. */
+export interface ReferenceRule {
+  name: string;
+  check(view: LenientView): RuleProblem[];
+}
 
-  raw.secrets.forEach((s, i) => {
-    const seen = firstIndex.get(s.id);
-    if (seen !== undefined) errors.push({ at: ['secrets', i, 'id'], message: `duplicate id "${s.id}" (first defined as secrets[${seen}])` });
-    else firstIndex.set(s.id, i);
-  });
+/** A rule over the validated, normalized config. */
+export interface ConfigRule {
+  name: string;
+  check(config: RotorConfig, view: LenientView): RuleProblem[];
+}
 
-  raw.secrets.forEach((s, i) => {
-    if (!Object.hasOwn(config.stores, s.store)) {
-      errors.push({ at: ['secrets', i, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` });
-    } else if (config.stores[s.store]!.type !== 'local') {
-      errors.push({ at: ['secrets', i, 'store'], message: `store "${s.store}" is a ${config.stores[s.store]!.type} file that consumers deliver into; versions live in a local store` });
-    }
-    s.consumers.forEach((c, j) => {
-      if (!Object.hasOwn(config.consumers, c)) errors.push({ at: ['secrets', i, 'consumers', j], message: `unknown consumer "${c}"; define it under \`consumers\`` });
-    });
-    if (isRotatorType(s.type)) {
-      const wanted = rotatorRegistry[s.type].targetType;
-      if (wanted === null && s.target !== undefined) {
-        errors.push({ at: ['secrets', i, 'target'], message: `type ${s.type} has no target; remove \`target\`` });
-      } else if (wanted !== null && s.target === undefined && !(rotatorRegistry[s.type] as AnyRotatorDefinition).targetOptional) {
-        errors.push({ at: ['secrets', i], message: `type ${s.type} needs \`target\`: the name of a ${wanted} entry under \`targets\`` });
+export const uniqueSecretIds: ReferenceRule = {
+  name: 'unique secret ids',
+  check: (v) => v.secrets.flatMap((s) => {
+    const first = v.secrets.find((o) => o.id === s.id);
+    return s.id !== undefined && first && first.index !== s.index
+      ? [{ at: ['secrets', s.index, 'id'], message: `duplicate id "${s.id}" (first defined as secrets[${first.index}])` }]
+      : [];
+  }),
+};
+
+export const secretStoresExist: ReferenceRule = {
+  name: 'a secret keeps its versions in a version store',
+  check: (v) => v.secrets.flatMap((s) => {
+    const store = v.stores[s.store];
+    if (!store) return [{ at: ['secrets', s.index, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` }];
+    if (store.type !== 'local') return [{ at: ['secrets', s.index, 'store'], message: `store "${s.store}" is a ${store.type} file that consumers deliver into; versions live in a local store` }];
+    return [];
+  }),
+};
+
+export const secretConsumersExist: ReferenceRule = {
+  name: 'a secret names consumers that exist',
+  check: (v) => v.secrets.flatMap((s) => s.consumers.flatMap((c, j) =>
+    Object.hasOwn(v.consumers, c) ? [] : [{ at: ['secrets', s.index, 'consumers', j], message: `unknown consumer "${c}"; define it under \`consumers\`` }])),
+};
+
+export const secretTargetsFit: ReferenceRule = {
+  name: 'a secret names a target of the kind its type rotates',
+  check: (v) => v.secrets.flatMap((s): RuleProblem[] => {
+    const out: RuleProblem[] = [];
+    const wanted = s.type !== undefined && isRotatorType(s.type) ? rotatorRegistry[s.type].targetType : null;
+    if (s.type !== undefined && isRotatorType(s.type)) {
+      if (wanted === null && s.target !== undefined) out.push({ at: ['secrets', s.index, 'target'], message: `type ${s.type} has no target; remove \`target\`` });
+      else if (wanted !== null && s.target === undefined && !(rotatorRegistry[s.type] as AnyRotatorDefinition).targetOptional) {
+        out.push({ at: ['secrets', s.index], message: `type ${s.type} needs \`target\`: the name of a ${wanted} entry under \`targets\`` });
       }
     }
     if (s.target !== undefined) {
-      const target = config.targets[s.target];
-      if (!target) errors.push({ at: ['secrets', i, 'target'], message: `unknown target "${s.target}"; define it under \`targets\`` });
-      const wanted = isRotatorType(s.type) ? rotatorRegistry[s.type].targetType : null;
-      if (target && wanted !== null && target.type !== wanted) {
-        errors.push({ at: ['secrets', i, 'target'], message: `target "${s.target}" is a ${target.type} server; type ${s.type} needs a ${wanted} target` });
-      }
+      const target = v.targets[s.target];
+      if (!target) out.push({ at: ['secrets', s.index, 'target'], message: `unknown target "${s.target}"; define it under \`targets\`` });
+      else if (wanted !== null && target.type !== wanted) out.push({ at: ['secrets', s.index, 'target'], message: `target "${s.target}" is a ${target.type} server; type ${s.type} needs a ${wanted} target` });
     }
-    s.after.forEach((dep, j) => {
-      if (!firstIndex.has(dep)) errors.push({ at: ['secrets', i, 'after', j], message: `unknown secret "${dep}" in \`after\`` });
-      if (dep === s.id) errors.push({ at: ['secrets', i, 'after', j], message: 'a secret cannot rotate after itself' });
-    });
-  });
+    return out;
+  }),
+};
 
-  const users = new Map<string, string[]>();
-  for (const s of config.secrets) for (const c of new Set(s.consumers)) users.set(c, [...(users.get(c) ?? []), s.id]);
-  for (const [name, consumer] of Object.entries(config.consumers)) {
-    const usedBy = users.get(name) ?? [];
-    consumer.deliver.forEach((d, j) => {
+export const afterNamesSecrets: ReferenceRule = {
+  name: '`after` names other secrets',
+  check: (v) => v.secrets.flatMap((s) => s.after.flatMap((dep, j): RuleProblem[] => {
+    if (dep === s.id) return [{ at: ['secrets', s.index, 'after', j], message: 'a secret cannot rotate after itself' }];
+    return v.secrets.some((o) => o.id === dep) ? [] : [{ at: ['secrets', s.index, 'after', j], message: `unknown secret "${dep}" in \`after\`` }];
+  })),
+};
+
+export const afterHasNoCycle: ReferenceRule = {
+  name: '`after` has no cycle',
+  check: (v) => {
+    const cycle = findCycle(v.secrets.flatMap((s) => (s.id === undefined ? [] : [{ id: s.id, after: s.after }])));
+    if (!cycle) return [];
+    const first = v.secrets.find((s) => s.id === cycle[0])?.index ?? 0;
+    return [{ at: ['secrets', first, 'after'], message: `\`after\` forms a cycle: ${cycle.join(' → ')}` }];
+  },
+};
+
+export const deliveriesNameTheirSecret: ReferenceRule = {
+  name: 'a shared consumer says which secret each delivery is for',
+  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => {
+    const usedBy = v.secrets.filter((s) => s.consumers.includes(name)).flatMap((s) => (s.id === undefined ? [] : [s.id]));
+    return consumer.deliver.flatMap((d, j): RuleProblem[] => {
       if (d.secret !== undefined && !usedBy.includes(d.secret)) {
-        errors.push({ at: ['consumers', name, 'deliver', j, 'secret'], message: `secret "${d.secret}" does not list consumer "${name}"; add it to that secret's \`consumers\` or fix the id` });
-      } else if (d.secret === undefined && usedBy.length > 1) {
-        // Without it every secret of the consumer would be written to the same place.
-        errors.push({
-          at: ['consumers', name, 'deliver', j],
-          message: `consumer "${name}" is used by ${usedBy.join(', ')}: say which secret this delivery is for with \`secret:\``,
-        });
+        return [{ at: ['consumers', name, 'deliver', j, 'secret'], message: `secret "${d.secret}" does not list consumer "${name}"; add it to that secret's \`consumers\` or fix the id` }];
       }
-      if (!('store' in d)) return;
-      const store = config.stores[d.store];
-      if (!store) errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` });
-      else if (store.type === 'local') errors.push({ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a file store (env-file, json, yaml), not the local vault` });
+      if (d.secret === undefined && usedBy.length > 1) {
+        // Without it every secret of the consumer would be written to the same place.
+        return [{ at: ['consumers', name, 'deliver', j], message: `consumer "${name}" is used by ${usedBy.join(', ')}: say which secret this delivery is for with \`secret:\`` }];
+      }
+      return [];
     });
-    consumer.reload.forEach((r, j) => {
-      if ('signal' in r && (r.pid === undefined) === (r.pidfile === undefined)) errors.push({ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' });
-    });
-  }
+  }),
+};
 
-  const deliveries = checkDeliveries(config);
-  errors.push(...deliveries.errors);
-  warnings.push(...deliveries.warnings);
+export const deliveriesGoToFileStores: ReferenceRule = {
+  name: 'deliveries go into file stores that exist',
+  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => consumer.deliver.flatMap((d, j): RuleProblem[] => {
+    if (d.store === undefined) return [];
+    const store = v.stores[d.store];
+    if (!store) return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` }];
+    if (store.type === 'local') return [{ at: ['consumers', name, 'deliver', j, 'store'], message: 'deliver into a file store (env-file, json, yaml), not the local vault' }];
+    return [];
+  })),
+};
 
-  const order = consumerOrder(Object.keys(config.consumers), config.secrets);
-  if (!order.ok) {
-    errors.push({
-      at: ['secrets', firstIndex.get(order.secrets[0] ?? '') ?? 0, 'consumers'],
+export const signalReloadsNameOneProcess: ReferenceRule = {
+  name: 'a signal reload names one process',
+  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => consumer.reload.flatMap((r, j) =>
+    r.signal !== undefined && r.hasPid === r.hasPidfile ? [{ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' }] : [])),
+};
+
+export const deliveriesFitTheirValue: ConfigRule = {
+  name: 'delivery fields and placeholders exist in the value',
+  check: (config) => {
+    const { errors, warnings } = checkDeliveries(config);
+    return [...errors, ...warnings.map((w) => ({ ...w, severity: 'warning' as const }))];
+  },
+};
+
+export const consumersInOneOrder: ConfigRule = {
+  name: 'consumers are listed in one order',
+  check: (config, view) => {
+    const order = consumerOrder(Object.keys(config.consumers), config.secrets);
+    if (order.ok) return [];
+    return [{
+      at: ['secrets', view.secrets.find((s) => s.id === order.secrets[0])?.index ?? 0, 'consumers'],
       message: `secrets ${order.secrets.join(', ')} list consumers ${order.consumers.join(', ')} in contradicting orders; a consumer shared by several secrets is reloaded once per run, so list them in one order everywhere`,
-    });
-  }
+    }];
+  },
+};
 
-  const cycle = findCycle(raw.secrets);
-  if (cycle) errors.push({ at: ['secrets', firstIndex.get(cycle[0]!) ?? 0, 'after'], message: `\`after\` forms a cycle: ${cycle.join(' → ')}` });
+export const graceShorterThanInterval: ConfigRule = {
+  name: 'grace is shorter than interval',
+  check: (config, view) => config.secrets.flatMap((s) =>
+    s.intervalMs !== undefined && s.graceMs >= s.intervalMs
+      ? [{
+          at: ['secrets', view.secrets.find((x) => x.id === s.id)?.index ?? 0, 'grace'], severity: 'warning' as const,
+          message: `grace is not shorter than interval for ${s.id}: each rotation would cut the previous grace short`,
+        }]
+      : []),
+};
 
-  for (const s of config.secrets) {
-    if (s.intervalMs !== undefined && s.graceMs >= s.intervalMs) {
-      warnings.push({
-        at: ['secrets', firstIndex.get(s.id) ?? 0, 'grace'],
-        message: `grace is not shorter than interval for ${s.id}: each rotation would cut the previous grace short`,
-      });
-    }
-  }
-  return { errors, warnings };
+export const REFERENCE_RULES: ReferenceRule[] = [
+  uniqueSecretIds, secretStoresExist, secretConsumersExist, secretTargetsFit, afterNamesSecrets, afterHasNoCycle,
+  deliveriesNameTheirSecret, deliveriesGoToFileStores, signalReloadsNameOneProcess,
+];
+export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval];
+
+/** Every reference rule over the raw document (run whatever the schema said). */
+export function checkReferences(js: unknown): { errors: RuleProblem[]; warnings: RuleProblem[] } {
+  return split(REFERENCE_RULES.flatMap((r) => r.check(lenientView(js))));
+}
+
+/** Every rule that needs the validated config. */
+export function checkConfigRules(config: RotorConfig, js: unknown): { errors: RuleProblem[]; warnings: RuleProblem[] } {
+  const view = lenientView(js);
+  return split(CONFIG_RULES.flatMap((r) => r.check(config, view)));
+}
+
+function split(problems: RuleProblem[]): { errors: RuleProblem[]; warnings: RuleProblem[] } {
+  return { errors: problems.filter((p) => p.severity !== 'warning'), warnings: problems.filter((p) => p.severity === 'warning') };
 }
 
 function findCycle(secrets: { id: string; after: string[] }[]): string[] | undefined {

@@ -124,7 +124,16 @@ const deliverSchema = z.union([
 const reloadSchema = z.union([
   z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed }),
   z.strictObject({ http: z.url(), method: z.enum(['GET', 'POST', 'PUT']).default('POST'), ...timed }),
-  z.strictObject({ signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']), pid: z.number().int().min(2).optional(), pidfile: z.string().min(1).optional(), ...timed }),
+  z.strictObject({
+    signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']),
+    pid: z.number().int().min(2).optional(),
+    pidfile: z.string().min(1).max(4096).optional(),
+    user: z
+      .union([z.string().min(1).max(64), z.number().int().min(0).max(2 ** 32 - 1)])
+      .optional()
+      .describe('the user (name or uid) the process must run as; without it, the owner of the pidfile'),
+    ...timed,
+  }),
 ]);
 
 /** Compiled at load, so a typo is a config error (exit 2), not a failed rotation. */
@@ -166,8 +175,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       grace: durationSchema.default('1h'),
       concurrency: z.number().int().min(1).max(256).default(32),
+      deliveryBackups: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .default(5)
+        .describe('how many sealed copies of each file a delivery replaced are kept (`rotor backup files`); 0 keeps none'),
     })
-    .default({ grace: '1h', concurrency: 32 }),
+    .default({ grace: '1h', concurrency: 32, deliveryBackups: 5 }),
   targets: z.record(name, targetSchema).default({}),
   stores: z.record(name, storeSchema).default({}),
   consumers: z.record(name, consumerSchema).default({}),
@@ -204,6 +220,8 @@ export interface RotorConfig {
   dir: string;
   state: { driver: 'sqlite'; path: string };
   concurrency: number;
+  /** How many sealed copies of each file a delivery replaced are kept. */
+  deliveryBackups: number;
   targets: Record<string, TargetConfig>;
   stores: Record<string, StoreConfig>;
   consumers: Record<string, ConsumerConfig>;

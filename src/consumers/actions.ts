@@ -5,15 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ConsumerConfig, HealthStep, ReloadStep, RotorConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import { RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
-import { assignInFile, FILE_FORMATS, replaceFile } from '../stores/config-files/file.js';
+import { UnsafePathError } from '../fs/safe-path.js';
+import { replaceFile, type DeliveryBackups } from '../fs/safe-replace.js';
+import { assignInFile, FILE_FORMATS } from '../stores/config-files/file.js';
 import type { Assignment } from '../stores/config-files/types.js';
 import { pickField, textOf } from './fields.js';
 import { describeCommand, runCommand } from './run-command.js';
+import { signalPidOf } from './signal.js';
 import { fillTemplate, placeholdersIn } from './template.js';
 
 export class ConsumerError extends RotorError {
@@ -89,8 +92,22 @@ function typeOf(config: RotorConfig, secretId: string): string | undefined {
   return byId.get(secretId);
 }
 
+/** How a delivery writes. */
+export interface DeliverOptions {
+  /** Keeps (sealed) the text each write replaced; without it none is kept. */
+  backups?: DeliveryBackups;
+  /**
+   * The rollback's re-delivery of the previous value: a file Rotor refuses to write
+   * (fs/safe-path.ts) is reported and left alone rather than failing the rollback — the
+   * forward delivery was refused the same way, so it holds no new value to take back.
+   */
+  restoring?: boolean;
+}
+
 /** Writes what `consumer` takes of one secret. `changed`: whether any file's content changed. */
-export async function deliver(config: RotorConfig, name: string, consumer: ConsumerConfig, input: DeliveryInput): Promise<{ lines: string[]; changed: boolean }> {
+export async function deliver(
+  config: RotorConfig, name: string, consumer: ConsumerConfig, input: DeliveryInput, opts: DeliverOptions = {},
+): Promise<{ lines: string[]; changed: boolean }> {
   const type = typeOf(config, input.secretId);
   // One write per file, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
@@ -98,7 +115,7 @@ export async function deliver(config: RotorConfig, name: string, consumer: Consu
   let changed = false;
   for (const d of deliveriesFor(consumer, input.secretId)) {
     if ('template' in d) {
-      const rendered = await renderTemplate(config, name, d, input, type);
+      const rendered = await renderTemplate(config, name, d, input, type, opts);
       done.push(rendered.line);
       changed ||= rendered.changed;
       continue;
@@ -111,11 +128,15 @@ export async function deliver(config: RotorConfig, name: string, consumer: Consu
     const store = config.stores[storeName]!;
     if (store.type === 'local') continue;
     try {
-      const change = await assignInFile(FILE_FORMATS[store.type], store.path, assignments, { backupDir: join(config.dir, '.rotor', 'backups', storeName) });
-      done.push(`${change.changed ? 'wrote' : 'unchanged'} ${assignments.map((a) => a.key).join(', ')} in ${storeName}`);
+      const change = await assignInFile(FILE_FORMATS[store.type], store.path, assignments, { backups: opts.backups });
+      done.push(`${change.changed ? 'wrote' : 'unchanged'} ${assignments.map((a) => a.key).join(', ')} in ${storeName}${change.real ? ` (${change.real})` : ''}`);
       changed ||= change.changed;
     } catch (err) {
-      throw new ConsumerError(name, `cannot deliver into ${storeName} (${store.path}): ${(err as Error).message}`, 'the file was left as it was; fix it or the store path');
+      if (opts.restoring && err instanceof UnsafePathError) {
+        done.push(`left ${storeName} alone: ${err.message}`);
+        continue;
+      }
+      throw new ConsumerError(name, `cannot deliver into ${storeName} (${store.path}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
     }
   }
   return { lines: done, changed };
@@ -123,7 +144,7 @@ export async function deliver(config: RotorConfig, name: string, consumer: Consu
 
 /** Renders a template's placeholders (consumers/template.ts); a field the value lacks is an error, never an empty string. */
 async function renderTemplate(
-  config: RotorConfig, name: string, d: { template: string; to: string }, input: DeliveryInput, type: string | undefined,
+  config: RotorConfig, name: string, d: { template: string; to: string }, input: DeliveryInput, type: string | undefined, opts: DeliverOptions,
 ): Promise<{ line: string; changed: boolean }> {
   let text: string;
   try {
@@ -132,7 +153,13 @@ async function renderTemplate(
     throw new ConsumerError(name, `cannot read template ${d.template}: ${(err as Error).message}`);
   }
   const rendered = fillTemplate(text, (p) => deliveredText(input, { stage: p.stage, field: p.field, type }, name));
-  const change = await replaceFile(resolve(config.dir, d.to), () => rendered, { backupDir: join(config.dir, '.rotor', 'backups', 'templates') });
+  let change;
+  try {
+    change = await replaceFile(resolve(config.dir, d.to), () => rendered, { backups: opts.backups });
+  } catch (err) {
+    if (opts.restoring && err instanceof UnsafePathError) return { line: `left ${d.to} alone: ${err.message}`, changed: false };
+    throw new ConsumerError(name, `cannot render ${d.template} into ${d.to}: ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or `to`'));
+  }
   return { line: change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`, changed: change.changed };
 }
 
@@ -173,14 +200,18 @@ export async function reload(config: RotorConfig, name: string, step: ReloadStep
         if (!res.ok) throw new Error(`${step.method} ${step.http} answered ${res.status}`);
         return `${step.method} ${step.http}: ${res.status}`;
       }
-      const pid = step.pid ?? Number(readFileSync(resolve(config.dir, step.pidfile!), 'utf8').trim());
-      if (!Number.isInteger(pid) || pid < 2) throw new Error(`no usable pid in ${step.pidfile}`);
+      const pid = signalPidOf(config, step);
       process.kill(pid, `SIG${step.signal}`);
       return `sent SIG${step.signal} to ${pid}`;
     });
   } catch (err) {
-    throw new ConsumerError(name, `reload failed: ${reason(err, step.timeout)}`);
+    throw new ConsumerError(name, `reload failed: ${reason(err, step.timeout)}`, hintOf(err, undefined));
   }
+}
+
+/** The hint a typed error carries (an unsafe path says what to change), else `fallback`. */
+function hintOf(err: unknown, fallback: string | undefined): string | undefined {
+  return err instanceof RotorError && err.hint !== undefined ? err.hint : fallback;
 }
 
 export async function health(config: RotorConfig, name: string, step: HealthStep, input: CommandInput): Promise<string> {

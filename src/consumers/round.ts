@@ -11,9 +11,12 @@
  * A round runs when every expected member has arrived or said it will not come (its
  * rotation failed earlier, was skipped or refused); see engine/propagation.ts.
  */
-import type { RotorConfig } from '../config/schema.js';
+import { readFileSync } from 'node:fs';
+import type { ConsumerConfig, RotorConfig } from '../config/schema.js';
+import { FILE_FORMATS } from '../stores/config-files/file.js';
 import type { SecretValue } from '../rotators/types.js';
 import { Redactor } from '../engine/redact.js';
+import type { DeliveryBackups } from '../fs/safe-replace.js';
 import { ConsumerError, deliver, deliveriesFor, health, reload, type CommandInput } from './actions.js';
 import { textOf } from './fields.js';
 
@@ -57,12 +60,13 @@ export class ReloadRound {
    *   changed one of its files, or — for a consumer with no deliveries of its own for a
    *   member, fed through another's (a Deployment restarted after its ExternalSecret file
    *   changed) — when a delivery of that member changed a file at an earlier consumer
+   * @param backups keeps a sealed copy of what each delivery replaces (none without it)
    */
   constructor(
     private readonly config: RotorConfig,
     private readonly order: string[],
     expected: Iterable<string>,
-    private readonly opts: { restoring?: boolean; onlyIfChanged?: boolean; onFailed?: (secretIds: string[]) => void } = {},
+    private readonly opts: { restoring?: boolean; onlyIfChanged?: boolean; onFailed?: (secretIds: string[]) => void; backups?: DeliveryBackups } = {},
   ) {
     this.waiting = new Set(expected);
   }
@@ -112,7 +116,9 @@ export class ReloadRound {
       const fedByEarlier = members.some((m) => m.changedFiles && !deliveriesFor(consumer, m.secretId).length);
       for (const m of members) {
         try {
-          const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null });
+          const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null }, {
+            backups: this.opts.backups, restoring: this.opts.restoring,
+          });
           m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
           changed ||= delivered.changed;
           m.changedFiles ||= delivered.changed;
@@ -126,7 +132,7 @@ export class ReloadRound {
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const input = commandInput(members);
+        const input = commandInput(members, deliveredValues(this.config, consumer));
         for (const r of consumer.reload) say(await reload(this.config, name, r, input));
         for (const h of consumer.health) {
           try {
@@ -144,17 +150,38 @@ export class ReloadRound {
 }
 
 /**
+ * Every value the consumer's files hold now, for any secret: a command may print a file it
+ * reads (`cat .env`), and the other secrets in it are not part of this run.
+ */
+function deliveredValues(config: RotorConfig, consumer: ConsumerConfig): string[] {
+  const out: string[] = [];
+  for (const d of consumer.deliver) {
+    if (!('store' in d)) continue;
+    const store = config.stores[d.store];
+    if (!store || store.type === 'local') continue;
+    try {
+      const value = FILE_FORMATS[store.type].read(readFileSync(store.path, 'utf8'), d.key);
+      if (value) out.push(value);
+    } catch {
+      // Unreadable now: nothing of it can be printed from here either.
+    }
+  }
+  return out;
+}
+
+/**
  * What reload and health commands are given: with one secret, its value on stdin and
  * ROTOR_SECRET_ID / ROTOR_VERSION; with several, a JSON object of id → value on stdin.
  * ROTOR_SECRETS always lists `id@version` of every secret the reload is for. Values never
  * go into the environment or argv, and are cut out of whatever the commands print.
  */
-function commandInput(members: RoundMember[]): CommandInput {
+function commandInput(members: RoundMember[], alsoSecret: string[]): CommandInput {
   const redactor = new Redactor();
   for (const m of members) {
     redactor.register(m.value);
     if (m.previous) redactor.register(m.previous);
   }
+  for (const v of alsoSecret) redactor.register(v);
   const redact = (text: string) => redactor.redact(text);
   const env: NodeJS.ProcessEnv = { ROTOR_SECRETS: members.map((m) => `${m.secretId}@${m.version}`).join(',') };
   if (members.length === 1) {

@@ -72,7 +72,7 @@ export function runCommand(command: string | string[], opts: RunOptions): Promis
  * Rotor's own secrets: the master key opens every stored value, the admin URLs of targets
  * open the databases, and no reload or health hook needs them.
  */
-const ROTOR_ONLY = ['ROTOR_MASTER_KEY', 'ROTOR_BACKUP_PASSPHRASE'];
+const ROTOR_ONLY = ['ROTOR_MASTER_KEY', 'ROTOR_MASTER_KEY_FILE', 'ROTOR_BACKUP_PASSPHRASE'];
 function childEnv(extra: NodeJS.ProcessEnv = {}, strip: readonly string[] = []): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
   for (const name of [...ROTOR_ONLY, ...strip]) delete env[name];

@@ -21,6 +21,8 @@ export interface DerivedKeys {
   audit: Buffer;
   /** HMAC key of exported audit checkpoints. */
   checkpoint: Buffer;
+  /** AES-256-GCM key of the copies a delivery keeps of the file it replaced (backup/delivery-backups.ts). */
+  deliveryBackup: Buffer;
   /** A public, non-secret id of the master key, to tell "wrong key" from "damaged data". */
   keyId: string;
 }
@@ -80,5 +82,7 @@ function warnIfReadableByOthers(file: string): void {
 export function deriveKeys(master: Buffer): DerivedKeys {
   const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `rotor/${purpose}/v1`, 32));
   const keyId = createHash('sha256').update(derive('key-id')).digest('base64url').slice(0, 16);
-  return { vault: derive('vault'), fingerprint: derive('fingerprint'), audit: derive('audit'), checkpoint: derive('audit-checkpoint'), keyId };
+  return {
+    vault: derive('vault'), fingerprint: derive('fingerprint'), audit: derive('audit'), checkpoint: derive('audit-checkpoint'), deliveryBackup: derive('delivery-backup'), keyId,
+  };
 }

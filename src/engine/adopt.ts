@@ -18,14 +18,33 @@ export interface AdoptResult {
   detail: string;
 }
 
+/** What the value is for: adopting the one in use, or setting the next version (`rotor set`). */
+export type ValuePurpose = { kind: 'adopt' } | { kind: 'set'; version: number; current: SecretValue | undefined };
+
 /**
  * Takes what the user typed: a whole value (JSON, as `rotor get` prints it, or the plain
- * string of a string type), or a bare password the rotator completes into its login.
+ * string of a string type), or a bare password that becomes the login this purpose needs —
+ * the one the strategy starts from (adopt), or the one the next version uses (set: for
+ * `alternating`, the login not in use). A whole value must name that same login: adopting
+ * another role's password would make Rotor revoke or hand out someone else's credential.
  */
-export async function valueFrom(deps: EngineDeps, rotator: AnyRotator, secret: SecretConfig, input: string, signal: AbortSignal): Promise<SecretValue> {
+export async function valueFrom(
+  deps: EngineDeps, rotator: AnyRotator, secret: SecretConfig, input: string, signal: AbortSignal, purpose: ValuePurpose = { kind: 'adopt' },
+): Promise<SecretValue> {
   const schema = deps.definitionOf(secret).valueSchema;
   const text = input.replace(/\r?\n$/, '');
-  if (!text) throw new UsageError('no value on stdin', `pipe the value in use today into \`rotor adopt ${secret.id}\``);
+  const command = `rotor ${purpose.kind} ${secret.id}`;
+  if (!text) throw new UsageError('no value on stdin', `pipe it into \`${command}\``);
+  const request = requestFor(deps.config, secret, signal);
+  /** The login (every field but the password) this purpose needs, when the type has one. */
+  const expectedLogin = async (): Promise<Record<string, unknown> | undefined> => {
+    if (!rotator.adoptValue) return undefined;
+    const value = purpose.kind === 'adopt'
+      ? (await rotator.adoptValue({ ...request, input: 'placeholder-password' })).value
+      : (await rotator.generate({ ...request, version: purpose.version, current: purpose.current })).value;
+    return typeof value === 'object' && value !== null && 'password' in value ? (value as Record<string, unknown>) : undefined;
+  };
+
   const candidates: unknown[] = [];
   if (text.startsWith('{')) {
     try {
@@ -37,10 +56,21 @@ export async function valueFrom(deps: EngineDeps, rotator: AnyRotator, secret: S
   candidates.push(text);
   for (const c of candidates) {
     const parsed = schema.safeParse(c);
-    if (parsed.success) return parsed.data;
+    if (!parsed.success) continue;
+    const expected = typeof parsed.data === 'object' ? await expectedLogin() : undefined;
+    if (expected) {
+      const differs = Object.keys(expected).filter((k) => k !== 'password' && JSON.stringify(expected[k]) !== JSON.stringify((parsed.data as Record<string, unknown>)[k]));
+      if (differs.length) {
+        const want = differs.map((k) => `${k} ${JSON.stringify(expected[k])}`).join(', ');
+        throw new UsageError(`the value given is not for this secret's login: it needs ${want}`, 'give the password alone, and Rotor completes the login');
+      }
+    }
+    return parsed.data;
   }
   if (rotator.adoptValue) {
-    const { value } = await rotator.adoptValue({ ...requestFor(deps.config, secret, signal), input: text });
+    const value = purpose.kind === 'adopt'
+      ? (await rotator.adoptValue({ ...request, input: text })).value
+      : { ...((await expectedLogin()) ?? {}), password: text };
     const parsed = schema.safeParse(value);
     if (parsed.success) return parsed.data;
   }
@@ -59,15 +89,19 @@ export async function adoptValue(
   if (busy.size) throw new UsageError(`${secret.id} is locked by another Rotor process`, 'wait for it to finish, or run `rotor resume` if it died');
   let released = false;
   try {
-    if ((await deps.state.maxVersion(secret.id)) > 0 || (await deps.state.openRotations(secret.id)).length) {
+    // Only before any value went live: versions that all failed (a first rotation rolled
+    // back) do not count, the credential in use is still the one from before Rotor.
+    const versions = await deps.state.versions(secret.id);
+    if (versions.some((v) => v.stage !== 'failed') || (await deps.state.openRotations(secret.id)).length) {
       throw new UsageError(
         `${secret.id} already has versions: only a secret Rotor has never rotated can adopt a value`,
-        'its first rotation\'s retire already revoked what Rotor did not hold; to hand in a new value, use `rotor set`',
+        'once a rotation went live, its retire revokes what Rotor did not hold; to hand in a new value, use `rotor set`',
       );
     }
+    const version = (await deps.state.maxVersion(secret.id)) + 1;
     const request = requestFor(deps.config, secret, opts.signal);
     await rotator.preflight({ ...request, supplied: true });
-    const value = await valueFrom(deps, rotator, secret, input, opts.signal);
+    const value = await valueFrom(deps, rotator, secret, input, opts.signal, { kind: 'adopt' });
     deps.redactor.register(value);
     let proof: string | undefined;
     try {
@@ -82,29 +116,29 @@ export async function adoptValue(
     const access = valueAccess(deps, secret);
     const now = deps.now();
     const rotationId = newRotationId(now);
-    await access.store.putVersion({ secretId: secret.id, version: 1, rotationId, plaintext: serialize(value) });
-    const detail = `adopted the value in use as v1${proof ? ` (${proof})` : ''}`;
+    await access.store.putVersion({ secretId: secret.id, version, rotationId, plaintext: serialize(value) });
+    const detail = `adopted the value in use as v${version}${proof ? ` (${proof})` : ''}`;
     await deps.state.commit([
       {
         kind: 'rotation.insert',
         row: {
           id: rotationId, secretId: secret.id, trigger: 'manual', reason: opts.reason ?? 'adopted', incident: null, actor: deps.actor,
-          status: 'succeeded', fromVersion: null, toVersion: 1, graceMs: 0, step: null, phase: null, retireAfter: null,
+          status: 'succeeded', fromVersion: null, toVersion: version, graceMs: 0, step: null, phase: null, retireAfter: null,
           startedAt: now, finishedAt: now, error: null,
         },
       },
       {
         kind: 'version.insert',
-        row: { secretId: secret.id, version: 1, stage: 'current', createdAt: now, stageChangedAt: now, rotationId, fingerprint: fingerprintOf(access, secret.id, value) },
+        row: { secretId: secret.id, version, stage: 'current', createdAt: now, stageChangedAt: now, rotationId, fingerprint: fingerprintOf(access, secret.id, value) },
       },
       {
         kind: 'audit',
-        event: { at: now, actor: deps.actor, action: 'secret.adopted', secretId: secret.id, version: 1, rotationId, outcome: 'ok', reason: opts.reason ?? 'adopted', incident: null, detail },
+        event: { at: now, actor: deps.actor, action: 'secret.adopted', secretId: secret.id, version, rotationId, outcome: 'ok', reason: opts.reason ?? 'adopted', incident: null, detail },
       },
       { kind: 'lock.release', secretId: secret.id, ownerId: deps.owner.id },
     ]);
     released = true;
-    return { secretId: secret.id, version: 1, rotationId, detail };
+    return { secretId: secret.id, version, rotationId, detail };
   } finally {
     if (!released) await deps.state.releaseLocks([secret.id], deps.owner).catch(() => {});
   }

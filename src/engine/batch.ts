@@ -23,7 +23,7 @@ export async function runBatch(
   const ordered = orderSecrets(secrets);
   const { busy } = await deps.state.acquireLocks(ordered.map((s) => s.id), deps.owner);
   const slots = new Slots(opts.concurrency);
-  const propagation = new BatchPropagation(deps.config, ordered, slots);
+  const propagation = new BatchPropagation(deps.config, ordered, slots, deps.deliveryBackups);
   const done = new Map<string, Promise<RotationOutcome>>();
   const results: RotationOutcome[] = [];
 

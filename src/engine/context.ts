@@ -3,6 +3,7 @@
  * one literal and production code builds it in one place (cli/open.ts).
  */
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
+import type { DeliveryBackups } from '../fs/safe-replace.js';
 import type { AnyRotatorDefinition, SecretValue, Rotator } from '../rotators/types.js';
 import type { LockOwner, StateStore, Step, Trigger } from '../state/types.js';
 import type { VersionStore } from '../stores/types.js';
@@ -25,6 +26,8 @@ export interface EngineDeps {
   /** This process run, as the holder of rotation locks. */
   owner: LockOwner;
   now: () => number;
+  /** Keeps a sealed copy of what each delivery into a file replaces; without it, none is kept. */
+  deliveryBackups?: DeliveryBackups;
   /** Waits between attempts of an undo that finds the target unreachable (default ~8 s in all). */
   undoRetryMs?: readonly number[];
   /** Progress for the terminal and the daemon; never carries values. */

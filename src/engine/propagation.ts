@@ -16,6 +16,7 @@
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import { consumerOrder } from '../consumers/order.js';
 import { ReloadRound } from '../consumers/round.js';
+import type { DeliveryBackups } from '../fs/safe-replace.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { Slots } from './slots.js';
 
@@ -58,10 +59,13 @@ function orderOf(config: RotorConfig): string[] {
   return order;
 }
 
-/** Each secret on its own: for a single rotation, `rotor rollback`, and outside batches. */
-export function soloPropagation(config: RotorConfig): Propagation {
+/**
+ * Each secret on its own: for a single rotation, `rotor rollback`, and outside batches.
+ * `backups` keeps a sealed copy of what each delivery replaces (EngineDeps.deliveryBackups).
+ */
+export function soloPropagation(config: RotorConfig, backups?: DeliveryBackups): Propagation {
   const alone = (opts: { restoring?: boolean; onlyIfChanged?: boolean }) => (secret: SecretConfig, h: Handover) =>
-    new ReloadRound(config, orderOf(config), [secret.id], opts).arrive({ secretId: secret.id, consumers: secret.consumers, ...h });
+    new ReloadRound(config, orderOf(config), [secret.id], { ...opts, backups }).arrive({ secretId: secret.id, consumers: secret.consumers, ...h });
   return {
     forward: alone({}),
     restore: alone({ restoring: true }),
@@ -77,10 +81,10 @@ export class BatchPropagation implements Propagation {
   private readonly solo: Propagation;
 
   /** @param secrets the batch in planner order (every `after` dependency before its dependants) */
-  constructor(private readonly config: RotorConfig, secrets: SecretConfig[], private readonly slots: Slots) {
-    this.solo = soloPropagation(config);
+  constructor(private readonly config: RotorConfig, secrets: SecretConfig[], private readonly slots: Slots, private readonly backups?: DeliveryBackups) {
+    this.solo = soloPropagation(config, backups);
     for (const group of meetingGroups(secrets)) {
-      const round = new ReloadRound(config, orderOf(config), group, { onFailed: (failed) => this.gatherRollbacks(failed) });
+      const round = new ReloadRound(config, orderOf(config), group, { onFailed: (failed) => this.gatherRollbacks(failed), backups });
       for (const id of group) this.forwardRound.set(id, round);
     }
   }
@@ -124,7 +128,7 @@ export class BatchPropagation implements Propagation {
 
   /** Members that failed in one round roll back together: one reload per consumer again. */
   private gatherRollbacks(failed: string[]): void {
-    const round = new ReloadRound(this.config, orderOf(this.config), failed, { restoring: true });
+    const round = new ReloadRound(this.config, orderOf(this.config), failed, { restoring: true, backups: this.backups });
     for (const id of failed) this.restoreRound.set(id, round);
   }
 }

@@ -16,7 +16,11 @@ export class Redactor {
   /** Registers every secret string in `value`, however deeply nested (key sets hold arrays of keys). */
   register(value: SecretValue | Json): void {
     if (typeof value === 'string') {
-      if (value.length >= MIN_LENGTH) this.known.add(value);
+      if (value.length < MIN_LENGTH) return;
+      this.known.add(value);
+      // Inside JSON (a structured value on stdin, echoed back) quotes and backslashes are escaped.
+      const escaped = JSON.stringify(value).slice(1, -1);
+      if (escaped !== value) this.known.add(escaped);
       return;
     }
     if (Array.isArray(value)) {

@@ -14,7 +14,7 @@ export class RotatorPool {
   get(definition: AnyRotatorDefinition): Promise<AnyRotator> {
     let rotator = this.rotators.get(definition.type);
     if (!rotator) {
-      rotator = definition.load().then((factory) => factory({ now: this.now, baseDir: this.config.dir }));
+      rotator = definition.load().then((factory) => factory({ now: this.now, baseDir: this.config.dir, hookEnvDeny: this.config.targetEnv }));
       this.rotators.set(definition.type, rotator);
     }
     return rotator;

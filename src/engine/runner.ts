@@ -42,6 +42,8 @@ interface Run {
   supplied?: SecretValue;
   /** Warnings the rotator's steps reported in this run, for the outcome line. */
   warnings: string[];
+  /** This rotation began by retiring the previous one's grace: consumers may still hold that value. */
+  cutShort?: boolean;
 }
 
 export class Runner {
@@ -72,17 +74,25 @@ export class Runner {
       await this.deps.state.releaseLocks([secret.id], this.deps.owner);
       return refused;
     }
+    const currentRow = versions.find((v) => v.stage === 'current');
+    const toVersion = (await this.deps.state.maxVersion(secret.id)) + 1;
     let supplied: SecretValue | undefined;
     if (opts.input !== undefined) {
+      // `rotor set`: the value is checked before anything changes (a grace is not cut short
+      // for a value that will be refused).
       try {
-        supplied = await valueFrom(this.deps, await this.rotators.get(this.deps.definitionOf(secret)), secret, opts.input, this.abort.signal);
+        const rotator = await this.rotators.get(this.deps.definitionOf(secret));
+        const current = currentRow ? live.get(currentRow.version) : undefined;
+        supplied = await valueFrom(this.deps, rotator, secret, opts.input, this.abort.signal, { kind: 'set', version: toVersion, current });
         this.deps.redactor.register(supplied);
+        if (this.deps.definitionOf(secret).targetType === null) await rotator.verify({ ...requestFor(this.deps.config, secret, this.abort.signal), value: supplied });
       } catch (err) {
         await this.deps.state.releaseLocks([secret.id], this.deps.owner);
-        return { secretId: secret.id, status: 'refused', error: describeError(err), hint: err instanceof RotorError ? err.hint : undefined };
+        return { secretId: secret.id, status: 'refused', error: this.deps.redactor.redact(describeError(err)), hint: err instanceof RotorError ? err.hint : 'nothing was changed' };
       }
     }
     const open = await this.deps.state.openRotations(secret.id);
+    let cutShort = false;
     for (const r of open) {
       if (r.status !== 'grace') {
         await this.deps.state.releaseLocks([secret.id], this.deps.owner);
@@ -95,24 +105,29 @@ export class Runner {
       // A new rotation ends the grace of the one before: the previous value is retired now.
       const retired = await this.retireRun(await this.load(secret, r, live, propagation), { cutShort: true });
       if (retired.status !== 'succeeded') return retired;
+      cutShort = r.fromVersion !== null;
       const { busy } = await this.deps.state.acquireLocks([secret.id], this.deps.owner);
       if (busy.size) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
     // Retiring a grace above changed only the previous version: the current one is as read.
-    const current = versions.find((v) => v.stage === 'current');
     const now = this.deps.now();
     const rotation: RotationRow = {
       id: newRotationId(now), secretId: secret.id, trigger: opts.trigger, reason: opts.reason, incident: opts.incident,
-      actor: this.deps.actor, status: 'running', fromVersion: current?.version ?? null,
-      toVersion: (await this.deps.state.maxVersion(secret.id)) + 1, graceMs: opts.noGrace ? 0 : secret.graceMs,
+      actor: this.deps.actor, status: 'running', fromVersion: currentRow?.version ?? null,
+      toVersion, graceMs: opts.noGrace ? 0 : secret.graceMs,
       step: null, phase: null, retireAfter: null, startedAt: now, finishedAt: null, error: null,
     };
+    // A value the user handed in is stored before the rotation is recorded: a crash at any
+    // point after leaves it where `create` (and so `rotor resume`) finds it.
+    if (supplied !== undefined) {
+      await valueAccess(this.deps, secret).store.putVersion({ secretId: secret.id, version: toVersion, rotationId: rotation.id, plaintext: serialize(supplied) });
+    }
     await this.deps.state.commit([
       { kind: 'rotation.insert', row: rotation },
       this.audit(rotation, 'rotation.started', 'ok', null),
     ]);
-    return this.drive({ ...(await this.load(secret, rotation, live, propagation)), supplied }, 'create');
+    return this.drive({ ...(await this.load(secret, rotation, live, propagation)), supplied, cutShort }, 'create');
   }
 
   /**
@@ -183,8 +198,7 @@ export class Runner {
         // Consumers' copies of a key set lose the retired key too. A grace cut short by a new
         // rotation skips this: that rotation's propagate delivers right after.
         let refreshed: string | undefined;
-        const holdRetiring = run.rotator.forConsumers !== undefined || deliversPrevious(this.deps.config, run.secret.id);
-        if (run.secret.consumers.length && holdRetiring && !opts.cutShort) {
+        if (run.secret.consumers.length && this.holdsRetiring(run) && !opts.cutShort) {
           const value = await this.deliverable(run, run.rotation.toVersion, [from]);
           const handover = { value, version: run.rotation.toVersion, previous: null };
           refreshed = `consumers: ${await run.propagation.refresh(run.secret, handover, { always: retried })}`;
@@ -415,6 +429,13 @@ export class Runner {
         doneDetail = this.deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
       } else {
         run.propagation.skipRestore(secret.id);
+        if (run.cutShort && rotation.fromVersion !== null && secret.consumers.length && this.holdsRetiring(run)) {
+          // The grace this rotation cut short was retired at the target, but its consumers were
+          // to get the new value without it at propagate, which never came: give them the
+          // current value without the retired one now.
+          const value = await this.deliverable(run, rotation.fromVersion, [rotation.toVersion]);
+          doneDetail = `consumers: ${await run.propagation.refresh(secret, { value, version: rotation.fromVersion, previous: null }, { always: false })}`;
+        }
       }
       if (created && failedStep !== 'create') {
         const pending = await this.value(run, rotation.toVersion);
@@ -518,7 +539,7 @@ export class Runner {
   }
 
   private async load(
-    secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map(), propagation = soloPropagation(this.deps.config),
+    secret: SecretConfig, rotation: RotationRow, known: Map<number, SecretValue> = new Map(), propagation = soloPropagation(this.deps.config, this.deps.deliveryBackups),
   ): Promise<Run> {
     const rotator = this.rotators.get(this.deps.definitionOf(secret));
     return {
@@ -532,6 +553,11 @@ export class Runner {
       propagation,
       warnings: [],
     };
+  }
+
+  /** Whether consumers hold the value a retire revokes: key sets, keyrings, `stage: previous` deliveries. */
+  private holdsRetiring(run: Run): boolean {
+    return run.rotator.forConsumers !== undefined || deliversPrevious(this.deps.config, run.secret.id);
   }
 
   /** A step's record line, with its warnings kept for the outcome. */

@@ -180,6 +180,8 @@ export interface RotatorDeps {
   now: () => number;
   /** The directory of rotor.yaml: relative paths in a secret's spec resolve against it. */
   baseDir: string;
+  /** Environment variables a command a rotator runs must not inherit (the targets' admin URLs). */
+  hookEnvDeny?: readonly string[];
 }
 
 /**

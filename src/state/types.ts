@@ -93,6 +93,8 @@ export interface LockRow {
   host: string;
   acquiredAt: number;
   expiresAt: number;
+  /** Set by `locks()`: its holder is gone (see acquireLocks), so the next taker may take it. */
+  stale?: boolean;
 }
 
 export type Mutation =
@@ -154,7 +156,7 @@ export interface StateStore {
    * were written before the chain was keyed). Throws IntegrityError when that marker was
    * changed or made with another key.
    */
-  useAuditKey(key: Buffer): Promise<number>;
+  useAuditKey(key: Buffer, opts?: { acceptLegacy?: boolean }): Promise<number>;
 
   /** Remembers the key id on first use; afterwards, false when another master key is in use. */
   checkKeyId(keyId: string): Promise<boolean>;

@@ -106,8 +106,10 @@ secrets:
     const sb = await sandbox(MANUAL);
     expect((await piped(sb, ['adopt', 'ext/openai'], 'sk-old-0001\n')).code).toBe(0);
 
+    // Checked before anything changes: refused (exit 2), no version stored, no grace cut short.
     const refused = await piped(sb, ['set', 'ext/openai'], 'pk-wrong-0002\n');
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
+    expect(await stages(sb, 'ext/openai')).toEqual(['v1:current']);
     expect(refused.stdout + refused.stderr).not.toContain('pk-wrong-0002');
     expect((await sb.ok(['get', 'ext/openai'])).stdout.trim()).toBe('sk-old-0001');
 

@@ -76,13 +76,18 @@ describe.concurrent('keyed audit chain', () => {
     expect(r.stderr).toMatch(new RegExp(`no longer holds event #${cp.seq}`));
   });
 
-  it('a chain written before it was keyed still verifies; events from then on carry MACs', async () => {
+  it('an unmarked chain (an older Rotor, or a rewrite that deleted the marker) is refused until a person accepts it', async () => {
     const sb = await sandbox();
-    // As an older Rotor left it: plain SHA-256 links and no start marker.
-    deleteAndRehash(sb.path('.rotor', 'state.db'), -1, sha256Link);
+    // As an older Rotor left it — or as an attacker without the key leaves it: plain SHA-256 links, no marker.
+    deleteAndRehash(sb.path('.rotor', 'state.db'), 6, sha256Link);
     const db = new Database(sb.path('.rotor', 'state.db'));
     db.prepare("DELETE FROM meta WHERE key = 'audit_keyed_from'").run();
     db.close();
+    const refused = await sb.run(['audit', 'verify']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/no keyed-chain marker[\s\S]*rotor audit accept-legacy/);
+    expect((await sb.run(['rotate', 'a'])).code).toBe(3);
+    expect((await sb.ok(['audit', 'accept-legacy'])).stdout).toMatch(/accepted \d+ unkeyed events/);
     await sb.ok(['audit', 'verify']);
     await sb.ok(['rotate', 'a']);
     await sb.ok(['audit', 'verify']);

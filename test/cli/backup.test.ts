@@ -3,7 +3,7 @@
  * new master key) exactly; a wrong passphrase, a damaged or cut file, and a conflicting
  * state are each refused with nothing restored; the file holds no value in the clear.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, randomSecrets } from '../helpers/sandbox.js';
 
@@ -124,5 +124,73 @@ describe('rotor backup', () => {
     expect(withoutKey.stderr).toMatch(/made with a key file[\s\S]*--key-file/);
     await fresh.ok(['backup', 'restore', out, '--key-file', keyFile]);
     expect((await fresh.ok(['get', 'auth/jwt'])).stdout).toBe((await origin.ok(['get', 'auth/jwt'])).stdout);
+  });
+});
+
+describe('rotor backup files: the copies deliveries keep', () => {
+  const FILES = `version: 1
+defaults: { deliveryBackups: 2 }
+stores:
+  app-env: { type: env-file, path: app/.env }
+consumers:
+  api:
+    deliver: [{ store: app-env, key: API_TOKEN }, { template: tpl/conf.tmpl, to: app/conf }]
+secrets:
+  - { id: app/token, type: random, consumers: [api], grace: 1h }
+`;
+
+  it('are sealed (no retired value on disk in the clear), the last N of each file, and one can be put back', async () => {
+    const sb = sandbox(FILES);
+    mkdirSync(sb.path('app'));
+    mkdirSync(sb.path('tpl'));
+    sb.write('app/.env', 'API_TOKEN=placeholder-token-0\nOTHER=keep\n');
+    sb.write('tpl/conf.tmpl', 'token={{ value }}\n');
+    sb.write('app/conf', 'token=placeholder-token-0\n');
+    await sb.ok(['init']);
+    const values: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await sb.ok(['rotate', 'app/token', '--no-grace']);
+      values.push((await sb.ok(['get', 'app/token'])).stdout.trim());
+    }
+    // Nothing under .rotor holds a retired value (or the placeholder it replaced) in the clear.
+    const disk = [...sb.files('.rotor').values()].map((b) => b.toString('latin1')).join('\n');
+    for (const v of ['placeholder-token-0', ...values]) expect(disk.includes(v), v).toBe(false);
+
+    const listed = await sb.json<{ files: { file: string; copies: { nth: number; at: string; bytes: number }[] }[] }>(['backup', 'files']);
+    expect(listed.files.map((f) => [f.file, f.copies.length])).toEqual([[sb.path('app/.env'), 2], [sb.path('app/conf'), 2]]);
+
+    // Copies: before rotations 3 and 4 (the last two). The second newest holds v2.
+    const r = await sb.ok(['backup', 'files', '--restore', 'app/.env', '--nth', '2']);
+    expect(r.stdout).toMatch(/restored .*app\/\.env as it was before/);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(`API_TOKEN=${values[1]}\nOTHER=keep\n`);
+    const again = await sb.json<{ files: { file: string; copies: unknown[] }[] }>(['backup', 'files']);
+    expect(again.files[0]!.copies).toHaveLength(2); // what the restore replaced is the newest copy now
+    await sb.ok(['backup', 'files', '--restore', 'app/.env']);
+    expect(readFileSync(sb.path('app/.env'), 'utf8')).toBe(`API_TOKEN=${values[3]}\nOTHER=keep\n`);
+    expect((await sb.ok(['audit', 'export'])).stdout).toMatch(/backup\.file-restored/);
+
+    const none = await sb.run(['backup', 'files', '--restore', 'app/nothing']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no copies of .*app\/nothing/);
+  });
+
+  it('plaintext copies an older Rotor left are reported, sealed and deleted', async () => {
+    const sb = sandbox(FILES);
+    mkdirSync(sb.path('app'));
+    mkdirSync(sb.path('tpl'));
+    sb.write('app/.env', 'API_TOKEN=x\n');
+    sb.write('tpl/conf.tmpl', 'token={{ value }}\n');
+    await sb.ok(['init']);
+    mkdirSync(sb.path('.rotor/backups/app-env'), { recursive: true });
+    mkdirSync(sb.path('.rotor/backups/templates'), { recursive: true });
+    sb.write('.rotor/backups/app-env/.env.2026-01-01T00-00-00-000Z', 'API_TOKEN=legacy-retired-1\n');
+    sb.write('.rotor/backups/templates/conf.2026-01-02T00-00-00-000Z', 'token=legacy-retired-2\n');
+    const listed = await sb.ok(['backup', 'files']);
+    expect(listed.stderr).toMatch(/2 plaintext copies from an older Rotor[\s\S]*--seal-legacy/);
+    expect((await sb.ok(['backup', 'files', '--seal-legacy'])).stdout).toMatch(/sealed 2 plaintext copies/);
+    const disk = [...sb.files('.rotor').values()].map((b) => b.toString('latin1')).join('\n');
+    expect(disk).not.toMatch(/legacy-retired/);
+    await sb.ok(['backup', 'files', '--restore', 'app/conf']);
+    expect(readFileSync(sb.path('app/conf'), 'utf8')).toBe('token=legacy-retired-2\n');
   });
 });

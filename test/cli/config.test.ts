@@ -22,12 +22,10 @@ const BAD: [string, string, RegExp][] = [
 ];
 
 describe.concurrent('bad configuration', () => {
-  it.each(BAD)('%s: exit 2 with the line named, nothing touched', async (name, yaml, message) => {
+  it.each(BAD)('%s: exit 2 with the line named, nothing touched', async (_name, yaml, message) => {
     const sb = new Sandbox(yaml);
     sandboxes.push(sb);
-    // Read-only commands (status) run without the targets' variables, by design.
-    const commands = name === 'a missing environment variable' ? [['init'], ['rotate', '--all'], ['plan']] : [['init'], ['rotate', '--all'], ['status'], ['plan']];
-    for (const args of commands) {
+    for (const args of [['init'], ['rotate', '--all'], ['status'], ['plan']]) {
       const r = await sb.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(message);
@@ -85,9 +83,7 @@ secrets:
     sb.write('app.env', 'DATABASE_PASSWORD=old\n');
     sb.write('app.conf.tmpl', 'user={{ username }}\npassword={{ password }}\nold={{ previous.pasword }}\n');
     const before = sb.files();
-    // Read-only commands (status) run without the targets' variables, by design.
-    const commands = name === 'a missing environment variable' ? [['init'], ['rotate', '--all'], ['plan']] : [['init'], ['rotate', '--all'], ['status'], ['plan']];
-    for (const args of commands) {
+    for (const args of [['init'], ['rotate', '--all'], ['status'], ['plan']]) {
       const r = await sb.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/rotor\.yaml:7:\d+: consumers\.api\.deliver\.0\.field: database\/primary is a postgres-password: no field "pasword" \(did you mean "password"\?\)/);
@@ -125,5 +121,25 @@ describe.concurrent('bad flags', () => {
     expect(r.stderr).toMatch(message as RegExp);
     const after = sb.files('.rotor');
     for (const [p, b] of before) expect(after.get(p)?.equals(b), p).toBe(true);
+  });
+});
+
+describe('every problem at once', () => {
+  it('reference errors are reported together with schema errors', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  api: { deliver: [{ store: nowhere, key: K }] }
+secrets:
+  - { id: a, type: random, length: 3 }
+  - { id: b, type: random, consumers: [ghost], after: [nobody] }
+`);
+    sandboxes.push(sb);
+    const r = await sb.run(['plan', '--offline']);
+    expect(r.code).toBe(2);
+    // The schema's problem (length) and the references (store, consumer, after) in one run.
+    expect(r.stderr).toMatch(/rotor\.yaml:5:.*length/);
+    expect(r.stderr).toMatch(/rotor\.yaml:3:.*unknown store "nowhere"/);
+    expect(r.stderr).toMatch(/rotor\.yaml:6:.*unknown consumer "ghost"/);
+    expect(r.stderr).toMatch(/rotor\.yaml:6:.*unknown secret "nobody"/);
   });
 });

@@ -85,3 +85,39 @@ secrets:
     expect(rotate.stderr).toMatch(/PG_ADMIN_URL is not set/);
   });
 });
+
+describe('redaction of what hooks print', () => {
+  it('a value echoed in its JSON-escaped form, and another secret\'s value a hook prints from the consumer\'s file, are both redacted', async () => {
+    const sb = await sandbox(`version: 1
+stores:
+  env: { type: env-file, path: ./app.env }
+consumers:
+  app:
+    deliver: [{ store: env, key: TRICKY, secret: a }, { store: env, key: OTHER, secret: b }, { store: env, key: TOKEN, secret: c }]
+    # Prints its stdin and the whole file, and fails once per FAIL flag (so the rollback's reload succeeds).
+    reload: [{ command: [sh, -c, 'cat; echo; cat app.env; if [ -e FAIL ]; then rm FAIL; exit 1; fi'] }]
+secrets:
+  - { id: a, type: manual, rotate: { command: [sh, -c, 'printf "%s" "Leak\\"Me\\\\Now42zz-$$"'] }, consumers: [app] }
+  - { id: b, type: random, consumers: [app] }
+  - { id: c, type: random, consumers: [app] }
+`);
+    await sb.ok(['rotate', 'a', 'b', 'c']);
+    sb.write('FAIL', '');
+    const both = await sb.run(['rotate', 'a', 'b', '--json']);
+    expect(both.code).toBe(1);
+    sb.write('FAIL', '');
+    const alone = await sb.run(['rotate', 'c', '--json']);
+    expect(alone.code).toBe(1);
+    const values: string[] = [];
+    for (const id of ['a', 'b', 'c']) {
+      const h = await sb.json<{ versions: { version: number }[] }>(['history', id]);
+      for (const v of h.versions) values.push((await sb.ok(['get', id, '--version', String(v.version)])).stdout.trim());
+    }
+    const seen = [both.stdout, both.stderr, alone.stdout, alone.stderr, (await sb.ok(['audit', 'export'])).stdout, (await sb.ok(['history', 'c'])).stdout].join('\n');
+    expect(seen).toContain('[REDACTED]');
+    for (const v of values) {
+      expect(seen).not.toContain(v);
+      expect(seen).not.toContain(JSON.stringify(v).slice(1, -1));
+    }
+  });
+});

@@ -107,3 +107,54 @@ secrets:
   ];
   for (const s of secrets) for (const [where, text] of haystacks) expect(text.includes(s), `key material leaked into ${where}`).toBe(false);
 });
+
+it('consumers: no value in delivery backups, reload output, --json errors, history or audit; only the consumer file holds the current value', async () => {
+  const sb = new Sandbox(`version: 1
+stores:
+  env: { type: env-file, path: ./app.env }
+consumers:
+  app:
+    deliver: [{ store: env, key: APP_KEY }, { store: env, key: APP_KEY_PREVIOUS, stage: previous }]
+    # Both echo what they were given; the health check fails whenever the flag file exists.
+    reload: [{ command: [sh, -c, 'v=$(cat); echo "got $v"; echo "bad $v" >&2'] }]
+    health: [{ command: [sh, -c, 'v=$(cat); echo "health $v" >&2; test ! -f fail'], retries: 0 }]
+secrets:
+  - { id: app/key, type: random, length: 40, encoding: alnum, grace: 1h, consumers: [app] }
+`);
+  sandboxes.push(sb);
+  const outputs: string[] = [];
+  const run = async (args: string[], expected = 0) => {
+    const r = await sb.ok(args, {}, expected);
+    outputs.push(r.stdout, r.stderr);
+  };
+  await run(['init']);
+  await run(['rotate', 'app/key']);
+  await run(['rotate', 'app/key', '--json']);
+  sb.write('fail', '');
+  await run(['rotate', 'app/key', '--json'], 1);
+  await run(['rotate', 'app/key'], 1);
+  (await import('node:fs')).rmSync(sb.path('fail'));
+  await run(['rotate', 'app/key']);
+  await run(['retire', '--force', '--json']);
+  for (const cmd of [['status', '--json'], ['history', 'app/key', '--json'], ['history', 'app/key'], ['audit', 'export']]) await run(cmd);
+
+  const values: string[] = [];
+  const h = JSON.parse((await sb.ok(['history', 'app/key', '--json'])).stdout) as { versions: { version: number }[] };
+  for (const v of h.versions) values.push((await sb.ok(['get', 'app/key', '--version', String(v.version)])).stdout.trim());
+  expect(values.length).toBeGreaterThanOrEqual(5);
+  const current = (await sb.ok(['get', 'app/key'])).stdout.trim();
+
+  const haystacks = [
+    ...outputs.map((o, i) => [`output #${i}`, o] as const),
+    ...[...sb.files('.rotor')].map(([p, b]) => [p, b.toString('latin1')] as const),
+  ];
+  for (const value of values) {
+    for (const form of [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('hex')]) {
+      for (const [where, text] of haystacks) expect(text.includes(form), `a value leaked into ${where}`).toBe(false);
+    }
+  }
+  // The consumer file holds the current value and no retired one.
+  const env = readFileSync(sb.path('app.env'), 'utf8');
+  expect(env).toContain(current);
+  for (const v of values.filter((x) => x !== current)) expect(env.includes(v)).toBe(false);
+});

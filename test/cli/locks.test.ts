@@ -94,3 +94,30 @@ describe.concurrent('locks are leases', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('a holder that is alive keeps its lock; one that died is seen at once', () => {
+  it('a paused holder whose lease ran out is not robbed by resume; after kill -9, status says interrupted at once', async () => {
+    const sb = await sandbox(TWO);
+    const env = { ROTOR_LOCK_LEASE_MS: '1000' };
+    const child = spawn(process.execPath, [BIN, 'rotate', 'a'], { cwd: sb.dir, env: sb.env(env) });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    await new Promise((r) => setTimeout(r, 1000)); // reloading
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 2000)); // the lease ran out while paused
+    const resumed = await sb.run(['resume'], env);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stdout).toMatch(/BUSY\s+a/);
+    expect(resumed.stdout).not.toMatch(/CLEARED/);
+    const second = await sb.run(['rotate', 'a'], env);
+    expect(second.stdout).toMatch(/BUSY/);
+    child.kill('SIGCONT');
+    expect(await exited).toBe(0);
+
+    const killed = await sb.run(['rotate', 'a'], { ROTOR_CRASH_AT: 'apply:before' });
+    expect(killed.signal).toBe('SIGKILL');
+    const status = await sb.json<{ secrets: { id: string; interrupted: boolean }[]; locks: { secretId: string; stale: boolean }[] }>(['status']);
+    expect(status.secrets.find((s) => s.id === 'a')!.interrupted).toBe(true);
+    expect(status.locks).toEqual([expect.objectContaining({ secretId: 'a', stale: true })]);
+    await sb.ok(['resume']);
+  });
+});

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
 import { freePort } from '../helpers/servers/common.js';
@@ -175,7 +175,7 @@ secrets:
     }
   });
 
-  it('renders a template file (mode kept, old one backed up) and refuses an unknown placeholder at load', async () => {
+  it('renders a template file (mode kept, old one backed up sealed) and refuses an unknown placeholder at load', async () => {
     const sb = new Sandbox(`version: 1
 consumers:
   nginx:
@@ -194,7 +194,9 @@ secrets:
     const v1 = (await sb.ok(['get', 'app/token'])).stdout.trim();
     expect(readFileSync(sb.path('conf/auth.conf'), 'utf8')).toBe(`# generated\nset $token "${v1}";\n`);
     expect(statSync(sb.path('conf/auth.conf')).mode & 0o777).toBe(0o640);
-    expect(readdirSync(sb.path('.rotor/backups/templates')).length).toBe(1);
+    // The old one is kept sealed (`rotor backup files`), never in plaintext.
+    const copies = await sb.json<{ files: { file: string; copies: unknown[] }[] }>(['backup', 'files']);
+    expect(copies.files.map((f) => [f.file, f.copies.length])).toEqual([[sb.path('conf/auth.conf'), 1]]);
 
     // A broken template is a config error, found before anything is touched (exit 2, its
     // line); a template broken after the config loaded fails at render (test/consumers/round.test.ts).

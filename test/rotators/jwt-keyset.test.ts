@@ -4,7 +4,7 @@
  * verifier, and the `rotor/client` SDK — new tokens carry the new kid, and after retire
  * the old token is refused. The published JWKS never holds a private member.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenSigner, createTokenVerifier, jwksFile, type JwtKeySet } from 'rotor/client';
@@ -121,5 +121,60 @@ describe('jwt-keyset SDK verifier', () => {
     clock = t0 + 40_000;
     await expect(verifier.verify(forged)).rejects.toThrow();
     expect(fetches).toBe(4);
+  });
+});
+
+describe('jwt-keyset rollback', () => {
+  it('a rolled-back rotation never publishes a retired key again', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  api:
+    health: [{ command: [sh, -c, 'test ! -e FAIL'], retries: 0 }]
+secrets:
+  - { id: auth/jwt, type: jwt-keyset, algorithm: ES256, jwksFile: public/jwks.json, grace: 1h, consumers: [api] }
+`);
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'auth/jwt']);
+    const v1 = await keySet(sb, 'auth/jwt');
+    await sb.ok(['rotate', 'auth/jwt']);
+    await sb.ok(['retire', '--force']);
+    const oldToken = await createTokenSigner(() => v1).sign({ sub: 'x' }, { expiresIn: '10m' });
+    expect(await joseAccepts(sb.path('public/jwks.json'), oldToken, 'ES256')).toBe(false);
+
+    sb.write('FAIL', '');
+    await sb.ok(['rotate', 'auth/jwt'], {}, 1);
+    const published = JSON.parse(readFileSync(sb.path('public/jwks.json'), 'utf8')) as { keys: JWK[] };
+    const current = await keySet(sb, 'auth/jwt');
+    expect(published.keys.map((k) => k.kid)).toEqual([current.kid]);
+    expect(await joseAccepts(sb.path('public/jwks.json'), oldToken, 'ES256')).toBe(false);
+  });
+});
+
+describe('jwt-keyset published files', () => {
+  it('keep their owner, group, mode and links: an HS256 key set its verifier (nobody) owns stays readable by it', async () => {
+    const sb = new Sandbox(`version: 1
+secrets:
+  - { id: auth/hs, type: jwt-keyset, algorithm: HS256, keysetFile: keys/hs.json, grace: 1h }
+  - { id: auth/es, type: jwt-keyset, algorithm: ES256, jwksFile: public/jwks.json, grace: 1h }
+`);
+    sandboxes.push(sb);
+    mkdirSync(sb.path('keys'));
+    mkdirSync(sb.path('public'));
+    sb.write('keys/hs.json', '{"keys":[]}\n');
+    chownSync(sb.path('keys/hs.json'), 65534, 65534);
+    chmodSync(sb.path('keys/hs.json'), 0o640);
+    sb.write('public/jwks-2026.json', '{"keys":[]}\n');
+    chmodSync(sb.path('public/jwks-2026.json'), 0o640);
+    symlinkSync('jwks-2026.json', sb.path('public/jwks.json'));
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'auth/hs', 'auth/es']);
+
+    const hs = statSync(sb.path('keys/hs.json'));
+    expect([hs.uid, hs.gid, hs.mode & 0o777]).toEqual([65534, 65534, 0o640]);
+    expect((JSON.parse(readFileSync(sb.path('keys/hs.json'), 'utf8')) as { keys: JWK[] }).keys).toHaveLength(1);
+    expect(lstatSync(sb.path('public/jwks.json')).isSymbolicLink()).toBe(true);
+    expect(statSync(sb.path('public/jwks-2026.json')).mode & 0o777).toBe(0o640);
+    expect((JSON.parse(readFileSync(sb.path('public/jwks-2026.json'), 'utf8')) as { keys: JWK[] }).keys).toHaveLength(1);
   });
 });

@@ -90,3 +90,72 @@ describe('the first rotation revokes what Rotor never held', () => {
     admin.disconnect();
   });
 });
+
+/** Runs rotor with `input` on stdin. */
+async function piped(sb: Sandbox, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('../helpers/sandbox.js');
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: sb.dir, env: sb.env() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('adopt and set name only the secret\'s own login', () => {
+  it('adopt refuses a whole value naming another role (exit 2, nothing stored); the bare password is completed into the right login', async () => {
+    await pgRun("CREATE ROLE ad_app LOGIN PASSWORD 'ad-app-password-1'; CREATE ROLE ad_other LOGIN PASSWORD 'ad-other-password-1'");
+    const sb = sandbox('postgres', postgres.url, '{ id: db/ad, type: postgres-password, target: t, strategy: new-user, username: ad_app }');
+    await sb.ok(['init']);
+    const other = JSON.stringify({ username: 'ad_other', password: 'ad-other-password-1', host: postgres.host, port: postgres.port, database: 'postgres' });
+    const refused = await piped(sb, ['adopt', 'db/ad'], other);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not for this secret's login: it needs username "ad_app"/);
+    expect(refused.stderr + refused.stdout).not.toContain('ad-other-password-1');
+    expect((await sb.json<{ versions: unknown[] }>(['history', 'db/ad'])).versions).toEqual([]);
+
+    expect((await piped(sb, ['adopt', 'db/ad'], 'ad-app-password-1')).code).toBe(0);
+    await sb.ok(['rotate', 'db/ad', '--no-grace']);
+    expect(await pgAccepts({ username: 'ad_other', password: 'ad-other-password-1', host: postgres.host, port: postgres.port })).toBe(true);
+    expect(await pgAccepts({ username: 'ad_app', password: 'ad-app-password-1', host: postgres.host, port: postgres.port })).toBe(false);
+  });
+
+  it('set with a bare password on an alternating secret sets the login not in use, and a rollback then leaves a working current', async () => {
+    await pgRun('CREATE ROLE set_alt NOLOGIN');
+    const sb = sandbox('postgres', postgres.url, '{ id: db/set, type: postgres-password, target: t, strategy: alternating, username: set_alt, grace: 1h }');
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'db/set', '--no-grace']);
+    await sb.ok(['rotate', 'db/set', '--no-grace']);
+    const before = JSON.parse((await sb.ok(['get', 'db/set'])).stdout) as { username: string };
+    const set = await piped(sb, ['set', 'db/set'], 'SetByHandPassw0rd1');
+    expect(set.code, set.stderr).toBe(0);
+    const after = JSON.parse((await sb.ok(['get', 'db/set'])).stdout) as { username: string; password: string };
+    expect(after.username).not.toBe(before.username);
+    expect(after.password).toBe('SetByHandPassw0rd1');
+    await sb.ok(['rollback', 'db/set']);
+    await expectServerAgrees(sb, 'db/set', pgAccepts);
+  });
+
+  it('a value set is stored before the rotation is recorded: killed before create, resume finishes with that value', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: svc/token, type: random, length: 32, encoding: hex }\n');
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'svc/token']);
+    const given = 'ab'.repeat(16);
+    const killed = await new Promise<NodeJS.Signals | null>((done) => {
+      void import('node:child_process').then(async ({ spawn }) => {
+        const { BIN } = await import('../helpers/sandbox.js');
+        const child = spawn(process.execPath, [BIN, 'set', 'svc/token'], { cwd: sb.dir, env: sb.env({ ROTOR_CRASH_AT: 'create:before' }) });
+        child.on('close', (_code, signal) => done(signal));
+        child.stdin.end(given);
+      });
+    });
+    expect(killed).toBe('SIGKILL');
+    await sb.ok(['resume']);
+    expect((await sb.ok(['get', 'svc/token'])).stdout.trim()).toBe(given);
+  });
+});

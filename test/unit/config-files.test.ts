@@ -1,7 +1,7 @@
 /**
  * Delivery into .env, JSON and YAML files: only the assigned values change (everything else
  * byte-for-byte), values round-trip whatever characters they hold, a file that does not
- * parse is left alone, the original mode is kept, a 0600 backup is taken, and a writer
+ * parse is left alone, the original mode is kept, a sealed backup is taken, and a writer
  * killed at any moment leaves the old file or the new one, never a mix.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +14,10 @@ import { envFile, quoteEnv } from '../../src/stores/config-files/env-file.js';
 import { jsonFile } from '../../src/stores/config-files/json-file.js';
 import { yamlFile } from '../../src/stores/config-files/yaml-file.js';
 import { assignInFile } from '../../src/stores/config-files/file.js';
+import { SealedDeliveryBackups } from '../../src/backup/delivery-backups.js';
+
+const KEY = Buffer.alloc(32, 7);
+const backupsIn = (dir: string, now?: () => Date) => new SealedDeliveryBackups({ dir, key: KEY, keep: 5, now });
 
 const NASTY = 'p@ss "w$rd` \\ #not-a-comment\nline2';
 
@@ -48,6 +52,38 @@ describe('env-file', () => {
   });
 });
 
+describe('env-file: quoted values over several lines', () => {
+  const PEM_OLD = '-----BEGIN PRIVATE KEY-----\nOLDBODY1111\nOLDBODY2222\n-----END PRIVATE KEY-----';
+  const PEM_NEW = '-----BEGIN PRIVATE KEY-----\nNEWBODY3333\n-----END PRIVATE KEY-----';
+
+  it.each([['double', '"'], ['single', "'"]])('replaces a %s-quoted PEM whole, and nothing else', (_name, q) => {
+    const original = `# keys\nA=1\nTLS_KEY=${q}${PEM_OLD}${q} # rotated\nB=2\n`;
+    const out = envFile.edit(original, [{ key: 'TLS_KEY', value: PEM_NEW }]);
+    expect(out).toBe(`# keys\nA=1\nTLS_KEY=${q}${PEM_NEW}${q} # rotated\nB=2\n`);
+    expect(out).not.toContain('OLDBODY');
+    expect(envFile.read(out, 'TLS_KEY')).toBe(PEM_NEW);
+    // A single-line value in its place: the old body still goes.
+    const flat = envFile.edit(original, [{ key: 'TLS_KEY', value: 'short' }]);
+    expect(flat).toBe('# keys\nA=1\nTLS_KEY=short # rotated\nB=2\n');
+  });
+
+  it('never takes a line inside a quoted value for a key, and keeps CRLF', () => {
+    const original = 'CERT="line one\r\nB=not-a-key\r\nend"\r\nB=real\r\n';
+    expect(envFile.read(original, 'B')).toBe('real');
+    const out = envFile.edit(original, [{ key: 'B', value: 'new' }]);
+    expect(out).toBe('CERT="line one\r\nB=not-a-key\r\nend"\r\nB=new\r\n');
+    const cert = envFile.edit(original, [{ key: 'CERT', value: 'a\nb' }]);
+    expect(cert).toBe('CERT="a\r\nb"\r\nB=real\r\n');
+    expect(envFile.read(cert, 'CERT')).toBe('a\nb');
+  });
+
+  it('a value with a quote a single-quoted block cannot hold is written double-quoted', () => {
+    const out = envFile.edit("K='a\nb'\n", [{ key: 'K', value: "it's\nhere" }]);
+    expect(envFile.read(out, 'K')).toBe("it's\nhere");
+    expect(out).toBe('K="it\'s\\nhere"\n');
+  });
+});
+
 describe('json', () => {
   it('sets a dot path, keeping key order, indentation and the final newline', () => {
     const original = '{\n    "name": "api",\n    "database": {\n        "user": "app",\n        "password": "old"\n    },\n    "port": 8000\n}\n';
@@ -55,6 +91,66 @@ describe('json', () => {
     expect(out).toBe(original.replace('"old"', JSON.stringify(NASTY)));
     expect(jsonFile.read(out, 'database.password')).toBe(NASTY);
     expect(jsonFile.edit('{\n  "a": 1\n}', [{ key: 'b.c', value: 'x' }])).toBe('{\n  "a": 1,\n  "b": {\n    "c": "x"\n  }\n}');
+  });
+});
+
+describe('json: only the assigned value\'s bytes change', () => {
+  it('keeps big integers, 1e400, duplicate keys and inline formatting', () => {
+    const original = '{"id": 1234567890123456789, "limit": 1e400, "tag": "a", "tag": "b",\n  "db": {"user": "app", "password": "old", "port": 5432}, "list": [1,2,  3]}\n';
+    const out = jsonFile.edit(original, [{ key: 'db.password', value: 'n3w' }]);
+    expect(out).toBe(original.replace('"old"', '"n3w"'));
+  });
+
+  it('sets every occurrence of a duplicated key: no reader keeps the old value', () => {
+    const original = '{\n  "password": "old1",\n  "password": "old2"\n}\n';
+    expect(jsonFile.edit(original, [{ key: 'password', value: 'new' }])).toBe('{\n  "password": "new",\n  "password": "new"\n}\n');
+  });
+
+  it('adds a missing key to the nearest existing object, in its own style', () => {
+    const pretty = '{\n    "name": "api",\n    "db": {\n        "user": "app"\n    },\n    "n": 1e400\n}\n';
+    expect(jsonFile.edit(pretty, [{ key: 'db.password', value: 'x' }])).toBe(pretty.replace('"user": "app"', '"user": "app",\n        "password": "x"'));
+    expect(jsonFile.edit(pretty, [{ key: 'cache.auth.token', value: 'x' }]))
+      .toBe(pretty.replace('"n": 1e400', '"n": 1e400,\n    "cache": {\n        "auth": {\n            "token": "x"\n        }\n    }'));
+    const inline = '{"a":1,"b":{"c":2}}';
+    expect(jsonFile.edit(inline, [{ key: 'b.d', value: 'x' }])).toBe('{"a":1,"b":{"c":2,"d":"x"}}');
+    expect(jsonFile.edit('{"a": 1, "b": {}}', [{ key: 'b.d.e', value: 'x' }])).toBe('{"a": 1, "b": {"d": {"e": "x"}}}');
+    expect(jsonFile.edit('', [{ key: 'a.b', value: 'x' }])).toBe('{\n  "a": {\n    "b": "x"\n  }\n}\n');
+    // Two new keys under one new object make one object, not a duplicate.
+    expect(jsonFile.edit('{}', [{ key: 'a.b', value: '1' }, { key: 'a.c', value: '2' }])).toBe('{\n  "a": {\n    "b": "1",\n    "c": "2"\n  }\n}');
+  });
+
+  it('refuses a path through something that is not an object, and a document that is not one', () => {
+    expect(() => jsonFile.edit('{"a": [1]}', [{ key: 'a.b', value: 'x' }])).toThrow(/a\.b: a is not an object/);
+    expect(() => jsonFile.edit('[1]', [{ key: 'a', value: 'x' }])).toThrow(/not an object/);
+  });
+});
+
+describe('yaml: only the assigned value\'s bytes change', () => {
+  const original = '# app\nserver:\n  mode: 0755\n  port: 8000 # public\n  name: "api"\ndatabase:\n  user: app\n  flags: {a: 1}\n# end\n';
+
+  it('adds a missing key at its mapping\'s indentation, leaving 0755, quotes and comments alone', () => {
+    expect(yamlFile.edit(original, [{ key: 'database.password', value: 's3cret' }])).toBe(original.replace('  flags: {a: 1}\n', '  flags: {a: 1}\n  password: s3cret\n'));
+    expect(yamlFile.edit(original, [{ key: 'cache.auth.token', value: 'x' }])).toBe(original.replace('# end\n', 'cache:\n  auth:\n    token: x\n# end\n'));
+    expect(yamlFile.edit(original, [{ key: 'database.flags.b', value: 'x' }])).toBe(original.replace('{a: 1}', '{a: 1, b: x}'));
+    expect(yamlFile.edit('a:\n  b: 1', [{ key: 'a.c', value: 'x' }])).toBe('a:\n  b: 1\n  c: x');
+    expect(yamlFile.edit('a:\nz: 1\n', [{ key: 'a.b', value: 'x' }])).toBe('a:\n  b: x\nz: 1\n');
+    expect(yamlFile.edit('', [{ key: 'a', value: 'x' }])).toBe('a: x\n');
+  });
+
+  it('replaces an empty value, an alias and a literal block (kept a block) without touching the rest', () => {
+    expect(yamlFile.edit('a:\nb: 0755\n', [{ key: 'a', value: 'x' }])).toBe('a: x\nb: 0755\n');
+    expect(yamlFile.edit('x: &k old\ny: *k\n', [{ key: 'y', value: 'new' }])).toBe('x: &k old\ny: new\n');
+    const pem = 'tls:\n  key: |\n    -----BEGIN KEY-----\n    OLDBODY\n    -----END KEY-----\n  mode: 0600\n';
+    const out = yamlFile.edit(pem, [{ key: 'tls.key', value: '-----BEGIN KEY-----\nNEWBODY\n-----END KEY-----\n' }]);
+    expect(out).toBe(pem.replace('OLDBODY', 'NEWBODY'));
+    expect(yamlFile.edit(pem, [{ key: 'tls.key', value: 'flat' }])).toBe('tls:\n  key: flat\n  mode: 0600\n');
+  });
+
+  it('quotes a value YAML would read as something else', () => {
+    for (const v of ['.inf', '.5', 'true', '0755', '~', '1e3', 'a: b', '#x']) {
+      const out = yamlFile.edit('k: old\n', [{ key: 'k', value: v }]);
+      expect(yamlFile.read(out, 'k'), v).toBe(v);
+    }
   });
 });
 
@@ -68,20 +164,22 @@ describe('yaml', () => {
 });
 
 describe('assignInFile', () => {
-  it('keeps the mode, takes a 0600 backup of the original, and leaves a file it cannot parse untouched', async () => {
+  it('keeps the mode, takes a sealed 0600 backup of the original, and leaves a file it cannot parse untouched', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
     const path = join(dir, 'config.json');
     writeFileSync(path, '{\n  "password": "old"\n}\n');
     chmodSync(path, 0o640);
-    const change = await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backupDir: join(dir, 'backups') });
+    const backups = backupsIn(join(dir, 'backups'));
+    const change = await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backups });
     expect(change.changed).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o640);
-    expect(readFileSync(change.backup!, 'utf8')).toBe('{\n  "password": "old"\n}\n');
+    expect(readFileSync(change.backup!, 'latin1')).not.toContain('old');
+    expect(backups.read(path, backups.list()[0]!.copies[0]!)).toBe('{\n  "password": "old"\n}\n');
     expect(statSync(change.backup!).mode & 0o777).toBe(0o600);
-    expect((await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backupDir: join(dir, 'backups') })).changed).toBe(false);
+    expect((await assignInFile(jsonFile, path, [{ key: 'password', value: 'new' }], { backups })).changed).toBe(false);
 
     writeFileSync(path, '{ not json');
-    await expect(assignInFile(jsonFile, path, [{ key: 'password', value: 'x' }], { backupDir: join(dir, 'backups') })).rejects.toThrow();
+    await expect(assignInFile(jsonFile, path, [{ key: 'password', value: 'x' }], { backups })).rejects.toThrow();
     expect(readFileSync(path, 'utf8')).toBe('{ not json');
   });
 
@@ -89,7 +187,7 @@ describe('assignInFile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
     const path = join(dir, '.env');
     writeFileSync(path, '# shared\n');
-    await Promise.all(Array.from({ length: 20 }, (_, i) => assignInFile(envFile, path, [{ key: `K${i}`, value: `v${i}` }], { backupDir: join(dir, 'backups') })));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => assignInFile(envFile, path, [{ key: `K${i}`, value: `v${i}` }], { backups: backupsIn(join(dir, 'backups')) })));
     const text = readFileSync(path, 'utf8');
     for (let i = 0; i < 20; i++) expect(envFile.read(text, `K${i}`), `K${i}`).toBe(`v${i}`);
   });
@@ -98,12 +196,14 @@ describe('assignInFile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-cfg-'));
     const path = join(dir, '.env');
     writeFileSync(path, 'A=original\n');
-    const now = new Date('2026-11-23T10:00:00.000Z');
-    const first = await assignInFile(envFile, path, [{ key: 'A', value: 'one' }], { backupDir: join(dir, 'backups'), now });
-    const second = await assignInFile(envFile, path, [{ key: 'A', value: 'two' }], { backupDir: join(dir, 'backups'), now });
+    const backups = backupsIn(join(dir, 'backups'), () => new Date('2026-11-23T10:00:00.000Z'));
+    const first = await assignInFile(envFile, path, [{ key: 'A', value: 'one' }], { backups });
+    const second = await assignInFile(envFile, path, [{ key: 'A', value: 'two' }], { backups });
     expect(second.backup).not.toBe(first.backup);
-    expect(readFileSync(first.backup!, 'utf8')).toBe('A=original\n');
-    expect(readFileSync(second.backup!, 'utf8')).toBe('A=one\n');
+    const [newest, oldest] = backups.list()[0]!.copies;
+    expect([newest!.path, oldest!.path]).toEqual([second.backup, first.backup]);
+    expect(backups.read(path, oldest!)).toBe('A=original\n');
+    expect(backups.read(path, newest!)).toBe('A=one\n');
     expect(statSync(second.backup!).mode & 0o777).toBe(0o600);
   });
 
@@ -114,7 +214,7 @@ describe('assignInFile', () => {
       stdin: {
         contents: `import { assignInFile } from './src/stores/config-files/file.ts'; import { envFile } from './src/stores/config-files/env-file.ts';
           const [path, value] = process.argv.slice(2);
-          for (;;) await assignInFile(envFile, path, [{ key: 'SECRET', value: value + Math.random() }], { backupDir: path + '.backups' });`,
+          for (;;) await assignInFile(envFile, path, [{ key: 'SECRET', value: value + Math.random() }]);`,
         resolveDir: resolve(import.meta.dirname, '../..'), loader: 'ts',
       },
       outfile: bundle, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent',

@@ -8,11 +8,11 @@ import { z } from 'zod';
 import { checkpointIsAuthentic, signCheckpoint, verifyChain, type Checkpoint } from '../../audit/chain.js';
 import { parseDuration } from '../../config/duration.js';
 import { deriveKeys, loadMasterKey } from '../../crypto/master-key.js';
-import { MasterKeyError, UsageError } from '../../errors.js';
+import { MasterKeyError, UnkeyedAuditError, UsageError } from '../../errors.js';
 import { parse } from '../args.js';
 import { defaultMasterKeyFile, openConfig, openState } from '../open.js';
 
-const USAGE = 'rotor audit verify [--checkpoint FILE] [--json] | rotor audit export [--since 2026-01-31T00:00Z|24h] [--checkpoint FILE]';
+const USAGE = 'rotor audit verify [--checkpoint FILE] [--json] | rotor audit export [--since 2026-01-31T00:00Z|24h] [--checkpoint FILE] | rotor audit accept-legacy';
 
 const checkpointSchema = z.strictObject({
   format: z.literal('rotor-audit-checkpoint/v1'),
@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, { since: { type: 'string' }, checkpoint: { type: 'string' } }, USAGE);
   if (!parsed) return 0;
   const [sub, ...extra] = parsed.positionals;
-  if ((sub !== 'verify' && sub !== 'export') || extra.length) throw new UsageError('audit takes verify or export', `usage: ${USAGE}`);
+  if ((sub !== 'verify' && sub !== 'export' && sub !== 'accept-legacy') || extra.length) throw new UsageError('audit takes verify, export or accept-legacy', `usage: ${USAGE}`);
   if (sub === 'verify' && parsed.values.since !== undefined) throw new UsageError('--since applies to `audit export`; verify always checks the whole chain');
   const config = openConfig(parsed.values.config, { readOnly: true });
   const given = sub === 'verify' && parsed.values.checkpoint !== undefined ? readCheckpoint(parsed.values.checkpoint) : undefined;
@@ -43,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
       throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'the audit chain is keyed with the original master key: use it');
     }
     state.quickCheck(config.state.path);
+    if (sub === 'accept-legacy') return await acceptLegacy(state, keys.audit);
     const keyedFrom = await state.useAuditKey(keys.audit);
     const result = verifyChain(state.auditEvents(), keys.audit, keyedFrom);
     if (!result.ok) return reportBroken(result.seq, result.problem);
@@ -75,6 +76,22 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     state.close();
   }
+}
+
+/** Keys an unmarked chain from its next event on, after checking its SHA-256 links hold. */
+async function acceptLegacy(state: ReturnType<typeof openState>, key: Buffer): Promise<number> {
+  try {
+    const keyedFrom = await state.useAuditKey(key);
+    process.stdout.write(`the audit chain is already keyed (from event #${keyedFrom}): nothing to accept\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof UnkeyedAuditError)) throw err;
+  }
+  const legacy = verifyChain(state.auditEvents(), key, Number.POSITIVE_INFINITY);
+  if (!legacy.ok) return reportBroken(legacy.seq, legacy.problem);
+  const keyedFrom = await state.useAuditKey(key, { acceptLegacy: true });
+  process.stdout.write(`accepted ${legacy.events} unkeyed events; the chain is keyed from event #${keyedFrom} on\n`);
+  return 0;
 }
 
 function reportBroken(seq: number, problem: 'changed' | 'removed-or-reordered'): number {

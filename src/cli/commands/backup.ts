@@ -7,6 +7,9 @@
  * Restore fills in secrets the state does not have yet (a new machine after `rotor init`);
  * a secret it already has must match the backup version for version, or nothing at all is
  * restored.
+ *
+ * `rotor backup files …` is about another kind of copy — of the files deliveries replaced —
+ * and lives in backup-files.ts.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,11 +21,14 @@ import { writeFileAtomic } from '../../fs/atomic.js';
 import type { Mutation, RotationRow } from '../../state/types.js';
 import { parse } from '../args.js';
 import { openConfig, openEngine, type Engine } from '../open.js';
+import { FILES_USAGE, runFiles } from './backup-files.js';
 
 const USAGE = `rotor backup create --out FILE | restore FILE | verify FILE   [--key-file F | --passphrase-file F]
-  the passphrase comes from ROTOR_BACKUP_PASSPHRASE or --passphrase-file, never from the command line`;
+  the passphrase comes from ROTOR_BACKUP_PASSPHRASE or --passphrase-file, never from the command line
+${FILES_USAGE}`;
 
 export async function run(args: string[]): Promise<number> {
+  if (args[0] === 'files') return runFiles(args.slice(1));
   const parsed = parse(args, { out: { type: 'string' }, 'key-file': { type: 'string' }, 'passphrase-file': { type: 'string' } }, USAGE);
   if (!parsed) return 0;
   const { values, positionals } = parsed;

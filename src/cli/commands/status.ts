@@ -15,7 +15,7 @@ export async function run(args: string[]): Promise<number> {
   state.close();
   const now = Date.now();
   // A rotation recorded as under way whose secret no live process holds was interrupted (Ctrl-C, kill, a crash).
-  const heldBy = new Set(locks.filter((l) => l.expiresAt > now).map((l) => l.secretId));
+  const heldBy = new Set(locks.filter((l) => !l.stale).map((l) => l.secretId));
   const rows = config.secrets.map((s) => {
     const sum = summaries.get(s.id);
     const due = dueAt(s, sum);
@@ -33,7 +33,7 @@ export async function run(args: string[]): Promise<number> {
     };
   });
   const lockRows = locks.map((l) => ({
-    secretId: l.secretId, pid: l.pid, host: l.host, acquiredAt: l.acquiredAt, expiresAt: l.expiresAt, expired: l.expiresAt <= now,
+    secretId: l.secretId, pid: l.pid, host: l.host, acquiredAt: l.acquiredAt, expiresAt: l.expiresAt, expired: l.expiresAt <= now, stale: Boolean(l.stale),
   }));
   if (parsed.values.json) {
     process.stdout.write(`${JSON.stringify({ secrets: rows, locks: lockRows })}\n`);
@@ -57,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
   if (lockRows.length) {
     process.stdout.write(`\nlocks\n${table(['SECRET', 'HOLDER', 'SINCE', 'LEASE'], lockRows.map((l) => [
       l.secretId, `pid ${l.pid} on ${l.host}`, new Date(l.acquiredAt).toISOString(),
-      l.expired ? `expired ${formatAge(now - l.expiresAt)} ago: \`rotor resume\` clears it` : `renewed, until ${new Date(l.expiresAt).toISOString()}`,
+      l.stale ? `stale (${l.expired ? `expired ${formatAge(now - l.expiresAt)} ago` : 'its process is gone'}): \`rotor resume\` clears it` : `renewed, until ${new Date(l.expiresAt).toISOString()}`,
     ]))}`);
   }
   return 0;

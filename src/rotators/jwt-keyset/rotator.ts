@@ -9,9 +9,9 @@
  * published, and the key set goes only to the services that verify.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
-import { ensureDir, writeFileAtomic } from '../../fs/atomic.js';
+import { replaceFile } from '../../fs/safe-replace.js';
 import { RotorError } from '../../errors.js';
 import type { Rotator, RotatorDeps } from '../types.js';
 import { newSigningKey, publicJwks } from './keys.js';
@@ -26,12 +26,13 @@ export function createJwtRotator(deps: RotatorDeps) {
   async function publish(spec: JwtSpec, keys: PrivateJwk[]): Promise<string> {
     const file = fileOf(spec);
     if (!file) return 'nothing to publish';
-    await ensureDir(dirname(file), 0o755);
-    // A JWKS holds public keys only and is world-readable (verifiers and web servers read
-    // it); an HS256 key set holds shared secrets and is readable by its owner alone.
+    // A new JWKS holds public keys only and is world-readable (verifiers and web servers read
+    // it); a new HS256 key set holds shared secrets and is readable by its owner alone. An
+    // existing file keeps its owner, group, mode and links: the verifier reading it may be
+    // another user (fs/safe-replace.ts). No copy of the old one is kept.
     const symmetric = spec.algorithm === 'HS256';
     const body = symmetric ? { keys: keys.map(({ kid, kty, k, alg }) => ({ kid, kty, k, alg })) } : publicJwks(keys);
-    await writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`, { mode: symmetric ? 0o600 : 0o644 });
+    await replaceFile(file, () => `${JSON.stringify(body, null, 2)}\n`, { newMode: symmetric ? 0o600 : 0o644 });
     return `published ${keys.length} key${keys.length === 1 ? '' : 's'} (${keys.map((k) => k.kid).join(', ')}) to ${named(spec)}`;
   }
 
@@ -99,7 +100,10 @@ export function createJwtRotator(deps: RotatorDeps) {
     },
 
     async undoApply({ spec, current }) {
-      return { detail: await publish(spec, current ? current.keys : []) };
+      // The value that stays current still carries the key it once replaced; that key was
+      // retired when this rotation began (a grace is cut short by the next rotation), so
+      // only the current signing key is published again.
+      return { detail: await publish(spec, current ? current.keys.filter((k) => k.kid === current.kid) : []) };
     },
 
     async retire({ spec, retiring, current }) {

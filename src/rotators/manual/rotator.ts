@@ -25,10 +25,11 @@ export function createManualRotator(deps: RotatorDeps) {
     },
 
     async generate({ spec }) {
+      if (!spec.rotate) throw new RotorError('a manual secret gets its new value from the provider', { outcome: 'usage', hint: 'pipe it to `rotor set <id>`' });
       // The value arrives on the command's stdout; its stderr and exit status never carry it.
-      const r = await runCommand(spec.rotate!.command, { shell: false, stdin: '', timeoutMs: ms(spec.rotate!.timeout), cwd: deps.baseDir, stdout: true });
-      const what = `\`${describeCommand(spec.rotate!.command)}\``;
-      if (r.timedOut) throw new RotorError(`${what} did not finish within ${spec.rotate!.timeout}`, { outcome: 'rolled-back' });
+      const r = await runCommand(spec.rotate.command, { shell: false, stdin: '', timeoutMs: ms(spec.rotate.timeout), cwd: deps.baseDir, stdout: true, strip: deps.hookEnvDeny });
+      const what = `\`${describeCommand(spec.rotate.command)}\``;
+      if (r.timedOut) throw new RotorError(`${what} did not finish within ${spec.rotate.timeout}`, { outcome: 'rolled-back' });
       if (r.code !== 0) throw new RotorError(`${what} exited ${r.code ?? r.signal}`, { outcome: 'rolled-back', hint: 'run it by hand to see why; nothing was changed' });
       const value = (r.stdout ?? '').replace(/\r?\n$/, '');
       if (!value) throw new RotorError(`${what} printed no value`, { outcome: 'rolled-back' });
@@ -41,7 +42,7 @@ export function createManualRotator(deps: RotatorDeps) {
 
     async verify({ spec, value }) {
       if (!spec.verify) return { detail: 'no verify command' };
-      const r = await runCommand(spec.verify.command, { shell: false, stdin: value, timeoutMs: ms(spec.verify.timeout), cwd: deps.baseDir });
+      const r = await runCommand(spec.verify.command, { shell: false, stdin: value, timeoutMs: ms(spec.verify.timeout), cwd: deps.baseDir, strip: deps.hookEnvDeny });
       const what = `\`${describeCommand(spec.verify.command)}\``;
       if (r.timedOut) throw new RotorError(`${what} did not finish within ${spec.verify.timeout}`, { outcome: 'rolled-back' });
       // Its output is not quoted: a provider's error may echo the key it was given.

@@ -6,8 +6,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { uptime } from 'node:os';
 import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
-import { IntegrityError } from '../../errors.js';
+import { IntegrityError, UnkeyedAuditError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type {
@@ -51,7 +52,8 @@ export class SqliteStateStore implements StateStore {
   constructor(opts: SqliteOptions) {
     this.isAlive = opts.isAlive ?? pidIsAlive;
     this.host = opts.host;
-    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    // A lease shorter than a second would expire between two renewals of a busy process.
+    this.leaseMs = Math.max(1_000, opts.leaseMs ?? DEFAULT_LEASE_MS);
     this.path = opts.path;
     if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true });
     try {
@@ -161,19 +163,31 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
-  async useAuditKey(key: Buffer): Promise<number> {
+  async useAuditKey(key: Buffer, opts: { acceptLegacy?: boolean } = {}): Promise<number> {
     let keyedFrom: number | undefined;
+    let unmarked = false;
     this.transaction(() => {
       const marker = this.stmt("SELECT value FROM meta WHERE key = 'audit_keyed_from'").pluck().get() as string | undefined;
       if (marker === undefined) {
-        // First use of a keyed chain: every event from the next one on carries a MAC.
-        const next = ((this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0) + 1;
-        this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, next));
-        keyedFrom = next;
+        const last = (this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0;
+        // A new chain is keyed from its first event. Events without a marker are either an
+        // older Rotor's or a chain someone rewrote without the key (deleting the marker to
+        // pass it off as old): only a person who has checked them may accept them.
+        if (last > 0 && !opts.acceptLegacy) {
+          unmarked = true;
+          return;
+        }
+        this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, last + 1));
+        keyedFrom = last + 1;
       } else {
         keyedFrom = readKeyedFrom(key, marker);
       }
     });
+    if (unmarked) {
+      throw new UnkeyedAuditError(this.path, 'the audit log has events but no keyed-chain marker: written by a Rotor older than the keyed chain, or rewritten by someone without the master key', undefined, {
+        hint: 'compare `rotor audit export` with a copy you trust; if it matches, run `rotor audit accept-legacy` once to key the chain from here on',
+      });
+    }
     if (keyedFrom === undefined) {
       throw new IntegrityError(this.path, 'the audit chain\'s start marker was changed (or the master key is another one)');
     }
@@ -227,9 +241,14 @@ export class SqliteStateStore implements StateStore {
     return { busy };
   }
 
-  /** Whose holder has stopped renewing, or whose process is gone on this very host. */
+  /**
+   * Whose holder is gone: on this host, its process has exited (a live one keeps its lock
+   * even if a pause let the lease run out); on another host, it stopped renewing.
+   */
   private isStale(lock: LockRow, now: number): boolean {
-    return lock.expiresAt <= now || (lock.host === this.host && !this.isAlive(lock.pid));
+    // Taken before this machine last booted: its pid may belong to another process now.
+    if (lock.host === this.host) return lock.acquiredAt < now - uptime() * 1000 || !this.isAlive(lock.pid);
+    return lock.expiresAt <= now;
   }
 
   /** Keeps `owner`'s leases alive while it holds any; the timer never keeps the process up. */
@@ -263,7 +282,8 @@ export class SqliteStateStore implements StateStore {
   }
 
   async locks(): Promise<LockRow[]> {
-    return this.stmt('SELECT * FROM locks ORDER BY secret_id').all().map(lockFromRow);
+    const now = Date.now();
+    return this.stmt('SELECT * FROM locks ORDER BY secret_id').all().map(lockFromRow).map((l) => ({ ...l, stale: this.isStale(l, now) }));
   }
 
   async clearStaleLocks(owner: LockOwner): Promise<LockRow[]> {
