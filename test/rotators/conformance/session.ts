@@ -103,10 +103,8 @@ export class Session<V extends SecretValue> {
     expect(secrets.length).toBeGreaterThan(0);
     const haystacks: [string, string][] = [
       ...this.outputs.map((o) => [`the output of rotor ${o.args.join(' ')}`, o.text] as [string, string]),
-      // Not .rotor/backups/: delivery keeps a 0600 copy of each consumer file it replaces there (README
-      // "Consumers"), plaintext by design; the g test delivers no file.
-      ...[...this.sb.files('.rotor')].filter(([p]) => !p.startsWith(this.sb.path('.rotor', 'backups')))
-        .map(([p, b]) => [p.slice(this.sb.dir.length + 1), b.toString('latin1')] as [string, string]),
+      // Everything, the vault and the sealed copies of delivered files included: encrypted, neither shows a value.
+      ...[...this.sb.files('.rotor')].map(([p, b]) => [p.slice(this.sb.dir.length + 1), b.toString('latin1')] as [string, string]),
     ];
     for (const secret of secrets) {
       for (const piece of fragments(secret)) {
