@@ -195,6 +195,19 @@ describe('postgres-password alternating keeps the clone to the main role', () =>
     expect(audit).toMatch(/revoked from app_sync_clone: membership in secret_reader \(app_sync is not a member\)/);
     expect(audit).toMatch(/app_sync_clone set INHERIT again/);
   });
+
+  it('role attributes given to the clone alone (CREATEDB, CREATEROLE) are taken away when the clone is next set', async () => {
+    await admin.query('CREATE ROLE app_attr NOLOGIN');
+    const sb = sandbox('  - { id: db/attr, type: postgres-password, target: db, strategy: alternating, username: app_attr }\n');
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'db/attr', '--no-grace']); // clone
+    await sb.ok(['rotate', 'db/attr', '--no-grace']); // main
+    await admin.query('ALTER ROLE app_attr_clone CREATEDB CREATEROLE');
+    await sb.ok(['rotate', 'db/attr', '--no-grace']); // clone again
+    const { rows } = await admin.query("SELECT rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'app_attr_clone'");
+    expect(rows).toEqual([{ rolcreatedb: false, rolcreaterole: false }]);
+    expect((await sb.ok(['audit', 'export'])).stdout).toMatch(/app_attr_clone lost attributes app_attr does not have \(NOCREATEDB, NOCREATEROLE\)/);
+  });
 });
 
 describe('postgres-password plan and config', () => {
