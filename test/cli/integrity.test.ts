@@ -156,3 +156,18 @@ describe('an older state restored by hand', () => {
     }
   });
 });
+
+describe('state file permissions', () => {
+  it('init creates the state database readable by its owner only', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: a, type: random }\n');
+    try {
+      await sb.ok(['init']);
+      await sb.ok(['rotate', 'a']);
+      const { statSync } = await import('node:fs');
+      expect(statSync(sb.path('.rotor', 'state.db')).mode & 0o777).toBe(0o600);
+      expect(statSync(sb.path('.rotor')).mode & 0o077).toBe(0);
+    } finally {
+      sb.remove();
+    }
+  });
+});

@@ -5,7 +5,7 @@
  * leaves as IntegrityError (`guard`), as the StateStore contract asks of every driver.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { uptime } from 'node:os';
 import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
@@ -58,7 +58,10 @@ export class SqliteStateStore implements StateStore {
     // A lease shorter than a second would expire between two renewals of a busy process.
     this.leaseMs = Math.max(1_000, opts.leaseMs ?? DEFAULT_LEASE_MS);
     this.path = opts.path;
-    if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true });
+    if (!opts.mustExist) mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+    // Created owner-only: the audit log and metadata are nobody else's to read (SQLite gives
+    // the -wal and -shm files the database file's mode).
+    if (!opts.mustExist && !existsSync(opts.path)) closeSync(openSync(opts.path, 'a', 0o600));
     try {
       this.db = new Database(opts.path, { fileMustExist: opts.mustExist ?? false });
       this.db.pragma('busy_timeout = 10000');
