@@ -9,7 +9,9 @@
  * shapes, durations, the consumer order) run once the schema passes.
  */
 import { consumerOrder } from '../consumers/order.js';
+import { deliveryTargets, deliveryTargetTypes, isDeliveryTargetType } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
+import { isVersionStoreType, versionStores, versionStoreTypes } from '../stores/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
 import { checkDeliveries } from './delivery-rules.js';
 import type { RotorConfig } from './schema.js';
@@ -48,7 +50,10 @@ export const secretStoresExist: ReferenceRule = {
   check: (v) => v.secrets.flatMap((s) => {
     const store = v.stores[s.store];
     if (!store) return [{ at: ['secrets', s.index, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` }];
-    if (store.type !== 'local') return [{ at: ['secrets', s.index, 'store'], message: `store "${s.store}" is a ${store.type} file that consumers deliver into; versions live in a local store` }];
+    if (store.type === undefined || !isVersionStoreType(store.type)) {
+      const what = store.type !== undefined && isDeliveryTargetType(store.type) ? deliveryTargets[store.type].noun : `a ${store.type} file`;
+      return [{ at: ['secrets', s.index, 'store'], message: `store "${s.store}" is ${what} that consumers deliver into; versions live in a ${versionStoreTypes.join(' or ')} store` }];
+    }
     return [];
   }),
 };
@@ -114,13 +119,15 @@ export const deliveriesNameTheirSecret: ReferenceRule = {
   }),
 };
 
-export const deliveriesGoToFileStores: ReferenceRule = {
-  name: 'deliveries go into file stores that exist',
+export const deliveriesGoToTargets: ReferenceRule = {
+  name: 'deliveries go into delivery targets that exist',
   check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => consumer.deliver.flatMap((d, j): RuleProblem[] => {
     if (d.store === undefined) return [];
     const store = v.stores[d.store];
     if (!store) return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` }];
-    if (store.type === 'local') return [{ at: ['consumers', name, 'deliver', j, 'store'], message: 'deliver into a file store (env-file, json, yaml), not the local vault' }];
+    if (store.type !== undefined && isVersionStoreType(store.type)) {
+      return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a file store (${deliveryTargetTypes.join(', ')}), not ${versionStores[store.type].noun}` }];
+    }
     return [];
   })),
 };
@@ -164,7 +171,7 @@ export const graceShorterThanInterval: ConfigRule = {
 
 export const REFERENCE_RULES: ReferenceRule[] = [
   uniqueSecretIds, secretStoresExist, secretConsumersExist, secretTargetsFit, afterNamesSecrets, afterHasNoCycle,
-  deliveriesNameTheirSecret, deliveriesGoToFileStores, signalReloadsNameOneProcess,
+  deliveriesNameTheirSecret, deliveriesGoToTargets, signalReloadsNameOneProcess,
 ];
 export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval];
 

@@ -9,7 +9,9 @@
  */
 import { z } from 'zod';
 import { FIELD_PATH } from '../consumers/field-problem.js';
-import { parseDuration } from './duration.js';
+import { deliveryTargetSchemas, deliveryTargetTypes, type DeliveryTargetConfig } from '../delivery/registry.js';
+import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
+import { durationSchema, nameSchema, secretIdSchema } from './common.js';
 
 /** Which version a delivery takes. */
 export const DELIVERED_STAGES = ['current', 'previous'] as const;
@@ -17,32 +19,15 @@ export const DELIVERED_STAGES = ['current', 'previous'] as const;
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-const name = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . and -, starting with a letter or digit');
+const name = nameSchema;
 
-export const secretIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(
-    /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*)*$/,
-    'lower-case path segments of letters, digits, _ . and - separated by /, like database/primary',
-  );
-
-export const durationSchema = z
-  .string()
-  .max(16)
-  .refine((s) => parseDuration(s) !== undefined, 'not a duration: write it like 30s, 15m, 24h or 90d')
-  .describe('a duration like 30s, 15m, 24h, 90d');
+export { durationSchema, secretIdSchema };
 
 /** The fields every secret has, whatever its type. Type-specific fields pass through to pass two. */
 export const secretCommonSchema = z.looseObject({
   id: secretIdSchema.describe('path-like id, e.g. database/primary'),
   type: z.string().min(1).max(40).describe('what kind of credential, which decides how it is rotated'),
-  store: name.default('local').describe('where the versions of the value live'),
+  store: name.default('local').describe('the version store (a `stores` entry like `local`) that keeps every version of the value'),
   target: name.optional().describe('the `targets` entry the rotator changes'),
   interval: durationSchema.optional().describe('rotate this often (by `rotor rotate --due` and the daemon)'),
   grace: durationSchema.optional().describe('how long the previous value stays valid after a rotation'),
@@ -59,18 +44,17 @@ const stateSchema = z
   })
   .default({ driver: 'sqlite', path: '.rotor/state.db' });
 
-const localStoreSchema = z.strictObject({
-  type: z.literal('local'),
-  path: z.string().min(1).max(4096).default('.rotor/vault'),
-});
-
-/** Config files services read their secrets from: consumers deliver into them. */
-const fileStoreSchema = z.strictObject({
-  type: z.enum(['env-file', 'json', 'yaml']),
-  path: z.string().min(1).max(4096).describe('the file, relative to rotor.yaml'),
-});
-
-export const storeSchema = z.union([localStoreSchema, fileStoreSchema]);
+/**
+ * A `stores` entry is one of two kinds, told apart by `type`: a version store, where Rotor
+ * keeps every version (stores/registry.ts), or a delivery target, where a consumer reads
+ * the value in use (delivery/registry.ts). Each kind brings its own schema.
+ */
+export const storeSchema = z
+  .union([...versionStoreSchemas, ...deliveryTargetSchemas])
+  .describe(
+    `a version store (${versionStoreTypes.join(', ')}: keeps every version of a secret, which names it with \`store\`) `
+      + `or a delivery target (${deliveryTargetTypes.join(', ')}: holds the one value a consumer reads; deliveries name it with \`store\`)`,
+  );
 
 const timed = {
   timeout: durationSchema.default('30s').describe('give up on one attempt after this long'),
@@ -84,7 +68,7 @@ const commandSchema = z
 
 const deliverSchema = z.union([
   z.strictObject({
-    store: name.describe('a file store (env-file, json, yaml) under `stores`'),
+    store: name.describe(`a delivery target (${deliveryTargetTypes.join(', ')}) under \`stores\``),
     key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
     field: z
       .string()
@@ -191,7 +175,8 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type StoreConfig = z.infer<typeof storeSchema>;
+/** A `stores` entry: a version store or a delivery target. */
+export type StoreConfig = VersionStoreConfig | DeliveryTargetConfig;
 export type TargetConfig = z.infer<typeof targetSchema>;
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };

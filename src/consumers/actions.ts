@@ -1,5 +1,5 @@
 /**
- * What a consumer does with a value: deliver it into files, reload the service, and wait
+ * What a consumer does with a value: deliver it into its delivery targets and templates, reload the service, and wait
  * for its health checks; consumers/round.ts runs them in order. Each throws a ConsumerError
  * that says which consumer and which step failed; the engine turns that into a rollback.
  */
@@ -12,8 +12,8 @@ import { RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import { UnsafePathError } from '../fs/safe-path.js';
 import { replaceFile, type DeliveryBackups } from '../fs/safe-replace.js';
-import { assignInFile, FILE_FORMATS } from '../stores/config-files/file.js';
-import type { Assignment } from '../stores/config-files/types.js';
+import { isDeliveryTargetConfig, openDeliveryTarget } from '../delivery/registry.js';
+import type { Assignment } from '../delivery/types.js';
 import { pickField, textOf } from './fields.js';
 import { describeCommand, runCommand } from './run-command.js';
 import { signalPidOf } from './signal.js';
@@ -104,12 +104,12 @@ export interface DeliverOptions {
   restoring?: boolean;
 }
 
-/** Writes what `consumer` takes of one secret. `changed`: whether any file's content changed. */
+/** Writes what `consumer` takes of one secret. `changed`: whether any target's content changed. */
 export async function deliver(
   config: RotorConfig, name: string, consumer: ConsumerConfig, input: DeliveryInput, opts: DeliverOptions = {},
 ): Promise<{ lines: string[]; changed: boolean }> {
   const type = typeOf(config, input.secretId);
-  // One write per file, however many keys go into it.
+  // One write per delivery target, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
   const done: string[] = [];
   let changed = false;
@@ -126,9 +126,10 @@ export async function deliver(
   }
   for (const [storeName, assignments] of byStore) {
     const store = config.stores[storeName]!;
-    if (store.type === 'local') continue;
+    if (!isDeliveryTargetConfig(store)) continue; // config rules refuse deliveries into a version store
+    const target = await openDeliveryTarget(store);
     try {
-      const change = await assignInFile(FILE_FORMATS[store.type], store.path, assignments, { backups: opts.backups });
+      const change = await target.assign({ assignments, backups: opts.backups });
       done.push(`${change.changed ? 'wrote' : 'unchanged'} ${assignments.map((a) => a.key).join(', ')} in ${storeName}${change.real ? ` (${change.real})` : ''}`);
       changed ||= change.changed;
     } catch (err) {
@@ -136,7 +137,7 @@ export async function deliver(
         done.push(`left ${storeName} alone: ${err.message}`);
         continue;
       }
-      throw new ConsumerError(name, `cannot deliver into ${storeName} (${store.path}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
+      throw new ConsumerError(name, `cannot deliver into ${storeName} (${target.location}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
     }
   }
   return { lines: done, changed };
