@@ -8,7 +8,9 @@
  * misspelt field, not after it is fixed. Rules that need the whole normalized config (value
  * shapes, durations, the consumer order) run once the schema passes.
  */
+import { healthStepProblems } from '../consumers/health/registry.js';
 import { consumerOrder } from '../consumers/order.js';
+import { reloadStepProblems } from '../consumers/reload/registry.js';
 import { deliveryTargets, deliveryTargetTypes, isDeliveryTargetType } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
 import { isVersionStoreType, versionStores, versionStoreTypes } from '../stores/registry.js';
@@ -132,10 +134,12 @@ export const deliveriesGoToTargets: ReferenceRule = {
   })),
 };
 
-export const signalReloadsNameOneProcess: ReferenceRule = {
-  name: 'a signal reload names one process',
-  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => consumer.reload.flatMap((r, j) =>
-    r.signal !== undefined && r.hasPid === r.hasPidfile ? [{ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' }] : [])),
+export const actionKindsCheckTheirSteps: ReferenceRule = {
+  name: 'reload and health steps pass their kind\'s own checks',
+  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => [
+    ...consumer.reload.flatMap((r, j) => reloadStepProblems(r).map((message) => ({ at: ['consumers', name, 'reload', j], message }))),
+    ...consumer.health.flatMap((h, j) => healthStepProblems(h).map((message) => ({ at: ['consumers', name, 'health', j], message }))),
+  ]),
 };
 
 export const deliveriesFitTheirValue: ConfigRule = {
@@ -171,7 +175,7 @@ export const graceShorterThanInterval: ConfigRule = {
 
 export const REFERENCE_RULES: ReferenceRule[] = [
   uniqueSecretIds, secretStoresExist, secretConsumersExist, secretTargetsFit, afterNamesSecrets, afterHasNoCycle,
-  deliveriesNameTheirSecret, deliveriesGoToTargets, signalReloadsNameOneProcess,
+  deliveriesNameTheirSecret, deliveriesGoToTargets, actionKindsCheckTheirSteps,
 ];
 export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval];
 

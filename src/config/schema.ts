@@ -10,6 +10,8 @@
 import { z } from 'zod';
 import { FIELD_PATH } from '../consumers/field-problem.js';
 import { deliveryTargetSchemas, deliveryTargetTypes, type DeliveryTargetConfig } from '../delivery/registry.js';
+import { healthSchemas } from '../consumers/health/registry.js';
+import { reloadSchemas } from '../consumers/reload/registry.js';
 import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
 import { durationSchema, nameSchema, secretIdSchema } from './common.js';
 
@@ -56,16 +58,6 @@ export const storeSchema = z
       + `or a delivery target (${deliveryTargetTypes.join(', ')}: holds the one value a consumer reads; deliveries name it with \`store\`)`,
   );
 
-const timed = {
-  timeout: durationSchema.default('30s').describe('give up on one attempt after this long'),
-  retries: z.number().int().min(0).max(100).default(0).describe('attempts after the first'),
-  interval: durationSchema.default('1s').describe('wait between attempts'),
-};
-
-const commandSchema = z
-  .union([z.string().min(1).max(4096), z.array(z.string().max(4096)).min(1).max(100)])
-  .describe('argv as a list (run without a shell), or one string (split on spaces, or run by /bin/sh with shell: true)');
-
 const deliverSchema = z.union([
   z.strictObject({
     store: name.describe(`a delivery target (${deliveryTargetTypes.join(', ')}) under \`stores\``),
@@ -105,36 +97,9 @@ const deliverSchema = z.union([
   }),
 ]);
 
-const reloadSchema = z.union([
-  z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed }),
-  z.strictObject({ http: z.url(), method: z.enum(['GET', 'POST', 'PUT']).default('POST'), ...timed }),
-  z.strictObject({
-    signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']),
-    pid: z.number().int().min(2).optional(),
-    pidfile: z.string().min(1).max(4096).optional(),
-    user: z
-      .union([z.string().min(1).max(64), z.number().int().min(0).max(2 ** 32 - 1)])
-      .optional()
-      .describe('the user (name or uid) the process must run as; without it, the owner of the pidfile'),
-    ...timed,
-  }),
-]);
-
-/** Compiled at load, so a typo is a config error (exit 2), not a failed rotation. */
-const regexSchema = z.string().max(1000).refine((text) => {
-  try {
-    new RegExp(text);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
-
-const healthSchema = z.union([
-  z.strictObject({ http: z.url(), status: z.number().int().min(100).max(599).default(200), body: regexSchema.optional().describe('a regular expression the body must match'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
-  z.strictObject({ tcp: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port').describe('host:port that must accept a connection'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
-  z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
-]);
+/** Each reload and health kind brings its schema (consumers/reload/, consumers/health/). */
+const reloadSchema = z.union(reloadSchemas);
+const healthSchema = z.union(healthSchemas);
 
 export const consumerSchema = z.strictObject({
   deliver: z.array(deliverSchema).max(100).default([]),

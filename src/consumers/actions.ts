@@ -4,7 +4,6 @@
  * that says which consumer and which step failed; the engine turns that into a rollback.
  */
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import type { ConsumerConfig, HealthStep, ReloadStep, RotorConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
@@ -15,8 +14,9 @@ import { replaceFile, type DeliveryBackups } from '../fs/safe-replace.js';
 import { isDeliveryTargetConfig, openDeliveryTarget } from '../delivery/registry.js';
 import type { Assignment } from '../delivery/types.js';
 import { pickField, textOf } from './fields.js';
-import { describeCommand, runCommand } from './run-command.js';
-import { signalPidOf } from './signal.js';
+import { healthKindOf, runHealthAttempt } from './health/registry.js';
+import type { CommandInput, TimedStep } from './kinds.js';
+import { reloadKindOf, runReloadAttempt } from './reload/registry.js';
 import { fillTemplate, placeholdersIn } from './template.js';
 
 export class ConsumerError extends RotorError {
@@ -164,7 +164,7 @@ async function renderTemplate(
   return { line: change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`, changed: change.changed };
 }
 
-async function attempt<T>(step: { timeout: string; retries: number; interval: string }, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+async function attempt<T>(step: TimedStep, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
   let last: unknown;
   for (let i = 0; i <= step.retries; i++) {
     if (i) await sleep(ms(step.interval));
@@ -177,34 +177,13 @@ async function attempt<T>(step: { timeout: string; retries: number; interval: st
   throw last;
 }
 
-/**
- * What reload and health commands are given: the values on stdin, ROTOR_* variables, and a
- * redactor for the values they were given (their output may echo them).
- */
-export interface CommandInput {
-  stdin: string;
-  env: NodeJS.ProcessEnv;
-  redact: (text: string) => string;
-}
+export type { CommandInput };
 
+/** Runs a reload step through its kind (consumers/reload/), with the step's retries. */
 export async function reload(config: RotorConfig, name: string, step: ReloadStep, input: CommandInput): Promise<string> {
+  const kind = reloadKindOf(step);
   try {
-    return await attempt(step, async (timeoutMs) => {
-      if ('command' in step) {
-        const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
-        if (r.timedOut) throw new Error(`\`${describeCommand(step.command)}\` did not finish within ${step.timeout}`);
-        if (r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` exited ${r.code ?? r.signal}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
-        return `ran \`${describeCommand(step.command)}\``;
-      }
-      if ('http' in step) {
-        const res = await fetch(step.http, { method: step.method, signal: AbortSignal.timeout(timeoutMs) });
-        if (!res.ok) throw new Error(`${step.method} ${step.http} answered ${res.status}`);
-        return `${step.method} ${step.http}: ${res.status}`;
-      }
-      const pid = signalPidOf(config, step);
-      process.kill(pid, `SIG${step.signal}`);
-      return `sent SIG${step.signal} to ${pid}`;
-    });
+    return await attempt(step, (timeoutMs) => runReloadAttempt(kind, { step, config, input, timeoutMs }));
   } catch (err) {
     throw new ConsumerError(name, `reload failed: ${reason(err, step.timeout)}`, hintOf(err, undefined));
   }
@@ -215,30 +194,11 @@ function hintOf(err: unknown, fallback: string | undefined): string | undefined 
   return err instanceof RotorError && err.hint !== undefined ? err.hint : fallback;
 }
 
+/** Runs a health step through its kind (consumers/health/), with the step's retries. */
 export async function health(config: RotorConfig, name: string, step: HealthStep, input: CommandInput): Promise<string> {
+  const kind = healthKindOf(step);
   try {
-    return await attempt(step, async (timeoutMs) => {
-      if ('http' in step) {
-        const res = await fetch(step.http, { signal: AbortSignal.timeout(timeoutMs) });
-        const body = await res.text();
-        if (res.status !== step.status) throw new Error(`${step.http} answered ${res.status}, expected ${step.status}`);
-        if (step.body !== undefined && !new RegExp(step.body).test(body)) throw new Error(`${step.http} body does not match /${step.body}/`);
-        return `${step.http}: ${res.status}`;
-      }
-      if ('tcp' in step) {
-        const [host, port] = [step.tcp.slice(0, step.tcp.lastIndexOf(':')), Number(step.tcp.slice(step.tcp.lastIndexOf(':') + 1))];
-        await new Promise<void>((resolve, reject) => {
-          const s = connect({ host, port, timeout: timeoutMs });
-          s.once('connect', () => (s.destroy(), resolve()));
-          s.once('timeout', () => (s.destroy(), reject(new Error(`${step.tcp} did not accept a connection within ${step.timeout}`))));
-          s.once('error', (err) => reject(new Error(`${step.tcp}: ${err.message}`)));
-        });
-        return `${step.tcp} accepts connections`;
-      }
-      const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
-      if (r.timedOut || r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` ${r.timedOut ? `did not finish within ${step.timeout}` : `exited ${r.code ?? r.signal}`}`);
-      return `\`${describeCommand(step.command)}\` ok`;
-    });
+    return await attempt(step, (timeoutMs) => runHealthAttempt(kind, { step, config, input, timeoutMs }));
   } catch (err) {
     throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`);
   }
