@@ -35,7 +35,7 @@ export function legacyCopies(config: RotorConfig): LegacyCopy[] {
       if (dir === 'templates') {
         const named = templates.filter((t) => basename(t) === m?.[1]);
         file = new Set(named).size === 1 ? named[0] : undefined;
-      } else if (store && isDeliveryTargetConfig(store) && basename(store.path) === m?.[1]) {
+      } else if (store && isDeliveryTargetConfig(store) && 'path' in store && basename(store.path) === m?.[1]) {
         file = store.path;
       }
       out.push({ path: join(root, dir, name), file, at });
