@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { RotorConfig } from '../config/schema.js';
+import { isDeliveryTargetConfig } from '../delivery/registry.js';
 
 export interface LegacyCopy {
   /** The plaintext copy. */
@@ -34,7 +35,7 @@ export function legacyCopies(config: RotorConfig): LegacyCopy[] {
       if (dir === 'templates') {
         const named = templates.filter((t) => basename(t) === m?.[1]);
         file = new Set(named).size === 1 ? named[0] : undefined;
-      } else if (store && store.type !== 'local' && basename(store.path) === m?.[1]) {
+      } else if (store && isDeliveryTargetConfig(store) && 'path' in store && basename(store.path) === m?.[1]) {
         file = store.path;
       }
       out.push({ path: join(root, dir, name), file, at });

@@ -1,6 +1,6 @@
 /**
  * Builds what commands need from rotor.yaml and the environment: the config, the state
- * store, the vault and the engine's dependencies. Read-only commands open only the state
+ * store, the version stores and the engine's dependencies. Read-only commands open only the state
  * store and never need the master key.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ import { MasterKeyError, NotFoundError } from '../errors.js';
 import { definitionOf } from '../rotators/registry.js';
 import { openStateStore } from '../state/registry.js';
 import type { StateStore } from '../state/types.js';
-import { LocalVault } from '../stores/local-vault/index.js';
+import { isVersionStoreConfig, openVersionStore } from '../stores/registry.js';
 import type { VersionStore } from '../stores/types.js';
 
 export function configPath(flag: string | undefined): string {
@@ -81,7 +81,7 @@ export async function withRunner<T>(
   }
 }
 
-/** Opens everything a rotation needs and checks the master key against the vault and the state. */
+/** Opens everything a rotation needs and checks the master key against the version stores and the state. */
 export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void): Promise<Engine> {
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
   const crash = crashPointFrom(process.env);
@@ -94,19 +94,18 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       );
     }
     await state.useAuditKey(keys.audit);
-    const vaults = new Map<string, LocalVault>();
+    // Every version store, each through its kind's definition; delivery targets are opened
+    // by the deliveries into them.
+    const versionStores = new Map<string, VersionStore>();
     for (const [name, store] of Object.entries(config.stores)) {
-      if (store.type !== 'local') continue; // file stores receive deliveries; versions live in vaults
-      const vault = new LocalVault({ dir: store.path, key: keys.vault });
-      vault.checkKey();
-      vaults.set(name, vault);
+      if (isVersionStoreConfig(store)) versionStores.set(name, await openVersionStore(store, { key: keys.vault }));
     }
     const redactor = newRedactor(config);
     const backups = deliveryBackupsOf(config, keys.deliveryBackup);
     const deps: EngineDeps = {
       config,
       state,
-      storeFor: (secret: SecretConfig): VersionStore => vaults.get(secret.store)!,
+      storeFor: (secret: SecretConfig): VersionStore => versionStores.get(secret.store)!,
       definitionOf: (secret) => definitionOf(secret.type),
       fingerprintKey: keys.fingerprint,
       deliveryBackups: backups,

@@ -9,10 +9,12 @@ import { CORE_SCHEMA, load } from 'js-yaml';
 import { isNode, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { deliveryTargetWithPaths } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/registry.js';
+import { isVersionStoreConfig, versionStoreWithPaths } from '../stores/registry.js';
 import { parseDuration } from './duration.js';
 import { checkConfigRules, checkReferences, type RuleProblem } from './rules.js';
-import { configSchema, secretCommonSchema, type RotorConfig, type SecretConfig } from './schema.js';
+import { configSchema, secretCommonSchema, type RotorConfig, type SecretConfig, type StoreConfig } from './schema.js';
 
 export interface LoadResult {
   config: RotorConfig;
@@ -153,8 +155,9 @@ function validate(
     spec: specs.get(i),
   }));
 
-  const stores = { local: { type: 'local' as const, path: '.rotor/vault' }, ...raw.stores };
-  for (const store of Object.values(stores)) store.path = resolve(dir, store.path);
+  // The `local` version store always exists (SPEC); each kind resolves its own paths.
+  const named: Record<string, StoreConfig> = { local: { type: 'local', path: '.rotor/vault' }, ...raw.stores };
+  const stores = Object.fromEntries(Object.entries(named).map(([name, store]) => [name, storeWithPaths(store, dir)]));
 
   const config: RotorConfig = {
     file,
@@ -170,6 +173,10 @@ function validate(
   };
   const { errors, warnings } = checkConfigRules(config, js);
   return { config, problems: errors.map(located), warnings: [...references.warnings, ...warnings].map(located) };
+}
+
+function storeWithPaths(store: StoreConfig, dir: string): StoreConfig {
+  return isVersionStoreConfig(store) ? versionStoreWithPaths(store, dir) : deliveryTargetWithPaths(store, dir);
 }
 
 function mapStrings(value: unknown, fn: (s: string) => string): unknown {

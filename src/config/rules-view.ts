@@ -6,7 +6,7 @@
  */
 export interface LenientView {
   secrets: { index: number; id?: string; type?: string; store: string; target?: string; consumers: string[]; after: string[] }[];
-  consumers: Record<string, { deliver: { secret?: string; store?: string }[]; reload: { signal?: string; hasPid: boolean; hasPidfile: boolean }[] }>;
+  consumers: Record<string, { deliver: { secret?: string; store?: string }[]; reload: Record<string, unknown>[]; health: Record<string, unknown>[] }>;
   targets: Record<string, { type?: string }>;
   stores: Record<string, { type?: string }>;
 }
@@ -29,7 +29,8 @@ export function lenientView(js: unknown): LenientView {
       : [])),
     consumers: byName(doc.consumers, (c) => ({
       deliver: records(c.deliver).map((d) => ({ secret: text(d.secret), store: text(d.store) })),
-      reload: records(c.reload).map((r) => ({ signal: text(r.signal), hasPid: r.pid !== undefined, hasPidfile: r.pidfile !== undefined })),
+      reload: records(c.reload),
+      health: records(c.health),
     })),
     targets: byName(doc.targets, (t) => ({ type: text(t.type) })),
     stores: { local: { type: 'local' }, ...byName(doc.stores, (s) => ({ type: text(s.type) })) },

@@ -8,8 +8,12 @@
  * misspelt field, not after it is fixed. Rules that need the whole normalized config (value
  * shapes, durations, the consumer order) run once the schema passes.
  */
+import { healthStepProblems } from '../consumers/health/registry.js';
 import { consumerOrder } from '../consumers/order.js';
+import { reloadStepProblems } from '../consumers/reload/registry.js';
+import { deliveryTargets, deliveryTargetTypes, isDeliveryTargetType } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
+import { isVersionStoreType, versionStores, versionStoreTypes } from '../stores/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
 import { checkDeliveries } from './delivery-rules.js';
 import type { RotorConfig } from './schema.js';
@@ -48,7 +52,10 @@ export const secretStoresExist: ReferenceRule = {
   check: (v) => v.secrets.flatMap((s) => {
     const store = v.stores[s.store];
     if (!store) return [{ at: ['secrets', s.index, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` }];
-    if (store.type !== 'local') return [{ at: ['secrets', s.index, 'store'], message: `store "${s.store}" is a ${store.type} file that consumers deliver into; versions live in a local store` }];
+    if (store.type === undefined || !isVersionStoreType(store.type)) {
+      const what = store.type !== undefined && isDeliveryTargetType(store.type) ? deliveryTargets[store.type].noun : `a ${store.type} file`;
+      return [{ at: ['secrets', s.index, 'store'], message: `store "${s.store}" is ${what} that consumers deliver into; versions live in a ${versionStoreTypes.join(' or ')} store` }];
+    }
     return [];
   }),
 };
@@ -114,21 +121,25 @@ export const deliveriesNameTheirSecret: ReferenceRule = {
   }),
 };
 
-export const deliveriesGoToFileStores: ReferenceRule = {
-  name: 'deliveries go into file stores that exist',
+export const deliveriesGoToTargets: ReferenceRule = {
+  name: 'deliveries go into delivery targets that exist',
   check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => consumer.deliver.flatMap((d, j): RuleProblem[] => {
     if (d.store === undefined) return [];
     const store = v.stores[d.store];
     if (!store) return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` }];
-    if (store.type === 'local') return [{ at: ['consumers', name, 'deliver', j, 'store'], message: 'deliver into a file store (env-file, json, yaml), not the local vault' }];
+    if (store.type !== undefined && isVersionStoreType(store.type)) {
+      return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a file store (${deliveryTargetTypes.join(', ')}), not ${versionStores[store.type].noun}` }];
+    }
     return [];
   })),
 };
 
-export const signalReloadsNameOneProcess: ReferenceRule = {
-  name: 'a signal reload names one process',
-  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => consumer.reload.flatMap((r, j) =>
-    r.signal !== undefined && r.hasPid === r.hasPidfile ? [{ at: ['consumers', name, 'reload', j], message: 'a signal reload needs exactly one of `pid` or `pidfile`' }] : [])),
+export const actionKindsCheckTheirSteps: ReferenceRule = {
+  name: 'reload and health steps pass their kind\'s own checks',
+  check: (v) => Object.entries(v.consumers).flatMap(([name, consumer]) => [
+    ...consumer.reload.flatMap((r, j) => reloadStepProblems(r).map((message) => ({ at: ['consumers', name, 'reload', j], message }))),
+    ...consumer.health.flatMap((h, j) => healthStepProblems(h).map((message) => ({ at: ['consumers', name, 'health', j], message }))),
+  ]),
 };
 
 export const deliveriesFitTheirValue: ConfigRule = {
@@ -164,7 +175,7 @@ export const graceShorterThanInterval: ConfigRule = {
 
 export const REFERENCE_RULES: ReferenceRule[] = [
   uniqueSecretIds, secretStoresExist, secretConsumersExist, secretTargetsFit, afterNamesSecrets, afterHasNoCycle,
-  deliveriesNameTheirSecret, deliveriesGoToFileStores, signalReloadsNameOneProcess,
+  deliveriesNameTheirSecret, deliveriesGoToTargets, actionKindsCheckTheirSteps,
 ];
 export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval];
 

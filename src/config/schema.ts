@@ -9,7 +9,11 @@
  */
 import { z } from 'zod';
 import { FIELD_PATH } from '../consumers/field-problem.js';
-import { parseDuration } from './duration.js';
+import { deliveryTargetSchemas, deliveryTargetTypes, type DeliveryTargetConfig } from '../delivery/registry.js';
+import { healthSchemas } from '../consumers/health/registry.js';
+import { reloadSchemas } from '../consumers/reload/registry.js';
+import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
+import { durationSchema, nameSchema, secretIdSchema } from './common.js';
 
 /** Which version a delivery takes. */
 export const DELIVERED_STAGES = ['current', 'previous'] as const;
@@ -17,32 +21,15 @@ export const DELIVERED_STAGES = ['current', 'previous'] as const;
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-const name = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . and -, starting with a letter or digit');
+const name = nameSchema;
 
-export const secretIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(
-    /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9][a-z0-9_.-]*)*$/,
-    'lower-case path segments of letters, digits, _ . and - separated by /, like database/primary',
-  );
-
-export const durationSchema = z
-  .string()
-  .max(16)
-  .refine((s) => parseDuration(s) !== undefined, 'not a duration: write it like 30s, 15m, 24h or 90d')
-  .describe('a duration like 30s, 15m, 24h, 90d');
+export { durationSchema, secretIdSchema };
 
 /** The fields every secret has, whatever its type. Type-specific fields pass through to pass two. */
 export const secretCommonSchema = z.looseObject({
   id: secretIdSchema.describe('path-like id, e.g. database/primary'),
   type: z.string().min(1).max(40).describe('what kind of credential, which decides how it is rotated'),
-  store: name.default('local').describe('where the versions of the value live'),
+  store: name.default('local').describe('the version store (a `stores` entry like `local`) that keeps every version of the value'),
   target: name.optional().describe('the `targets` entry the rotator changes'),
   interval: durationSchema.optional().describe('rotate this often (by `rotor rotate --due` and the daemon)'),
   grace: durationSchema.optional().describe('how long the previous value stays valid after a rotation'),
@@ -59,32 +46,21 @@ const stateSchema = z
   })
   .default({ driver: 'sqlite', path: '.rotor/state.db' });
 
-const localStoreSchema = z.strictObject({
-  type: z.literal('local'),
-  path: z.string().min(1).max(4096).default('.rotor/vault'),
-});
-
-/** Config files services read their secrets from: consumers deliver into them. */
-const fileStoreSchema = z.strictObject({
-  type: z.enum(['env-file', 'json', 'yaml']),
-  path: z.string().min(1).max(4096).describe('the file, relative to rotor.yaml'),
-});
-
-export const storeSchema = z.union([localStoreSchema, fileStoreSchema]);
-
-const timed = {
-  timeout: durationSchema.default('30s').describe('give up on one attempt after this long'),
-  retries: z.number().int().min(0).max(100).default(0).describe('attempts after the first'),
-  interval: durationSchema.default('1s').describe('wait between attempts'),
-};
-
-const commandSchema = z
-  .union([z.string().min(1).max(4096), z.array(z.string().max(4096)).min(1).max(100)])
-  .describe('argv as a list (run without a shell), or one string (split on spaces, or run by /bin/sh with shell: true)');
+/**
+ * A `stores` entry is one of two kinds, told apart by `type`: a version store, where Rotor
+ * keeps every version (stores/registry.ts), or a delivery target, where a consumer reads
+ * the value in use (delivery/registry.ts). Each kind brings its own schema.
+ */
+export const storeSchema = z
+  .union([...versionStoreSchemas, ...deliveryTargetSchemas])
+  .describe(
+    `a version store (${versionStoreTypes.join(', ')}: keeps every version of a secret, which names it with \`store\`) `
+      + `or a delivery target (${deliveryTargetTypes.join(', ')}: holds the one value a consumer reads; deliveries name it with \`store\`)`,
+  );
 
 const deliverSchema = z.union([
   z.strictObject({
-    store: name.describe('a file store (env-file, json, yaml) under `stores`'),
+    store: name.describe(`a delivery target (${deliveryTargetTypes.join(', ')}) under \`stores\``),
     key: z.string().min(1).max(256).describe('variable name (env-file) or dot path (json, yaml)'),
     field: z
       .string()
@@ -121,36 +97,9 @@ const deliverSchema = z.union([
   }),
 ]);
 
-const reloadSchema = z.union([
-  z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed }),
-  z.strictObject({ http: z.url(), method: z.enum(['GET', 'POST', 'PUT']).default('POST'), ...timed }),
-  z.strictObject({
-    signal: z.enum(['HUP', 'USR1', 'USR2', 'TERM', 'INT']),
-    pid: z.number().int().min(2).optional(),
-    pidfile: z.string().min(1).max(4096).optional(),
-    user: z
-      .union([z.string().min(1).max(64), z.number().int().min(0).max(2 ** 32 - 1)])
-      .optional()
-      .describe('the user (name or uid) the process must run as; without it, the owner of the pidfile'),
-    ...timed,
-  }),
-]);
-
-/** Compiled at load, so a typo is a config error (exit 2), not a failed rotation. */
-const regexSchema = z.string().max(1000).refine((text) => {
-  try {
-    new RegExp(text);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
-
-const healthSchema = z.union([
-  z.strictObject({ http: z.url(), status: z.number().int().min(100).max(599).default(200), body: regexSchema.optional().describe('a regular expression the body must match'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
-  z.strictObject({ tcp: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port').describe('host:port that must accept a connection'), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
-  z.strictObject({ command: commandSchema, shell: z.boolean().default(false), ...timed, retries: z.number().int().min(0).max(100).default(3) }),
-]);
+/** Each reload and health kind brings its schema (consumers/reload/, consumers/health/). */
+const reloadSchema = z.union(reloadSchemas);
+const healthSchema = z.union(healthSchemas);
 
 export const consumerSchema = z.strictObject({
   deliver: z.array(deliverSchema).max(100).default([]),
@@ -191,7 +140,8 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type StoreConfig = z.infer<typeof storeSchema>;
+/** A `stores` entry: a version store or a delivery target. */
+export type StoreConfig = VersionStoreConfig | DeliveryTargetConfig;
 export type TargetConfig = z.infer<typeof targetSchema>;
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };

@@ -1,10 +1,9 @@
 /**
- * What a consumer does with a value: deliver it into files, reload the service, and wait
+ * What a consumer does with a value: deliver it into its delivery targets and templates, reload the service, and wait
  * for its health checks; consumers/round.ts runs them in order. Each throws a ConsumerError
  * that says which consumer and which step failed; the engine turns that into a rollback.
  */
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import type { ConsumerConfig, HealthStep, ReloadStep, RotorConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
@@ -12,11 +11,12 @@ import { RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import { UnsafePathError } from '../fs/safe-path.js';
 import { replaceFile, type DeliveryBackups } from '../fs/safe-replace.js';
-import { assignInFile, FILE_FORMATS } from '../stores/config-files/file.js';
-import type { Assignment } from '../stores/config-files/types.js';
+import { isDeliveryTargetConfig, openDeliveryTarget } from '../delivery/registry.js';
+import type { Assignment } from '../delivery/types.js';
 import { pickField, textOf } from './fields.js';
-import { describeCommand, runCommand } from './run-command.js';
-import { signalPidOf } from './signal.js';
+import { healthKindOf, runHealthAttempt } from './health/registry.js';
+import type { CommandInput, TimedStep } from './kinds.js';
+import { reloadKindOf, runReloadAttempt } from './reload/registry.js';
 import { fillTemplate, placeholdersIn } from './template.js';
 
 export class ConsumerError extends RotorError {
@@ -104,12 +104,12 @@ export interface DeliverOptions {
   restoring?: boolean;
 }
 
-/** Writes what `consumer` takes of one secret. `changed`: whether any file's content changed. */
+/** Writes what `consumer` takes of one secret. `changed`: whether any target's content changed. */
 export async function deliver(
   config: RotorConfig, name: string, consumer: ConsumerConfig, input: DeliveryInput, opts: DeliverOptions = {},
 ): Promise<{ lines: string[]; changed: boolean }> {
   const type = typeOf(config, input.secretId);
-  // One write per file, however many keys go into it.
+  // One write per delivery target, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
   const done: string[] = [];
   let changed = false;
@@ -126,9 +126,10 @@ export async function deliver(
   }
   for (const [storeName, assignments] of byStore) {
     const store = config.stores[storeName]!;
-    if (store.type === 'local') continue;
+    if (!isDeliveryTargetConfig(store)) continue; // config rules refuse deliveries into a version store
+    const target = await openDeliveryTarget(store);
     try {
-      const change = await assignInFile(FILE_FORMATS[store.type], store.path, assignments, { backups: opts.backups });
+      const change = await target.assign({ assignments, backups: opts.backups });
       done.push(`${change.changed ? 'wrote' : 'unchanged'} ${assignments.map((a) => a.key).join(', ')} in ${storeName}${change.real ? ` (${change.real})` : ''}`);
       changed ||= change.changed;
     } catch (err) {
@@ -136,7 +137,7 @@ export async function deliver(
         done.push(`left ${storeName} alone: ${err.message}`);
         continue;
       }
-      throw new ConsumerError(name, `cannot deliver into ${storeName} (${store.path}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
+      throw new ConsumerError(name, `cannot deliver into ${storeName} (${target.location}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
     }
   }
   return { lines: done, changed };
@@ -163,7 +164,7 @@ async function renderTemplate(
   return { line: change.changed ? `rendered ${d.template} into ${d.to}` : `unchanged ${d.to}`, changed: change.changed };
 }
 
-async function attempt<T>(step: { timeout: string; retries: number; interval: string }, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+async function attempt<T>(step: TimedStep, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
   let last: unknown;
   for (let i = 0; i <= step.retries; i++) {
     if (i) await sleep(ms(step.interval));
@@ -176,34 +177,13 @@ async function attempt<T>(step: { timeout: string; retries: number; interval: st
   throw last;
 }
 
-/**
- * What reload and health commands are given: the values on stdin, ROTOR_* variables, and a
- * redactor for the values they were given (their output may echo them).
- */
-export interface CommandInput {
-  stdin: string;
-  env: NodeJS.ProcessEnv;
-  redact: (text: string) => string;
-}
+export type { CommandInput };
 
+/** Runs a reload step through its kind (consumers/reload/), with the step's retries. */
 export async function reload(config: RotorConfig, name: string, step: ReloadStep, input: CommandInput): Promise<string> {
+  const kind = reloadKindOf(step);
   try {
-    return await attempt(step, async (timeoutMs) => {
-      if ('command' in step) {
-        const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
-        if (r.timedOut) throw new Error(`\`${describeCommand(step.command)}\` did not finish within ${step.timeout}`);
-        if (r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` exited ${r.code ?? r.signal}${r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
-        return `ran \`${describeCommand(step.command)}\``;
-      }
-      if ('http' in step) {
-        const res = await fetch(step.http, { method: step.method, signal: AbortSignal.timeout(timeoutMs) });
-        if (!res.ok) throw new Error(`${step.method} ${step.http} answered ${res.status}`);
-        return `${step.method} ${step.http}: ${res.status}`;
-      }
-      const pid = signalPidOf(config, step);
-      process.kill(pid, `SIG${step.signal}`);
-      return `sent SIG${step.signal} to ${pid}`;
-    });
+    return await attempt(step, (timeoutMs) => runReloadAttempt(kind, { step, config, input, timeoutMs }));
   } catch (err) {
     throw new ConsumerError(name, `reload failed: ${reason(err, step.timeout)}`, hintOf(err, undefined));
   }
@@ -214,30 +194,11 @@ function hintOf(err: unknown, fallback: string | undefined): string | undefined 
   return err instanceof RotorError && err.hint !== undefined ? err.hint : fallback;
 }
 
+/** Runs a health step through its kind (consumers/health/), with the step's retries. */
 export async function health(config: RotorConfig, name: string, step: HealthStep, input: CommandInput): Promise<string> {
+  const kind = healthKindOf(step);
   try {
-    return await attempt(step, async (timeoutMs) => {
-      if ('http' in step) {
-        const res = await fetch(step.http, { signal: AbortSignal.timeout(timeoutMs) });
-        const body = await res.text();
-        if (res.status !== step.status) throw new Error(`${step.http} answered ${res.status}, expected ${step.status}`);
-        if (step.body !== undefined && !new RegExp(step.body).test(body)) throw new Error(`${step.http} body does not match /${step.body}/`);
-        return `${step.http}: ${res.status}`;
-      }
-      if ('tcp' in step) {
-        const [host, port] = [step.tcp.slice(0, step.tcp.lastIndexOf(':')), Number(step.tcp.slice(step.tcp.lastIndexOf(':') + 1))];
-        await new Promise<void>((resolve, reject) => {
-          const s = connect({ host, port, timeout: timeoutMs });
-          s.once('connect', () => (s.destroy(), resolve()));
-          s.once('timeout', () => (s.destroy(), reject(new Error(`${step.tcp} did not accept a connection within ${step.timeout}`))));
-          s.once('error', (err) => reject(new Error(`${step.tcp}: ${err.message}`)));
-        });
-        return `${step.tcp} accepts connections`;
-      }
-      const r = await runCommand(step.command, { shell: step.shell, stdin: input.stdin, timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir });
-      if (r.timedOut || r.code !== 0) throw new Error(`\`${describeCommand(step.command)}\` ${r.timedOut ? `did not finish within ${step.timeout}` : `exited ${r.code ?? r.signal}`}`);
-      return `\`${describeCommand(step.command)}\` ok`;
-    });
+    return await attempt(step, (timeoutMs) => runHealthAttempt(kind, { step, config, input, timeoutMs }));
   } catch (err) {
     throw new ConsumerError(name, `health check failed after ${step.retries + 1} attempt${step.retries ? 's' : ''}: ${reason(err, step.timeout)}`);
   }

@@ -11,9 +11,8 @@
  * A round runs when every expected member has arrived or said it will not come (its
  * rotation failed earlier, was skipped or refused); see engine/propagation.ts.
  */
-import { readFileSync } from 'node:fs';
 import type { ConsumerConfig, RotorConfig } from '../config/schema.js';
-import { FILE_FORMATS } from '../stores/config-files/file.js';
+import { isDeliveryTargetConfig, openDeliveryTarget } from '../delivery/registry.js';
 import type { SecretValue } from '../rotators/types.js';
 import { Redactor } from '../engine/redact.js';
 import type { DeliveryBackups } from '../fs/safe-replace.js';
@@ -132,7 +131,7 @@ export class ReloadRound {
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const input = commandInput(members, deliveredValues(this.config, consumer));
+        const input = commandInput(members, await deliveredValues(this.config, consumer));
         for (const r of consumer.reload) say(await reload(this.config, name, r, input));
         for (const h of consumer.health) {
           try {
@@ -153,14 +152,14 @@ export class ReloadRound {
  * Every value the consumer's files hold now, for any secret: a command may print a file it
  * reads (`cat .env`), and the other secrets in it are not part of this run.
  */
-function deliveredValues(config: RotorConfig, consumer: ConsumerConfig): string[] {
+async function deliveredValues(config: RotorConfig, consumer: ConsumerConfig): Promise<string[]> {
   const out: string[] = [];
   for (const d of consumer.deliver) {
     if (!('store' in d)) continue;
     const store = config.stores[d.store];
-    if (!store || store.type === 'local') continue;
+    if (!store || !isDeliveryTargetConfig(store)) continue;
     try {
-      const value = FILE_FORMATS[store.type].read(readFileSync(store.path, 'utf8'), d.key);
+      const value = await (await openDeliveryTarget(store)).read(d.key);
       if (value) out.push(value);
     } catch {
       // Unreadable now: nothing of it can be printed from here either.

@@ -1,10 +1,11 @@
 /**
- * Stores hold values. `VersionStore` keeps every version of a secret (the local vault;
- * later AWS Secrets Manager and Vault KV); a secret's `store` must be one. Stores that
- * hold a single value under a key (.env files, config files, Kubernetes Secrets: where
- * consumers are delivered to) will get an interface of their own, so that no store has to
- * stub what it cannot do.
+ * Version stores: where Rotor keeps every version of a secret (the local vault; later AWS
+ * Secrets Manager and Vault KV). A secret's `store` must name one. Where consumers read
+ * the one value in use (.env and config files; later Kubernetes Secrets) is a delivery
+ * target, with an interface of its own (delivery/types.ts), so neither has to stub what it
+ * cannot do. rotor.yaml lists both under `stores:`, told apart by `type`.
  */
+import type { z } from 'zod';
 
 export interface PutVersionRequest {
   secretId: string;
@@ -41,4 +42,35 @@ export interface VersionStore {
   /** The plaintext of a version, or undefined when the store does not hold it. */
   getVersion(req: GetVersionRequest): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** How a version store is opened. */
+export interface VersionStoreOpenOptions {
+  /** The key derived from the master key for stores that encrypt themselves. */
+  key: Buffer;
+  /**
+   * `rotor init`: set up what does not exist yet (idempotent). Without it, a store that
+   * was never set up, or was set up with another master key, throws.
+   */
+  create?: boolean;
+}
+
+/**
+ * One kind of version store, keyed by its `type` in rotor.yaml (stores/registry.ts).
+ *
+ * @example
+ * export const localVaultDefinition = { type: 'local', schema, open, … } satisfies VersionStoreDefinition<LocalVaultConfig>;
+ */
+export interface VersionStoreDefinition<Config extends { type: string }> {
+  type: Config['type'];
+  /** One line for docs and `rotor schema`. */
+  summary: string;
+  /** How messages name a store of this kind: "the local vault". */
+  noun: string;
+  /** Its entry under `stores`; `type` a literal, so the union of every kind picks the branch. */
+  schema: z.ZodType<Config>;
+  /** The config with its relative paths resolved against rotor.yaml's directory. */
+  withPaths(config: Config, dir: string): Config;
+  /** Opens the store; the implementation is imported here, so loading the config stays cheap. */
+  open(config: Config, opts: VersionStoreOpenOptions): Promise<VersionStore>;
 }

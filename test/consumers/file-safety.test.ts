@@ -9,7 +9,7 @@ import { chmodSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { envFile } from '../../src/stores/config-files/env-file.js';
+import { envFile } from '../../src/delivery/files/env-file.js';
 import { Sandbox } from '../helpers/sandbox.js';
 
 const NOBODY = 65534;

@@ -16,7 +16,7 @@ import { Runner } from '../../src/engine/runner.js';
 import type { AnyRotatorDefinition, Rotator } from '../../src/rotators/types.js';
 import { openStateStore } from '../../src/state/registry.js';
 import type { StateStore } from '../../src/state/types.js';
-import { LocalVault } from '../../src/stores/local-vault/index.js';
+import { LocalVault } from '../../src/stores/local-vault/vault.js';
 import { verifyChain } from '../../src/audit/chain.js';
 import { collect } from '../helpers/collect.js';
 

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { envFile, quoteEnv } from '../../src/stores/config-files/env-file.js';
-import { jsonFile } from '../../src/stores/config-files/json-file.js';
-import { yamlFile } from '../../src/stores/config-files/yaml-file.js';
-import { assignInFile } from '../../src/stores/config-files/file.js';
+import { envFile, quoteEnv } from '../../src/delivery/files/env-file.js';
+import { jsonFile } from '../../src/delivery/files/json-file.js';
+import { yamlFile } from '../../src/delivery/files/yaml-file.js';
+import { assignInFile } from '../../src/delivery/files/file.js';
 import { SealedDeliveryBackups } from '../../src/backup/delivery-backups.js';
 
 const KEY = Buffer.alloc(32, 7);
@@ -212,7 +212,7 @@ describe('assignInFile', () => {
     const bundle = join(dir, 'writer.mjs');
     buildSync({
       stdin: {
-        contents: `import { assignInFile } from './src/stores/config-files/file.ts'; import { envFile } from './src/stores/config-files/env-file.ts';
+        contents: `import { assignInFile } from './src/delivery/files/file.ts'; import { envFile } from './src/delivery/files/env-file.ts';
           const [path, value] = process.argv.slice(2);
           for (;;) await assignInFile(envFile, path, [{ key: 'SECRET', value: value + Math.random() }]);`,
         resolveDir: resolve(import.meta.dirname, '../..'), loader: 'ts',

@@ -21,8 +21,8 @@ import { writeFileAtomic } from '../../src/fs/atomic.js';
 import { lockPathOf } from '../../src/fs/file-lock.js';
 import { resolveTarget } from '../../src/fs/safe-path.js';
 import { replaceFile } from '../../src/fs/safe-replace.js';
-import { envFile } from '../../src/stores/config-files/env-file.js';
-import { assignInFile } from '../../src/stores/config-files/file.js';
+import { envFile } from '../../src/delivery/files/env-file.js';
+import { assignInFile } from '../../src/delivery/files/file.js';
 
 const NOBODY = 65534;
 const dirs: string[] = [];
@@ -215,7 +215,7 @@ describe('a lock across processes', () => {
     const bundle = join(dir, 'writer.mjs');
     buildSync({
       stdin: {
-        contents: `import { assignInFile } from './src/stores/config-files/file.ts'; import { envFile } from './src/stores/config-files/env-file.ts';
+        contents: `import { assignInFile } from './src/delivery/files/file.ts'; import { envFile } from './src/delivery/files/env-file.ts';
           const [path, id] = process.argv.slice(2);
           for (let i = 0; i < 25; i++) await assignInFile(envFile, path, [{ key: 'W' + id + '_' + i, value: 'v' + i }]);`,
         resolveDir: resolve(import.meta.dirname, '../..'), loader: 'ts',

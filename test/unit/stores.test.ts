@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalVault } from '../../src/stores/local-vault/index.js';
+import { LocalVault } from '../../src/stores/local-vault/vault.js';
 import { MemoryVersionStore } from '../../src/stores/memory/store.js';
 import type { VersionStore } from '../../src/stores/types.js';
 import { MasterKeyError } from '../../src/errors.js';

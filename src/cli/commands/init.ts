@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { encodeMasterKey, newMasterKey, deriveKeys, loadMasterKey } from '../../crypto/master-key.js';
 import { MasterKeyError } from '../../errors.js';
-import { LocalVault } from '../../stores/local-vault/index.js';
+import { isVersionStoreConfig, openVersionStore } from '../../stores/registry.js';
 import { parse } from '../args.js';
 import { actorName, configPath, defaultMasterKeyFile, openConfig, openState } from '../open.js';
 
@@ -95,7 +95,9 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
-  for (const store of Object.values(config.stores)) if (store.type === 'local') await new LocalVault({ dir: store.path, key: keys.vault }).initialize();
+  for (const store of Object.values(config.stores)) {
+    if (isVersionStoreConfig(store)) await (await openVersionStore(store, { key: keys.vault, create: true })).close();
+  }
   const state = await openState(config, { create: true });
   try {
     if (!(await state.checkKeyId(keys.keyId))) {

@@ -4,14 +4,13 @@
  * pure `edit` function (text in, text out); `file.ts` does the safe part every format
  * shares: backup, atomic replace, original mode and owner.
  */
-export interface Assignment {
-  /** env-file: a variable name; json/yaml: a dot path, e.g. `database.password`. */
-  key: string;
-  value: string;
-}
+import type { Assignment } from '../types.js';
+
+export type { Assignment };
 
 export interface FileFormat {
-  name: 'env-file' | 'json' | 'yaml';
+  /** Its `type` under rotor.yaml's `stores`. */
+  name: string;
   /** The new text with every assignment made; throws on text it cannot parse (the file is then left alone). */
   edit(text: string, assignments: Assignment[]): string;
   /** The value at `key`, for checks and tests. */

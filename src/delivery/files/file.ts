@@ -4,12 +4,7 @@
  * links kept and checked, a lock across processes, a sealed backup, owner and mode kept).
  */
 import { replaceFile, type FileChange, type ReplaceOptions } from '../../fs/safe-replace.js';
-import { envFile } from './env-file.js';
-import { jsonFile } from './json-file.js';
-import { yamlFile } from './yaml-file.js';
 import type { Assignment, FileFormat } from './types.js';
-
-export const FILE_FORMATS: Record<FileFormat['name'], FileFormat> = { 'env-file': envFile, json: jsonFile, yaml: yamlFile };
 
 export type { FileChange };
 

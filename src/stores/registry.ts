@@ -1,0 +1,47 @@
+/**
+ * Every kind of version store, keyed by `type` under rotor.yaml's `stores`. Adding one
+ * (AWS Secrets Manager, Vault KV) is its folder and one line here: the config schema, the
+ * rules and `openVersionStore` all read from this map. Delivery targets, the other kind of
+ * `stores` entry, have their own registry (delivery/registry.ts).
+ *
+ * @example
+ * const store = await openVersionStore(config.stores.local, { key: keys.vault });
+ */
+import type { z } from 'zod';
+import { localVaultDefinition } from './local-vault/index.js';
+import type { VersionStore, VersionStoreDefinition, VersionStoreOpenOptions } from './types.js';
+
+const definitions = {
+  local: localVaultDefinition,
+} as const;
+
+type Definitions = typeof definitions;
+export type VersionStoreType = keyof Definitions;
+type ConfigOf = { [T in VersionStoreType]: z.output<Definitions[T]['schema']> };
+/** A `stores` entry that is a version store. */
+export type VersionStoreConfig = ConfigOf[VersionStoreType];
+
+export const versionStores: { [T in VersionStoreType]: VersionStoreDefinition<ConfigOf[T]> } = definitions;
+
+export const versionStoreTypes: readonly string[] = Object.keys(versionStores);
+
+/** Each kind's schema, for the `stores` union in config/schema.ts. */
+export const versionStoreSchemas = Object.values(definitions).map((d) => d.schema);
+
+export function isVersionStoreType(type: string): type is VersionStoreType {
+  return Object.hasOwn(versionStores, type);
+}
+
+export function isVersionStoreConfig(config: { type: string }): config is VersionStoreConfig {
+  return isVersionStoreType(config.type);
+}
+
+/** Opens the version store `config` describes with its kind's definition. */
+export function openVersionStore<T extends VersionStoreType>(config: ConfigOf[T] & { type: T }, opts: VersionStoreOpenOptions): Promise<VersionStore> {
+  return versionStores[config.type].open(config, opts);
+}
+
+/** `config` with its paths resolved against `dir`. */
+export function versionStoreWithPaths<T extends VersionStoreType>(config: ConfigOf[T] & { type: T }, dir: string): ConfigOf[T] {
+  return versionStores[config.type].withPaths(config, dir);
+}
