@@ -19,7 +19,7 @@ stores:
 consumers:
   slow:
     deliver: [{ store: env, key: A }]
-    reload: [{ command: [sh, -c, 'sleep 2; echo done >> reloads'] }]
+    reload: [{ command: [sh, -c, 'touch reloading; sleep 2; echo done >> reloads'] }]
 secrets:
   - { id: a, type: random, consumers: [slow] }
   - { id: b, type: random, after: [a] }
@@ -32,7 +32,9 @@ secrets:
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const code = new Promise<number | null>((r) => child.on('close', r));
-    await new Promise((r) => setTimeout(r, 1000)); // a is reloading
+    // Wait until a is reloading (the machine may be loaded: no fixed sleep).
+    const { existsSync } = await import('node:fs');
+    for (let i = 0; i < 300 && !existsSync(sb.path('reloading')); i++) await new Promise((r) => setTimeout(r, 100));
     child.kill(signal);
     expect(await code).toBe(3);
     expect(stderr).toMatch(new RegExp(`${signal}: finishing the steps under way`));

@@ -20,7 +20,7 @@ const sandbox = async (yaml: string) => {
 const TWO = `version: 1
 consumers:
   slow:
-    reload: [{ command: [sleep, "4"], timeout: 20s }]
+    reload: [{ command: [sh, -c, 'touch reloading; sleep 4; rm -f reloading'], timeout: 20s }]
 secrets:
   - { id: a, type: random, consumers: [slow] }
   - { id: b, type: random, after: [a] }
@@ -34,6 +34,13 @@ function plantLock(sb: Sandbox, secretId: string, lock: { pid: number; host: str
   db.close();
 }
 
+/** Waits until the slow reload has started (the machine may be loaded: no fixed sleep). */
+async function reloading(sb: Sandbox): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  for (let i = 0; i < 300 && !existsSync(sb.path('reloading')); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(sb.path('reloading'))) throw new Error('the reload never started');
+}
+
 const deadPid = () => spawnSync('true').pid!;
 const locks = async (sb: Sandbox) => (await sb.json<{ locks: { secretId: string; expired: boolean; host: string }[] }>(['status'])).locks;
 
@@ -43,7 +50,7 @@ describe.concurrent('locks are leases', () => {
     await sb.ok(['rotate', 'a', 'b']);
     // b waits for a (`after`) holding only its lock, with no rotation recorded, while a reloads for 4 s.
     const child = spawn(process.execPath, [BIN, 'rotate', 'a', 'b'], { cwd: sb.dir, env: sb.env() });
-    await new Promise((r) => setTimeout(r, 1500));
+    await reloading(sb);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     expect((await locks(sb)).map((l) => l.secretId).sort()).toEqual(['a', 'b']);
@@ -101,7 +108,7 @@ describe('a holder that is alive keeps its lock; one that died is seen at once',
     const env = { ROTOR_LOCK_LEASE_MS: '1000' };
     const child = spawn(process.execPath, [BIN, 'rotate', 'a'], { cwd: sb.dir, env: sb.env(env) });
     const exited = new Promise<number | null>((r) => child.on('close', r));
-    await new Promise((r) => setTimeout(r, 1000)); // reloading
+    await reloading(sb);
     child.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, 2000)); // the lease ran out while paused
     const resumed = await sb.run(['resume'], env);
