@@ -151,6 +151,7 @@ function validate(
     consumers: s.consumers,
     description: s.description,
     spec: specs.get(i),
+    ...(s.timeouts === undefined ? {} : { timeoutsMs: timeoutsMs(s.timeouts) }),
   }));
 
   const stores = { local: { type: 'local' as const, path: '.rotor/vault' }, ...raw.stores };
@@ -162,6 +163,7 @@ function validate(
     state: { driver: raw.state.driver, path: resolve(dir, raw.state.path) },
     concurrency: raw.defaults.concurrency,
     deliveryBackups: raw.defaults.deliveryBackups,
+    stepTimeoutMs: parseDuration(raw.defaults.stepTimeout),
     targets: raw.targets,
     stores,
     consumers: raw.consumers,
@@ -170,6 +172,13 @@ function validate(
   };
   const { errors, warnings } = checkConfigRules(config, js);
   return { config, problems: errors.map(located), warnings: [...references.warnings, ...warnings].map(located) };
+}
+
+/** `timeouts` of a secret in ms; the schema has checked every duration. */
+function timeoutsMs(timeouts: Partial<Record<string, string>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [step, text] of Object.entries(timeouts)) if (text !== undefined) out[step] = parseDuration(text) ?? 0;
+  return out;
 }
 
 function mapStrings(value: unknown, fn: (s: string) => string): unknown {

@@ -109,7 +109,7 @@ export async function adoptValue(
     } catch (err) {
       if (err instanceof RotorError && err.outcome === 'usage') throw err;
       throw new UsageError(
-        `${secret.id}: the value given does not work at the target: ${deps.redactor.redact(describeError(err))}`,
+        `${secret.id}: the value given does not work at the target: ${describeError(err)}`,
         'adopt the credential services use today; nothing was stored',
       );
     }

@@ -53,13 +53,13 @@ const ACTS: Record<LiveStep, (deps: EngineDeps, run: Run) => Promise<string | un
     const { rotation } = run;
     const pending = await valueOf(deps, run, rotation.toVersion);
     const current = rotation.fromVersion === null ? undefined : await valueOf(deps, run, rotation.fromVersion);
-    return reported(deps, run, await run.rotator.apply({ ...requestOf(deps, run), pending, current }));
+    return reported(run, await run.rotator.apply({ ...requestOf(deps, run), pending, current }));
   },
 
   async verify(deps, run) {
     // Read back through the store: what is verified is what was durably stored.
     const value = await valueOf(deps, run, run.rotation.toVersion, { fresh: true });
-    return reported(deps, run, await run.rotator.verify({ ...requestOf(deps, run), value }));
+    return reported(run, await run.rotator.verify({ ...requestOf(deps, run), value }));
   },
 
   async promote(deps, run) {

@@ -54,7 +54,7 @@ async function retireStep(deps: EngineDeps, run: Run, opts: RetireOptions, retri
   }
   // Bookkeeping of what the target already did: it rides with the next commit.
   if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: deps.now() });
-  return [reported(deps, run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+  return [reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
 }
 
 /**

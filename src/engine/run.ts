@@ -74,9 +74,12 @@ export function holdsRetiring(deps: EngineDeps, run: Run): boolean {
   return run.rotator.forConsumers !== undefined || deliversPrevious(deps.config, run.secret.id);
 }
 
-/** A step's record line, with its warnings kept for the outcome. */
-export function reported(deps: EngineDeps, run: Run, report: StepReport): string | undefined {
-  const warnings = (report.warnings ?? []).map((w) => deps.redactor.redact(w));
+/**
+ * A step's record line, with its warnings kept for the outcome. The rotator wrapper
+ * (rotator-wrap.ts) has already redacted detail and warnings.
+ */
+export function reported(run: Run, report: StepReport): string | undefined {
+  const warnings = report.warnings ?? [];
   run.warnings.push(...warnings);
   return [report.detail, ...warnings.map((w) => `warning: ${w}`)].filter(Boolean).join('; ') || undefined;
 }

@@ -38,7 +38,10 @@ export class Runner {
   private interrupted = false;
 
   constructor(private readonly deps: EngineDeps) {
-    this.rotators = new RotatorPool(deps.config, deps.now);
+    this.rotators = new RotatorPool(deps.config, deps.now, {
+      redactor: deps.redactor,
+      onCall: (c) => deps.onEvent?.({ kind: 'timing', secretId: c.secretId, call: c.method, step: c.step, ms: c.ms, ok: c.ok }),
+    });
   }
 
   /** Stop at the next step boundary: what runs now finishes and is journaled; `rotor resume` goes on. */
@@ -129,7 +132,8 @@ export class Runner {
       const usage = err instanceof RotorError && err.outcome === 'usage';
       return {
         secretId: secret.id, status: usage ? 'refused' : 'not-started',
-        error: this.deps.redactor.redact(describeError(err)),
+        // Redacted by the rotator wrapper (rotator-wrap.ts).
+        error: describeError(err),
         hint: err instanceof RotorError && err.hint ? err.hint : 'nothing was changed; fix the target and run the rotation again',
       };
     }
