@@ -153,6 +153,7 @@ function validate(
     consumers: s.consumers,
     description: s.description,
     spec: specs.get(i),
+    ...(s.timeouts === undefined ? {} : { timeoutsMs: timeoutsMs(s.timeouts) }),
   }));
 
   // The `local` version store always exists (SPEC); each kind resolves its own paths.
@@ -165,6 +166,7 @@ function validate(
     state: { driver: raw.state.driver, path: resolve(dir, raw.state.path) },
     concurrency: raw.defaults.concurrency,
     deliveryBackups: raw.defaults.deliveryBackups,
+    stepTimeoutMs: parseDuration(raw.defaults.stepTimeout),
     targets: raw.targets,
     stores,
     consumers: raw.consumers,
@@ -177,6 +179,13 @@ function validate(
 
 function storeWithPaths(store: StoreConfig, dir: string): StoreConfig {
   return isVersionStoreConfig(store) ? versionStoreWithPaths(store, dir) : deliveryTargetWithPaths(store, dir);
+}
+
+/** `timeouts` of a secret in ms; the schema has checked every duration. */
+function timeoutsMs(timeouts: Partial<Record<string, string>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [step, text] of Object.entries(timeouts)) if (text !== undefined) out[step] = parseDuration(text) ?? 0;
+  return out;
 }
 
 function mapStrings(value: unknown, fn: (s: string) => string): unknown {

@@ -14,6 +14,7 @@ import { healthSchemas } from '../consumers/health/registry.js';
 import { reloadSchemas } from '../consumers/reload/registry.js';
 import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
 import { durationSchema, nameSchema, secretIdSchema } from './common.js';
+import { parseDuration } from './duration.js';
 
 /** Which version a delivery takes. */
 export const DELIVERED_STAGES = ['current', 'previous'] as const;
@@ -24,6 +25,17 @@ export type Priority = (typeof PRIORITIES)[number];
 const name = nameSchema;
 
 export { durationSchema, secretIdSchema };
+
+/** A duration that must be more than zero: a timeout of 0 would fail every step at once. */
+const timeoutSchema = durationSchema.refine((s) => (parseDuration(s) ?? 0) > 0, 'a timeout must be longer than 0');
+
+/** The steps whose rotator calls run under a timeout (engine/rotator-wrap.ts); propagate has its consumers' own. */
+export const TIMED_STEPS = ['preflight', 'create', 'apply', 'verify', 'retire', 'rollback'] as const;
+export type TimedStep = (typeof TIMED_STEPS)[number];
+
+const timeoutsSchema = z
+  .strictObject(Object.fromEntries(TIMED_STEPS.map((step) => [step, timeoutSchema.optional()])) as Record<TimedStep, z.ZodOptional<typeof timeoutSchema>>)
+  .describe('per-step timeouts for this secret, e.g. { apply: 30s, verify: 1m }; each overrides defaults.stepTimeout. The step fails (and rolls back) when its target does not answer in time');
 
 /** The fields every secret has, whatever its type. Type-specific fields pass through to pass two. */
 export const secretCommonSchema = z.looseObject({
@@ -36,6 +48,7 @@ export const secretCommonSchema = z.looseObject({
   priority: z.enum(PRIORITIES).default('medium').describe('order in batch and emergency rotations'),
   after: z.array(secretIdSchema).max(100).default([]).describe('secrets that rotate before this one in a batch'),
   consumers: z.array(name).max(100).default([]).describe('who uses the secret, in the order they are given a new value'),
+  timeouts: timeoutsSchema.optional(),
   description: z.string().max(500).optional(),
 });
 
@@ -124,6 +137,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       grace: durationSchema.default('1h'),
       concurrency: z.number().int().min(1).max(256).default(32),
+      stepTimeout: timeoutSchema
+        .default('10m')
+        .describe('how long one step may wait on its target (each rotator call of it) before the step fails and rolls back; a safety net against a hung server'),
       deliveryBackups: z
         .number()
         .int()
@@ -132,7 +148,7 @@ export const configSchema = z.strictObject({
         .default(5)
         .describe('how many sealed copies of each file a delivery replaced are kept (`rotor backup files`); 0 keeps none'),
     })
-    .default({ grace: '1h', concurrency: 32, deliveryBackups: 5 }),
+    .default({ grace: '1h', concurrency: 32, stepTimeout: '10m', deliveryBackups: 5 }),
   targets: z.record(name, targetSchema).default({}),
   stores: z.record(name, storeSchema).default({}),
   consumers: z.record(name, consumerSchema).default({}),
@@ -161,6 +177,8 @@ export interface SecretConfig {
   description: string | undefined;
   /** The type-specific fields, validated by the rotator's own schema. */
   spec: unknown;
+  /** `timeouts`, in ms: each overrides RotorConfig.stepTimeoutMs for that step. */
+  timeoutsMs?: Partial<Record<TimedStep, number>>;
 }
 
 export interface RotorConfig {
@@ -172,6 +190,8 @@ export interface RotorConfig {
   concurrency: number;
   /** How many sealed copies of each file a delivery replaced are kept. */
   deliveryBackups: number;
+  /** `defaults.stepTimeout` in ms; absent (configs built in tests) means the wrapper's default. */
+  stepTimeoutMs?: number;
   targets: Record<string, TargetConfig>;
   stores: Record<string, StoreConfig>;
   consumers: Record<string, ConsumerConfig>;

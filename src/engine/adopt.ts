@@ -7,6 +7,7 @@ import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError, UsageError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { AnyRotator, EngineDeps } from './context.js';
+import { releaseInCommit, releaseUnstarted, takeOne } from './locks.js';
 import { requestFor } from './rotator-pool.js';
 import { newRotationId } from './rotation-id.js';
 import { fingerprintOf, serialize, valueAccess } from './values.js';
@@ -85,8 +86,7 @@ export async function valueFrom(
 export async function adoptValue(
   deps: EngineDeps, rotator: AnyRotator, secret: SecretConfig, input: string, opts: { reason: string | null; signal: AbortSignal },
 ): Promise<AdoptResult> {
-  const { busy } = await deps.state.acquireLocks([secret.id], deps.owner);
-  if (busy.size) throw new UsageError(`${secret.id} is locked by another Rotor process`, 'wait for it to finish, or run `rotor resume` if it died');
+  if (!(await takeOne(deps, secret.id))) throw new UsageError(`${secret.id} is locked by another Rotor process`, 'wait for it to finish, or run `rotor resume` if it died');
   let released = false;
   try {
     // Only before any value went live: versions that all failed (a first rotation rolled
@@ -109,7 +109,7 @@ export async function adoptValue(
     } catch (err) {
       if (err instanceof RotorError && err.outcome === 'usage') throw err;
       throw new UsageError(
-        `${secret.id}: the value given does not work at the target: ${deps.redactor.redact(describeError(err))}`,
+        `${secret.id}: the value given does not work at the target: ${describeError(err)}`,
         'adopt the credential services use today; nothing was stored',
       );
     }
@@ -135,11 +135,11 @@ export async function adoptValue(
         kind: 'audit',
         event: { at: now, actor: deps.actor, action: 'secret.adopted', secretId: secret.id, version, rotationId, outcome: 'ok', reason: opts.reason ?? 'adopted', incident: null, detail },
       },
-      { kind: 'lock.release', secretId: secret.id, ownerId: deps.owner.id },
+      releaseInCommit(deps, secret.id),
     ]);
     released = true;
     return { secretId: secret.id, version, rotationId, detail };
   } finally {
-    if (!released) await deps.state.releaseLocks([secret.id], deps.owner).catch(() => {});
+    if (!released) await releaseUnstarted(deps, secret.id, { quiet: true });
   }
 }

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError } from '../errors.js';
 import type { EngineDeps, RotationOutcome } from './context.js';
+import { releaseUnstarted, takeForBatch } from './locks.js';
 import { orderSecrets } from './planner.js';
 import { BatchPropagation, type Propagation } from './propagation.js';
 import { Slots } from './slots.js';
@@ -21,7 +22,7 @@ export async function runBatch(
   action: (secret: SecretConfig, propagation: Propagation) => Promise<RotationOutcome>,
 ): Promise<RotationOutcome[]> {
   const ordered = orderSecrets(secrets);
-  const { busy } = await deps.state.acquireLocks(ordered.map((s) => s.id), deps.owner);
+  const { busy } = await takeForBatch(deps, ordered.map((s) => s.id));
   const slots = new Slots(opts.concurrency);
   const propagation = new BatchPropagation(deps.config, ordered, slots, deps.deliveryBackups);
   const done = new Map<string, Promise<RotationOutcome>>();
@@ -40,7 +41,7 @@ export async function runBatch(
       const pending = done.get(dep);
       const depOutcome = pending && (await pending);
       if (depOutcome && depOutcome.status !== 'succeeded' && depOutcome.status !== 'grace') {
-        await deps.state.releaseLocks([secret.id], deps.owner);
+        await releaseUnstarted(deps, secret.id);
         return { secretId: secret.id, status: 'skipped', error: `skipped: ${dep} (in \`after\`) did not succeed` };
       }
     }
@@ -49,7 +50,7 @@ export async function runBatch(
       return await action(secret, propagation);
     } catch (err) {
       // An error outside the steps (a store that cannot be read, say): nothing was acted on.
-      await deps.state.releaseLocks([secret.id], deps.owner).catch(() => {});
+      await releaseUnstarted(deps, secret.id, { quiet: true });
       return {
         secretId: secret.id, status: 'failed', error: deps.redactor.redact(describeError(err)),
         hint: err instanceof RotorError ? err.hint : undefined,

@@ -2,7 +2,7 @@
  * Everything the engine needs, as one dependency object, so a test builds an engine with
  * one literal and production code builds it in one place (cli/open.ts).
  */
-import type { RotorConfig, SecretConfig } from '../config/schema.js';
+import type { RotorConfig, SecretConfig, TimedStep } from '../config/schema.js';
 import type { DeliveryBackups } from '../fs/safe-replace.js';
 import type { AnyRotatorDefinition, SecretValue, Rotator } from '../rotators/types.js';
 import type { LockOwner, StateStore, Step, Trigger } from '../state/types.js';
@@ -37,6 +37,8 @@ export interface EngineDeps {
 export type EngineEvent =
   | { kind: 'step'; secretId: string; step: Step; phase: 'started' | 'done' | 'failed' }
   | { kind: 'rollback'; secretId: string; phase: 'started' | 'done' | 'failed' }
+  /** One rotator call and how long it took (rotator-wrap.ts): for metrics and slow-target hunting. */
+  | { kind: 'timing'; secretId: string; call: string; step: TimedStep; ms: number; ok: boolean }
   | { kind: 'finished'; secretId: string; outcome: RotationOutcome };
 
 export interface RotateOptions {

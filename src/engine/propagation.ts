@@ -12,6 +12,22 @@
  * - a secret that will not reach propagate (failed earlier, skipped, refused, busy) leaves
  *   its round, and the round runs with those that came;
  * - a secret waiting in a round gives its concurrency slot back (engine/slots.ts).
+ *
+ * The protocol a member follows, so that no round waits for someone who will not come:
+ * - `forward` (propagate) arrives at the member's round with its value and waits; the round
+ *   runs when every expected member has arrived or left, delivers to each consumer, reloads
+ *   it once and checks it, then tells each member its own result;
+ * - `skipForward`: the member will not reach propagate (a step before it failed, or the run
+ *   was interrupted) — called first thing by rollback and by an interrupt;
+ * - members that failed in a round are gathered into a restore round of their own
+ *   (`onFailed`), so their rollbacks re-deliver the previous values with one reload again;
+ *   `restore` arrives there, and `skipRestore` says the member's rollback re-delivers nothing;
+ * - `leave` (the batch, when a member's outcome is known, however it ended) does both skips,
+ *   covering members that were busy, skipped, refused or threw outside the steps.
+ * Leaving twice, or leaving a round already run, is harmless.
+ *
+ * Records: propagate's `done` record, like every step's, is deferred to the run's next
+ * commit (engine/journal.ts); the round's result is what that record says.
  */
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import { consumerOrder } from '../consumers/order.js';

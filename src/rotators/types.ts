@@ -9,6 +9,9 @@
  * takes one request object and returns one response object, so fields can be added later
  * without breaking implementations.
  *
+ * Redaction, timing and step timeouts wrap every rotator from outside (engine/rotator-wrap.ts):
+ * a rotator need not scrub its errors, though it must never put a value in them on purpose.
+ *
  * Idempotency is the heart of crash safety: after a crash, `rotor resume` calls the
  * interrupted method again with the same request. Each method documents what it must do
  * when its work was already done.
@@ -32,7 +35,14 @@ interface RequestBase<Spec> {
   /** The secret's type-specific settings from rotor.yaml, already validated by the rotator's schema. */
   spec: Spec;
   target: TargetRef | undefined;
-  /** Aborted when the user interrupts or a step timeout expires. */
+  /**
+   * Aborted when the engine closes or the step's timeout expires (`timeouts.<step>` of the
+   * secret, else `defaults.stepTimeout`). Pass it to what can take it (drain, fetch, child
+   * processes); admin queries and login attempts should give up when it fires. The engine
+   * does not rely on it: its wrapper (engine/rotator-wrap.ts) races every call against the
+   * timeout and fails the step when it expires, whatever the rotator is still doing — so a
+   * method must stay safe to run again (idempotent) after being abandoned mid-way.
+   */
   signal: AbortSignal;
 }
 

@@ -80,8 +80,8 @@ interface TargetCheck {
 /** Asks each secret's target, read-only, whether it can do what the secret asks. */
 async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promise<Map<string, TargetCheck>> {
   const out = new Map<string, TargetCheck>();
-  const rotators = new RotatorPool(config, Date.now);
   const redactor = newRedactor(config);
+  const rotators = new RotatorPool(config, Date.now, { redactor });
   const signal = new AbortController().signal;
   try {
     await Promise.all(secrets.filter((s) => s.target !== undefined).map(async (s) => {

@@ -1,0 +1,71 @@
+/**
+ * retire, the sixth step: revoke the previous value at the target, give consumers that
+ * held it a copy without it, and prove the target now rejects it. A failed retire leaves
+ * the rotation in grace (the new value is live and works), with an error and a hint: the
+ * old value still working is a security problem, not a broken service.
+ */
+import { describeError, RotorError } from '../errors.js';
+import type { EngineDeps, RotationOutcome } from './context.js';
+import { commit, finish, runStep } from './journal.js';
+import { releaseInCommit } from './locks.js';
+import { deliverable, holdsRetiring, outcomeOf, reported, requestOf, valueOf, type Run } from './run.js';
+
+export interface RetireOptions {
+  /** A new rotation ends this grace early; its own propagate delivers right after. */
+  cutShort: boolean;
+  /** `rotor retire --force`: overrides what a rotator would hold the retire for. */
+  force?: boolean;
+}
+
+export async function retireRun(deps: EngineDeps, run: Run, opts: RetireOptions): Promise<RotationOutcome> {
+  const from = run.rotation.fromVersion;
+  // Read before the step's "started" record sets it.
+  const retried = run.rotation.step === 'retire';
+  try {
+    await runStep(deps, run, 'retire', () => retireStep(deps, run, opts, retried));
+  } catch (err) {
+    const error = deps.redactor.redact(describeError(err));
+    await commit(deps, run, [
+      { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace', error } },
+      releaseInCommit(deps, run.secret.id),
+    ]);
+    return {
+      ...outcomeOf(run, 'failed'), step: 'retire', error,
+      hint: `${from === null ? 'a credential from before Rotor may still work at the target' : `v${from} still works at the target`}; ${err instanceof RotorError && err.hint ? err.hint : `fix the cause, then run \`rotor retire --force ${run.secret.id}\``}`,
+    };
+  }
+  await finish(deps, run, 'succeeded', 'rotation.succeeded');
+  return outcomeOf(run, 'succeeded');
+}
+
+async function retireStep(deps: EngineDeps, run: Run, opts: RetireOptions, retried: boolean): Promise<string> {
+  const from = run.rotation.fromVersion;
+  // On a first rotation there is no stored previous, but the target may still accept a
+  // credential from before Rotor: the rotator revokes whatever Rotor does not hold.
+  const retiring = from === null ? undefined : await valueOf(deps, run, from);
+  const current = await valueOf(deps, run, run.rotation.toVersion);
+  const base = requestOf(deps, run);
+  const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency', force: opts.force ?? false });
+  const refreshed = await refreshConsumers(deps, run, opts, retried);
+  const check = await run.rotator.checkRejected({ ...base, retired: retiring, current });
+  if (!check.rejected) {
+    const what = from === null ? 'a credential Rotor does not hold' : `v${from}`;
+    throw new Error(`the target still accepts ${what} after retire${check.detail ? `: ${check.detail}` : ''}`);
+  }
+  // Bookkeeping of what the target already did: it rides with the next commit.
+  if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: deps.now() });
+  return [reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+}
+
+/**
+ * Consumers' copies of a key set lose the retired key too. A grace cut short by a new
+ * rotation skips this: that rotation's propagate delivers right after. A retried retire
+ * reloads even unchanged files: its first attempt may have written them and failed before
+ * the reload.
+ */
+async function refreshConsumers(deps: EngineDeps, run: Run, opts: RetireOptions, retried: boolean): Promise<string | undefined> {
+  if (!run.secret.consumers.length || !holdsRetiring(deps, run) || opts.cutShort) return undefined;
+  const value = await deliverable(deps, run, run.rotation.toVersion, [run.rotation.fromVersion]);
+  const handover = { value, version: run.rotation.toVersion, previous: null };
+  return `consumers: ${await run.propagation.refresh(run.secret, handover, { always: retried })}`;
+}
