@@ -1,7 +1,7 @@
 /**
  * Typed errors. Each carries what the user must do (`hint`) and the class of outcome it
- * stands for; only the CLI entry (cli/index.ts) and the HTTP layer turn that class into an
- * exit code or a status. Messages must never contain secret values: they are built from
+ * stands for; app/outcomes.ts maps that class to an exit code (used only by the CLI entry,
+ * cli/index.ts) and to an HTTP status. Messages must never contain secret values: they are built from
  * ids, paths and metadata only.
  */
 
@@ -94,9 +94,6 @@ export class NotFoundError extends RotorError {
     super(message, { outcome: 'usage', hint });
   }
 }
-
-export const exitCodeOf = (outcome: Outcome): 1 | 2 | 3 =>
-  outcome === 'usage' ? 2 : outcome === 'rolled-back' ? 1 : 3;
 
 /** A short description of any thrown thing, for logs and step records. */
 export function describeError(err: unknown): string {

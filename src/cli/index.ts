@@ -32,9 +32,9 @@ export async function main(argv: string[]): Promise<void> {
 
 /** A damaged state arrives as IntegrityError, wherever it was found: every state driver reports it so (state/types.ts). */
 async function reportError(err: unknown, json: boolean): Promise<number> {
-  const { RotorError, ConfigError, exitCodeOf } = await import('../errors.js');
+  const [{ RotorError, ConfigError }, { exitCodeOfError }] = await Promise.all([import('../errors.js'), import('../app/outcomes.js')]);
+  const code = exitCodeOfError(err);
   if (err instanceof RotorError) {
-    const code = exitCodeOf(err.outcome);
     if (json) {
       const problems = err instanceof ConfigError ? err.problems : undefined;
       process.stdout.write(`${JSON.stringify({ error: err.message, kind: err.name, hint: err.hint, problems, exitCode: code })}\n`);
@@ -44,7 +44,7 @@ async function reportError(err: unknown, json: boolean): Promise<number> {
   }
   // Not one of ours: a bug or an environment failure. Show it plainly; a person must look.
   process.stderr.write(`rotor: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 3;
+  return code;
 }
 
 function usage(): string {

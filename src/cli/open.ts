@@ -1,153 +1,43 @@
 /**
- * Builds what commands need from rotor.yaml and the environment: the config, the state
- * store, the version stores and the engine's dependencies. Read-only commands open only the state
- * store and never need the master key.
+ * What commands need to open, as the CLI shows it: rotor.yaml with its warnings printed to
+ * stderr, and a use-case that Ctrl-C or SIGTERM stops between steps. The opening itself is
+ * the app layer's (app/engine.ts), shared with the HTTP API.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
-import { SealedDeliveryBackups } from '../backup/delivery-backups.js';
-import { loadConfig } from '../config/load.js';
-import type { RotorConfig, SecretConfig } from '../config/schema.js';
-import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
-import type { EngineDeps, EngineEvent } from '../engine/context.js';
-import { crashPointFrom } from '../engine/crash.js';
-import { newRedactor } from '../engine/redact.js';
-import { Runner } from '../engine/runner.js';
-import { MasterKeyError, NotFoundError } from '../errors.js';
-import { definitionOf } from '../rotators/registry.js';
-import { openStateStore } from '../state/registry.js';
-import type { StateStore } from '../state/types.js';
-import { isVersionStoreConfig, openVersionStore } from '../stores/registry.js';
-import type { VersionStore } from '../stores/types.js';
+import type { RotorConfig } from '../config/schema.js';
+import { openConfig as loadConfigFile } from '../app/engine.js';
 
-export function configPath(flag: string | undefined): string {
-  return resolve(flag ?? process.env.ROTOR_CONFIG ?? 'rotor.yaml');
-}
+export {
+  actorName, configPath, defaultMasterKeyFile, deliveryBackupsDir, deliveryBackupsOf, openEngine, openState, selectSecrets, withRunner,
+  type Engine,
+} from '../app/engine.js';
 
 /** @param readOnly the command never reaches a target (reads state, values or backups): unset `${VAR}`s are no error. */
 export function openConfig(flag: string | undefined, opts: { readOnly?: boolean } = {}): RotorConfig {
-  const { config, warnings } = loadConfig(configPath(flag), process.env, { unsetVarsAllowed: opts.readOnly });
+  const { config, warnings } = loadConfigFile(flag, opts);
   for (const w of warnings) process.stderr.write(`rotor: warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
   return config;
 }
 
-/** The state store rotor.yaml names, through its driver; without `create`, a state that does not exist is a NotFoundError. */
-export function openState(config: RotorConfig, opts: { create?: boolean } = {}): Promise<StateStore> {
-  // ROTOR_LOCK_LEASE_MS: how long a rotation lock outlives a holder that stopped renewing it.
-  const leaseMs = Number(process.env.ROTOR_LOCK_LEASE_MS) || undefined;
-  return openStateStore(config.state, { create: opts.create, host: hostname(), leaseMs });
-}
-
-export function defaultMasterKeyFile(config: RotorConfig): string {
-  return join(config.dir, '.rotor', 'master.key');
-}
-
-export interface Engine {
-  deps: EngineDeps;
-  state: StateStore;
-  /** The copies deliveries keep (deps.deliveryBackups), for `rotor backup files`. */
-  backups: SealedDeliveryBackups;
-  close(): Promise<void>;
-}
-
 /**
- * Opens the engine, gives `fn` a runner on it, and closes both however `fn` ends: the one
- * shape of every command that changes state.
+ * Runs `fn` with a signal that the first SIGINT or SIGTERM aborts: the steps under way
+ * finish and are journaled, nothing new starts, and the command ends with what to do next.
+ * A second signal stops at once (resume repairs that too: every step is recorded before it
+ * acts).
  */
-export async function withRunner<T>(
-  config: RotorConfig, onEvent: ((e: EngineEvent) => void) | undefined, fn: (runner: Runner, engine: Engine) => Promise<T>,
-): Promise<T> {
-  const engine = await openEngine(config, onEvent);
-  const runner = new Runner(engine.deps);
-  // Ctrl-C or SIGTERM: the steps under way finish and are journaled, nothing new starts,
-  // and the command ends with what to do next. A second signal stops at once (resume
-  // repairs that too: every step is recorded before it acts).
+export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
-    runner.interrupt();
+    controller.abort();
     process.stderr.write(`\nrotor: ${signal}: finishing the steps under way, starting nothing new (again to stop at once)\n`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await fn(runner, engine);
+    return await fn(controller.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await runner.close();
-    await engine.close();
   }
-}
-
-/** Opens everything a rotation needs and checks the master key against the version stores and the state. */
-export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void): Promise<Engine> {
-  const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
-  const crash = crashPointFrom(process.env);
-  const state = await openState(config);
-  try {
-    if (!(await state.checkKeyId(keys.keyId))) {
-      throw new MasterKeyError(
-        `the master key is not the one ${config.state.path} was created with`,
-        'use the original key (ROTOR_MASTER_KEY, ROTOR_MASTER_KEY_FILE or .rotor/master.key); nothing was changed',
-      );
-    }
-    await state.useAuditKey(keys.audit);
-    // Every version store, each through its kind's definition; delivery targets are opened
-    // by the deliveries into them.
-    const versionStores = new Map<string, VersionStore>();
-    for (const [name, store] of Object.entries(config.stores)) {
-      if (isVersionStoreConfig(store)) versionStores.set(name, await openVersionStore(store, { key: keys.vault }));
-    }
-    const redactor = newRedactor(config);
-    const backups = deliveryBackupsOf(config, keys.deliveryBackup);
-    const deps: EngineDeps = {
-      config,
-      state,
-      storeFor: (secret: SecretConfig): VersionStore => versionStores.get(secret.store)!,
-      definitionOf: (secret) => definitionOf(secret.type),
-      fingerprintKey: keys.fingerprint,
-      deliveryBackups: backups,
-      redactor,
-      crash,
-      actor: actorName(),
-      owner: { id: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, pid: process.pid, host: hostname() },
-      now: Date.now,
-      onEvent,
-    };
-    return { deps, state, backups, close: () => state.close() };
-  } catch (err) {
-    await state.close();
-    throw err;
-  }
-}
-
-/** The sealed copies deliveries keep of the files they replace (`rotor backup files`). */
-export function deliveryBackupsOf(config: RotorConfig, key: Buffer): SealedDeliveryBackups {
-  return new SealedDeliveryBackups({ dir: deliveryBackupsDir(config), key, keep: config.deliveryBackups });
-}
-
-export function deliveryBackupsDir(config: RotorConfig): string {
-  return join(config.dir, '.rotor', 'backups', 'files');
-}
-
-/** Who acts, for the audit log: ROTOR_ACTOR (set it in CI and the daemon), else user@host. */
-export function actorName(): string {
-  if (process.env.ROTOR_ACTOR) return process.env.ROTOR_ACTOR;
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
-  }
-}
-
-/** The configured secrets named by `ids`, or a usage error naming the unknown ones. */
-export function selectSecrets(config: RotorConfig, ids: string[]): SecretConfig[] {
-  const byId = new Map(config.secrets.map((s) => [s.id, s]));
-  const unknown = ids.filter((id) => !byId.has(id));
-  if (unknown.length) {
-    throw new NotFoundError(`unknown secret${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, 'see `rotor status` for the ids in rotor.yaml');
-  }
-  return [...new Set(ids)].map((id) => byId.get(id)!);
 }

@@ -1,19 +1,10 @@
-/** Terminal output: tables, live progress, and the exit code of a batch of outcomes. */
+/** Terminal output: tables, live progress and outcomes (their exit codes are app/outcomes.ts's). */
 import type { EngineEvent, RotationOutcome } from '../engine/context.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** 3 when a person must look, 1 when something rolled back, 2 when something could not start. */
-export function exitCodeFor(outcomes: RotationOutcome[]): number {
-  const has = (s: RotationOutcome['status']) => outcomes.some((o) => o.status === s && !o.requested);
-  if (has('failed') || has('interrupted')) return 3;
-  if (has('rolled-back') || has('not-started')) return 1;
-  if (has('busy') || has('skipped') || has('refused')) return 2;
-  return 0;
 }
 
 const MARK: Record<RotationOutcome['status'], string> = {

@@ -1,7 +1,9 @@
-/** `rotor adopt <id> [--reason R]`: the value in use today (stdin) becomes v1 current, proven at the target. */
+/** `rotor adopt <id> [--reason R]`: the value in use today (stdin) becomes v1 current, proven at the target (app/adopt.ts). */
+import { adoptSecret } from '../../app/adopt.js';
+import { selectSecrets } from '../../app/engine.js';
 import { UsageError } from '../../errors.js';
 import { parse, textFlag } from '../args.js';
-import { openConfig, selectSecrets, withRunner } from '../open.js';
+import { interruptible, openConfig } from '../open.js';
 import { readValueFromStdin } from '../stdin.js';
 
 const USAGE = 'rotor adopt <id> [--reason R] [--json]   (the value in use today on stdin: a password alone, or the whole value as `rotor get` prints it)';
@@ -14,7 +16,7 @@ export async function run(args: string[]): Promise<number> {
   const config = openConfig(parsed.values.config);
   const [secret] = selectSecrets(config, parsed.positionals);
   const input = await readValueFromStdin(`rotor adopt ${secret!.id}`);
-  const result = await withRunner(config, undefined, (runner) => runner.adopt(secret!, input, reason));
+  const result = await interruptible((signal) => adoptSecret(config, secret!, input, reason, { signal }));
   if (parsed.values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`adopted ${result.secretId}: ${result.detail}\n  the first rotation can roll back to it, and its retire revokes it\n`);
   return 0;

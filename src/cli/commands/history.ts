@@ -1,7 +1,8 @@
-/** `rotor history <id> [--json]`: versions and rotations of one secret, metadata only. */
+/** `rotor history <id> [--json]`: versions and rotations of one secret, metadata only (app/history.ts). */
+import { secretHistory } from '../../app/history.js';
 import { UsageError } from '../../errors.js';
 import { parse } from '../args.js';
-import { openConfig, openState } from '../open.js';
+import { openConfig } from '../open.js';
 import { table } from '../output.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -10,19 +11,7 @@ export async function run(args: string[]): Promise<number> {
   if (parsed.positionals.length !== 1) throw new UsageError('name one secret', 'usage: rotor history <id> [--json]');
   const id = parsed.positionals[0]!;
   const config = openConfig(parsed.values.config, { readOnly: true });
-  const state = await openState(config);
-  const versions = await state.versions(id);
-  const rotations = await state.rotations(id);
-  // Warnings ride in step records ("warning: …"): listed per rotation, newest rotations only.
-  const warnings = new Map<string, string[]>();
-  for (const r of rotations.slice(-20)) {
-    const found = (await state.steps(r.id)).flatMap((s) => (s.detail ?? '').split('; ').filter((part) => part.startsWith('warning: ')).map((part) => `${s.step}: ${part.slice(9)}`));
-    if (found.length) warnings.set(r.id, found);
-  }
-  await state.close();
-  if (!config.secrets.some((s) => s.id === id) && !versions.length) {
-    throw new UsageError(`unknown secret: ${id}`, 'see `rotor status` for the ids in rotor.yaml');
-  }
+  const { versions, rotations, warnings } = await secretHistory(config, id);
   if (parsed.values.json) {
     process.stdout.write(`${JSON.stringify({ secretId: id, versions, rotations: rotations.map((r) => ({ ...r, warnings: warnings.get(r.id) ?? [] })) })}\n`);
     return 0;

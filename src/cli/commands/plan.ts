@@ -2,7 +2,7 @@
 import { formatDuration } from '../../config/duration.js';
 import { definitionOf } from '../../rotators/registry.js';
 import { parse } from '../args.js';
-import { dueSecrets } from '../due.js';
+import { dueSecrets } from '../../app/due.js';
 import { openConfig, openState, selectSecrets } from '../open.js';
 import { orderSecrets } from '../../engine/planner.js';
 import type { RotorConfig, SecretConfig } from '../../config/schema.js';

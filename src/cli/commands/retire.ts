@@ -1,9 +1,9 @@
-/** `rotor retire [--due] [id…] [--force]`: revoke previous values whose grace has ended. */
-import { runBatch } from '../../engine/batch.js';
-import type { RotationRow } from '../../state/types.js';
+/** `rotor retire [--due] [id…] [--force]`: revoke previous values whose grace has ended (app/retire.ts). */
+import { exitCodeFor } from '../../app/outcomes.js';
+import { retireSecrets } from '../../app/retire.js';
 import { parse } from '../args.js';
-import { openConfig, withRunner, selectSecrets } from '../open.js';
-import { exitCodeFor, printOutcomes, Progress } from '../output.js';
+import { interruptible, openConfig } from '../open.js';
+import { printOutcomes, Progress } from '../output.js';
 
 const USAGE = 'rotor retire [--due] [id…] [--force] [--json]   (--force: retire before grace ends, and past what would hold it, such as data still under an old key)';
 
@@ -12,30 +12,17 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   const config = openConfig(values.config);
-  const named = positionals.length ? selectSecrets(config, positionals) : config.secrets;
-  let progress: Progress | undefined;
-  const started = Date.now();
-  return withRunner(config, (e) => progress?.onEvent(e), async (runner, engine) => {
-    const now = Date.now();
-    const inGrace = new Map<string, RotationRow>();
-    for (const r of await engine.state.openRotations()) if (r.status === 'grace') inGrace.set(r.secretId, r);
-    const selected = named.filter((s) => {
-      const r = inGrace.get(s.id);
-      return r !== undefined && (values.force || (r.retireAfter ?? Infinity) <= now);
-    });
-    const waiting = named.filter((s) => inGrace.has(s.id) && !selected.includes(s));
-    progress = new Progress(selected.length, 'retiring');
-    const outcomes = await runBatch(engine.deps, selected, { concurrency: config.concurrency }, (s) => runner.retire(s, inGrace.get(s.id)!, { force: values.force }));
-    progress.end();
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify({ outcomes, waiting: waiting.map((s) => ({ secretId: s.id, retireAfter: inGrace.get(s.id)!.retireAfter })) })}\n`);
-    } else {
-      for (const s of waiting) {
-        process.stdout.write(`waiting     ${s.id}  grace ends ${new Date(inGrace.get(s.id)!.retireAfter ?? 0).toISOString()} (--force to retire now)\n`);
-      }
-      if (!selected.length) process.stdout.write('nothing to retire\n');
-      else printOutcomes(outcomes, Date.now() - started);
+  const { outcomes, waiting, elapsedMs } = await interruptible((signal) => retireSecrets({
+    config, ids: positionals, force: Boolean(values.force), progress: (total) => new Progress(total, 'retiring'), signal,
+  }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ outcomes, waiting })}\n`);
+  } else {
+    for (const w of waiting) {
+      process.stdout.write(`waiting     ${w.secretId}  grace ends ${new Date(w.retireAfter ?? 0).toISOString()} (--force to retire now)\n`);
     }
-    return exitCodeFor(outcomes);
-  });
+    if (!outcomes.length) process.stdout.write('nothing to retire\n');
+    else printOutcomes(outcomes, elapsedMs);
+  }
+  return exitCodeFor(outcomes);
 }

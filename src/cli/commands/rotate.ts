@@ -1,13 +1,10 @@
 /** `rotor rotate <id…> | --all | --due [--no-grace] [--reason R] [--incident I] [--concurrency N]` */
-import { runBatch } from '../../engine/batch.js';
+import { exitCodeFor } from '../../app/outcomes.js';
+import { rotateSecrets } from '../../app/rotate.js';
 import { UsageError } from '../../errors.js';
 import { intFlag, parse, textFlag } from '../args.js';
-import { openConfig, withRunner, selectSecrets } from '../open.js';
-import { exitCodeFor, printOutcomes, Progress } from '../output.js';
-import { dueSecrets } from '../due.js';
-import type { StateStore, Trigger } from '../../state/types.js';
-import type { RotorConfig, SecretConfig } from '../../config/schema.js';
-import type { RotationOutcome } from '../../engine/context.js';
+import { interruptible, openConfig } from '../open.js';
+import { printOutcomes, Progress } from '../output.js';
 
 const USAGE = 'rotor rotate <id…> | --all | --due [--no-grace] [--reason R] [--incident I] [--concurrency N] [--json]';
 
@@ -28,41 +25,14 @@ export async function run(args: string[]): Promise<number> {
   const incident = textFlag(values.incident, 'incident');
   const concurrency = intFlag(values.concurrency, 'concurrency', 1, 256);
   const config = openConfig(values.config);
-  const { outcomes, elapsedMs } = await rotateSecrets({
+  const { outcomes, elapsedMs } = await interruptible((signal) => rotateSecrets({
     config,
-    select: async (state) =>
-      values.all ? config.secrets : values.due ? dueSecrets(config.secrets, await state.summaries(), Date.now()) : selectSecrets(config, positionals),
+    select: values.all ? { all: true } : values.due ? { due: true } : { ids: positionals },
     trigger: 'manual', reason, incident, noGrace: Boolean(values['no-grace']), concurrency,
-  });
+    progress: (total) => new Progress(total, 'rotating'), signal,
+  }));
   if (values.json) process.stdout.write(`${JSON.stringify({ outcomes, elapsedMs })}\n`);
   else if (!outcomes.length) process.stdout.write('nothing to rotate\n');
   else printOutcomes(outcomes, elapsedMs);
   return exitCodeFor(outcomes);
-}
-
-export interface RotateRequest {
-  config: RotorConfig;
-  select: (state: StateStore) => Promise<SecretConfig[]>;
-  trigger: Trigger;
-  reason: string | null;
-  incident: string | null;
-  noGrace: boolean;
-  concurrency: number | undefined;
-  /** `rotor set`: the new value as given on stdin. */
-  input?: string;
-}
-
-/** Shared by `rotate` and `emergency`. */
-export async function rotateSecrets(req: RotateRequest): Promise<{ outcomes: RotationOutcome[]; elapsedMs: number }> {
-  let progress: Progress | undefined;
-  const started = Date.now();
-  return withRunner(req.config, (e) => progress?.onEvent(e), async (runner, engine) => {
-    const secrets = await req.select(engine.state);
-    progress = new Progress(secrets.length, 'rotating');
-    const outcomes = await runBatch(engine.deps, secrets, { concurrency: req.concurrency ?? req.config.concurrency }, (s, propagation) =>
-      runner.rotate(s, { trigger: req.trigger, reason: req.reason, incident: req.incident, noGrace: req.noGrace, input: req.input }, propagation),
-    );
-    progress.end();
-    return { outcomes, elapsedMs: Date.now() - started };
-  });
 }

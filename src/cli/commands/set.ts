@@ -2,12 +2,14 @@
  * `rotor set <id> [--no-grace] [--reason R] [--incident I]`: a value issued elsewhere (stdin)
  * becomes the new current — verified, stored, delivered; the previous stays during grace.
  */
+import { selectSecrets } from '../../app/engine.js';
+import { exitCodeFor } from '../../app/outcomes.js';
+import { rotateSecrets } from '../../app/rotate.js';
 import { UsageError } from '../../errors.js';
 import { parse, textFlag } from '../args.js';
-import { openConfig, selectSecrets } from '../open.js';
-import { exitCodeFor, printOutcomes } from '../output.js';
+import { interruptible, openConfig } from '../open.js';
+import { printOutcomes, Progress } from '../output.js';
 import { readValueFromStdin } from '../stdin.js';
-import { rotateSecrets } from './rotate.js';
 
 const USAGE = 'rotor set <id> [--no-grace] [--reason R] [--incident I] [--json]   (the new value on stdin)';
 
@@ -21,9 +23,10 @@ export async function run(args: string[]): Promise<number> {
   const config = openConfig(values.config);
   const secrets = selectSecrets(config, positionals);
   const input = await readValueFromStdin(`rotor set ${secrets[0]!.id}`);
-  const { outcomes, elapsedMs } = await rotateSecrets({
-    config, select: async () => secrets, trigger: 'manual', reason, incident, noGrace: Boolean(values['no-grace']), concurrency: 1, input,
-  });
+  const { outcomes, elapsedMs } = await interruptible((signal) => rotateSecrets({
+    config, select: { secrets }, trigger: 'manual', reason, incident, noGrace: Boolean(values['no-grace']), concurrency: 1, input,
+    progress: (total) => new Progress(total, 'rotating'), signal,
+  }));
   if (values.json) process.stdout.write(`${JSON.stringify({ outcomes, elapsedMs })}\n`);
   else printOutcomes(outcomes, elapsedMs);
   return exitCodeFor(outcomes);

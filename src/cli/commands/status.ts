@@ -1,40 +1,16 @@
-/** `rotor status [--json]`: one line per secret, from metadata only (no master key needed). */
-import { formatAge, formatDuration } from '../../config/duration.js';
+/** `rotor status [--json]`: one line per secret, from metadata only (no master key needed; app/status.ts). */
+import { secretsStatus } from '../../app/status.js';
+import { formatAge } from '../../config/duration.js';
 import { parse } from '../args.js';
-import { dueAt } from '../due.js';
-import { openConfig, openState } from '../open.js';
+import { openConfig } from '../open.js';
 import { table } from '../output.js';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, {}, 'rotor status [--json]');
   if (!parsed) return 0;
   const config = openConfig(parsed.values.config, { readOnly: true });
-  const state = await openState(config);
-  const summaries = await state.summaries();
-  const locks = await state.locks();
-  await state.close();
   const now = Date.now();
-  // A rotation recorded as under way whose secret no live process holds was interrupted (Ctrl-C, kill, a crash).
-  const heldBy = new Set(locks.filter((l) => !l.stale).map((l) => l.secretId));
-  const rows = config.secrets.map((s) => {
-    const sum = summaries.get(s.id);
-    const due = dueAt(s, sum);
-    const last = sum?.lastRotation;
-    return {
-      id: s.id, type: s.type, priority: s.priority,
-      currentVersion: sum?.currentVersion ?? null,
-      currentSince: sum?.currentSince ?? null,
-      interval: s.intervalMs === undefined ? null : formatDuration(s.intervalMs),
-      dueAt: due ?? null,
-      overdue: due !== undefined && due <= now,
-      stages: sum?.stageCounts ?? {},
-      lastRotation: sum?.lastRotation ?? null,
-      interrupted: Boolean(last && (last.status === 'running' || last.status === 'rolling-back') && !heldBy.has(s.id)),
-    };
-  });
-  const lockRows = locks.map((l) => ({
-    secretId: l.secretId, pid: l.pid, host: l.host, acquiredAt: l.acquiredAt, expiresAt: l.expiresAt, expired: l.expiresAt <= now, stale: Boolean(l.stale),
-  }));
+  const { secrets: rows, locks: lockRows } = await secretsStatus(config, now);
   if (parsed.values.json) {
     process.stdout.write(`${JSON.stringify({ secrets: rows, locks: lockRows })}\n`);
     return 0;
