@@ -30,17 +30,28 @@ export interface RunOptions {
    * removed whole, never left as a fragment the cut made unrecognizable.
    */
   redact?: (text: string) => string;
+  /** Killed when this fires too (a step's timeout, an interrupted run). */
+  signal?: AbortSignal;
 }
 
-/** How much output is kept before redaction; the tail shown after it is much shorter. */
-/** Longer than any value a type allows, so a value still arriving is never cut at its head. */
+/** How much output is kept before redaction; the tail shown after it is much shorter. Longer than
+ * any value a type allows, so a value still arriving is never cut at its head. */
 const KEPT = 256 * 1024;
 const SHOWN = 2000;
 
 export function runCommand(command: string | string[], opts: RunOptions): Promise<CommandResult> {
   const [file, ...args] = opts.shell ? ['/bin/sh', '-c', Array.isArray(command) ? command.join(' ') : command] : Array.isArray(command) ? command : command.split(/\s+/).filter(Boolean);
   return new Promise((resolve) => {
-    const child = spawn(file!, args, { cwd: opts.cwd, env: childEnv(opts.env, opts.strip), stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: a timeout kills what the command started too (a `sleep` under a
+    // shell would otherwise hold the pipes, and Rotor, open until it ends).
+    const child = spawn(file!, args, { cwd: opts.cwd, env: childEnv(opts.env, opts.strip), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const killAll = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
     let output = '';
     let stdout = '';
     // Chunks are joined before anything is cut, so a value split across two chunks is whole again.
@@ -55,16 +66,20 @@ export function runCommand(command: string | string[], opts: RunOptions): Promis
     else child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const stop = () => {
       timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs);
+      killAll();
+    };
+    const timer = setTimeout(stop, opts.timeoutMs);
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    if (opts.signal?.aborted) stop();
     child.on('error', (err) => {
       clearTimeout(timer);
       resolve({ code: 127, signal: null, output: err.message, timedOut: false });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', stop);
       const shown = (opts.redact ? opts.redact(output) : output).slice(-SHOWN).trim();
       resolve({ code, signal, output: shown, timedOut, ...(opts.stdout ? { stdout } : {}) });
     });

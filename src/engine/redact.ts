@@ -74,10 +74,11 @@ export class Redactor {
   private walk(value: SecretValue | Json, add: (s: string) => void): void {
     if (typeof value === 'string') {
       if (value.length < MIN_LENGTH) return;
-      add(value);
-      // Inside JSON (a structured value on stdin, echoed back) quotes and backslashes are escaped.
-      const escaped = JSON.stringify(value).slice(1, -1);
-      if (escaped !== value) add(escaped);
+      // The forms a value takes when a tool echoes it: as is, inside JSON (once, or twice when a
+      // JSON document is itself quoted, as on a shared reload's stdin), and URL-encoded.
+      const once = JSON.stringify(value).slice(1, -1);
+      const twice = JSON.stringify(once).slice(1, -1);
+      for (const form of new Set([value, once, twice, encodeURIComponent(value)])) add(form);
       return;
     }
     if (Array.isArray(value)) {

@@ -137,13 +137,13 @@ secrets:
 });
 
 describe('grace runs from delivery', () => {
-  it('a reload longer than the grace does not eat it: the rotation ends in grace, and retire waits a full grace after propagate', async () => {
+  it('a slow reload does not eat the grace: the rotation ends in grace, and retire waits a full grace after propagate', async () => {
     const sb = await sandbox(`version: 1
 consumers:
   slow:
     reload: [{ command: [sleep, "2"], timeout: 10s }]
 secrets:
-  - { id: a, type: random, grace: 2s, consumers: [slow] }
+  - { id: a, type: random, grace: 8s, consumers: [slow] }
 `);
     await sb.ok(['rotate', 'a']);
     const started = Date.now();
@@ -152,10 +152,28 @@ secrets:
     const h = await sb.json<History>(['history', 'a']);
     const latest = h.rotations.at(-1)!;
     expect(latest.status).toBe('grace');
-    // Grace (2 s) counted from the end of the 2 s reload, not from promote.
-    expect(latest.retireAfter! - started).toBeGreaterThanOrEqual(3_900);
+    // Grace (8 s) counted from the end of the 2 s reload, not from promote.
+    expect(latest.retireAfter! - started).toBeGreaterThanOrEqual(9_900);
     const early = await sb.json<{ outcomes: unknown[] }>(['retire', '--due']);
     expect(early.outcomes).toEqual([]);
     expect(await stages(sb, 'a')).toEqual(['v1:previous', 'v2:current']);
+  });
+});
+
+describe('step timeouts reach hook commands', () => {
+  it('a manual verify command that hangs is killed with its children when the step times out: the run ends on time, rolled back', async () => {
+    const sb = await sandbox(`version: 1
+secrets:
+  - id: ext/slow
+    type: manual
+    timeouts: { verify: 1s }
+    verify: { command: [sh, -c, 'cat > /dev/null; sleep 30'] }
+`);
+    const started = Date.now();
+    const r = await piped(sb, ['set', 'ext/slow', '--no-grace'], 'sk-slow-value-0001\n');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/timed out after 1s/);
+    expect(r.stdout + r.stderr).not.toContain('sk-slow-value-0001');
   });
 });

@@ -24,10 +24,10 @@ export function createManualRotator(deps: RotatorDeps) {
       return { notes: spec.verify ? [] : ['no verify command: the provider is not asked whether the new value works'] };
     },
 
-    async generate({ spec }) {
+    async generate({ spec, signal }) {
       if (!spec.rotate) throw new RotorError('a manual secret gets its new value from the provider', { outcome: 'usage', hint: 'pipe it to `rotor set <id>`' });
       // The value arrives on the command's stdout; its stderr and exit status never carry it.
-      const r = await runCommand(spec.rotate.command, { shell: false, stdin: '', timeoutMs: ms(spec.rotate.timeout), cwd: deps.baseDir, stdout: true, strip: deps.hookEnvDeny });
+      const r = await runCommand(spec.rotate.command, { shell: false, stdin: '', timeoutMs: ms(spec.rotate.timeout), cwd: deps.baseDir, stdout: true, strip: deps.hookEnvDeny, signal });
       const what = `\`${describeCommand(spec.rotate.command)}\``;
       if (r.timedOut) throw new RotorError(`${what} did not finish within ${spec.rotate.timeout}`, { outcome: 'rolled-back' });
       if (r.code !== 0) throw new RotorError(`${what} exited ${r.code ?? r.signal}`, { outcome: 'rolled-back', hint: 'run it by hand to see why; nothing was changed' });
@@ -40,9 +40,9 @@ export function createManualRotator(deps: RotatorDeps) {
       return { detail: 'issued by the provider: nothing to apply' };
     },
 
-    async verify({ spec, value }) {
+    async verify({ spec, value, signal }) {
       if (!spec.verify) return { detail: 'no verify command' };
-      const r = await runCommand(spec.verify.command, { shell: false, stdin: value, timeoutMs: ms(spec.verify.timeout), cwd: deps.baseDir, strip: deps.hookEnvDeny });
+      const r = await runCommand(spec.verify.command, { shell: false, stdin: value, timeoutMs: ms(spec.verify.timeout), cwd: deps.baseDir, strip: deps.hookEnvDeny, signal });
       const what = `\`${describeCommand(spec.verify.command)}\``;
       if (r.timedOut) throw new RotorError(`${what} did not finish within ${spec.verify.timeout}`, { outcome: 'rolled-back' });
       // Its output is not quoted: a provider's error may echo the key it was given.
