@@ -38,6 +38,18 @@ export function readKeyedFrom(key: Buffer, marker: string): number | undefined {
   return Number.isSafeInteger(seq) && seq > 0 && sameText(keyedFromMarker(key, seq), marker) ? seq : undefined;
 }
 
+/** The stored form of "the log ends at event `seq` with `hash`", authenticated. */
+export function signHead(key: Buffer, seq: number, hash: string): string {
+  return `${seq}:${hash}:${createHmac('sha256', key).update(`audit-head:${seq}:${hash}`).digest('hex')}`;
+}
+
+export function readHead(key: Buffer, text: string): { seq: number; hash: string } | undefined {
+  const [seqText, hash] = text.split(':');
+  const seq = Number(seqText);
+  if (!Number.isSafeInteger(seq) || !hash || !sameText(signHead(key, seq, hash), text)) return undefined;
+  return { seq, hash };
+}
+
 export function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

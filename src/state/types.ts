@@ -185,6 +185,12 @@ export interface StateStore {
    * changed or made with another key.
    */
   useAuditKey(key: Buffer, opts?: { acceptLegacy?: boolean }): Promise<number>;
+  /**
+   * The last event the log recorded, from a record keyed like the chain (written with each
+   * event); undefined before any keyed event. Throws IntegrityError when that record was
+   * changed. A chain that verifies but ends before this head was cut at its end.
+   */
+  auditHead(): Promise<{ seq: number; hash: string } | undefined>;
 
   /** Remembers the key id on first use; afterwards, false when another master key is in use. */
   checkKeyId(keyId: string): Promise<boolean>;

@@ -73,7 +73,7 @@ describe.concurrent('keyed audit chain', () => {
     db.close();
     const r = await sb.run(['audit', 'verify', '--checkpoint', 'cp.json']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`no longer holds event #${cp.seq}`));
+    expect(r.stderr).toMatch(new RegExp(`no longer holds event #${cp.seq}|events were removed from its end`));
   });
 
   it('an unmarked chain (an older Rotor, or a rewrite that deleted the marker) is refused until a person accepts it', async () => {
@@ -96,6 +96,25 @@ describe.concurrent('keyed audit chain', () => {
     moved.prepare("UPDATE meta SET value = '999:' || substr(value, instr(value, ':') + 1) WHERE key = 'audit_keyed_from'").run();
     moved.close();
     expect((await sb.run(['audit', 'verify'])).code).toBe(3);
+  });
+
+  it('events cut from the end of the log, or the whole log emptied, are detected (exit 3)', async () => {
+    const tail = await sandbox();
+    const db = new Database(tail.path('.rotor', 'state.db'));
+    const last = db.prepare('SELECT MAX(seq) AS n FROM audit').get() as { n: number };
+    db.prepare('DELETE FROM audit WHERE seq > ?').run(last.n - 3);
+    db.close();
+    const cut = await tail.run(['audit', 'verify']);
+    expect(cut.code).toBe(3);
+    expect(cut.stderr).toMatch(/events were removed from its end/);
+
+    const wiped = await sandbox();
+    const db2 = new Database(wiped.path('.rotor', 'state.db'));
+    db2.prepare('DELETE FROM audit').run();
+    db2.prepare("DELETE FROM meta WHERE key IN ('audit_keyed_from', 'audit_head')").run();
+    db2.close();
+    expect((await wiped.run(['audit', 'verify'])).code).toBe(3);
+    expect((await wiped.run(['rotate', 'a'])).code).toBe(3);
   });
 
   it('a forged or altered checkpoint is refused', async () => {

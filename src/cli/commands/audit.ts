@@ -48,6 +48,13 @@ export async function run(args: string[]): Promise<number> {
     const keyedFrom = await state.useAuditKey(keys.audit);
     const result = await verifyChain(state.auditEvents(), keys.audit, keyedFrom);
     if (!result.ok) return reportBroken(result.seq, result.problem);
+    // Every keyed event also records itself as the head: a chain that ends before it was cut.
+    const head = await state.auditHead();
+    if ((head && (head.seq !== result.headSeq || head.hash !== result.head)) || (!head && result.headSeq >= keyedFrom)) {
+      process.stderr.write(`rotor: the audit log ends at event #${result.headSeq}, but it recorded events up to #${head?.seq ?? '?'}: events were removed from its end\n`);
+      process.stderr.write('  → treat the state database as tampered with; compare with a backup or an earlier `rotor audit export`\n');
+      return 3;
+    }
 
     if (sub === 'export') {
       // The events, then a checkpoint of the verified head to keep elsewhere (a ticket, a bucket with retention).

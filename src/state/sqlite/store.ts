@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { uptime } from 'node:os';
-import { GENESIS, keyedFromMarker, macEvent, readKeyedFrom } from '../../audit/chain.js';
+import { GENESIS, keyedFromMarker, macEvent, readHead, readKeyedFrom, signHead } from '../../audit/chain.js';
 import { IntegrityError, UnkeyedAuditError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from './migrations.js';
@@ -190,14 +190,20 @@ export class SqliteStateStore implements StateStore {
       const marker = this.stmt("SELECT value FROM meta WHERE key = 'audit_keyed_from'").pluck().get() as string | undefined;
       if (marker === undefined) {
         const last = (this.stmt('SELECT MAX(seq) FROM audit').pluck().get() as number | null) ?? 0;
+        // An empty log beside recorded rotations was emptied, not new.
+        const history = (this.stmt('SELECT COUNT(*) FROM rotations').pluck().get() as number) > 0;
         // A new chain is keyed from its first event. Events without a marker are either an
         // older Rotor's or a chain someone rewrote without the key (deleting the marker to
         // pass it off as old): only a person who has checked them may accept them.
-        if (last > 0 && !opts.acceptLegacy) {
+        if ((last > 0 || history) && !opts.acceptLegacy) {
           unmarked = true;
           return;
         }
         this.stmt("INSERT INTO meta VALUES ('audit_keyed_from', ?)").run(keyedFromMarker(key, last + 1));
+        // The accepted events end where the log ends now.
+        const end = this.stmt('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+        if (end) this.stmt("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)").run(signHead(key, end.seq, end.hash));
+        else this.stmt("DELETE FROM meta WHERE key = 'audit_head'").run();
         keyedFrom = last + 1;
       } else {
         keyedFrom = readKeyedFrom(key, marker);
@@ -228,6 +234,18 @@ export class SqliteStateStore implements StateStore {
       seq, event.at, event.actor, event.action, event.secretId, event.version, event.rotationId, event.outcome,
       event.reason, event.incident, event.detail, head.hash, hash,
     );
+    // The head, keyed, in the same transaction: events cut from the end of the log leave a
+    // head that no longer matches, and without the key it cannot be moved back.
+    this.stmt("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)").run(signHead(this.audit.key, seq, hash));
+  }
+
+  async auditHead(): Promise<{ seq: number; hash: string } | undefined> {
+    if (!this.audit) throw new Error('the audit head is read with the audit key (useAuditKey first)');
+    const text = this.guard(() => this.stmt("SELECT value FROM meta WHERE key = 'audit_head'").pluck().get()) as string | undefined;
+    if (text === undefined) return undefined;
+    const head = readHead(this.audit.key, text);
+    if (!head) throw new IntegrityError(this.path, 'the audit log\'s head record was changed');
+    return head;
   }
 
   private readonly statements = new Map<string, Database.Statement>();
