@@ -3,7 +3,7 @@
  * recorded. Behind `rotor history` and `GET /v1/secrets/{id}/history`.
  */
 import type { RotorConfig } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { openState } from './engine.js';
 
 export async function secretHistory(config: RotorConfig, id: string) {
@@ -17,9 +17,9 @@ export async function secretHistory(config: RotorConfig, id: string) {
     if (found.length) warnings.set(r.id, found);
   }
   await state.close();
-  // A secret removed from rotor.yaml keeps its history. (A UsageError, as before; selectSecrets says NotFoundError.)
+  // A secret removed from rotor.yaml keeps its history; one neither configured nor recorded is not found (HTTP 404).
   if (!config.secrets.some((s) => s.id === id) && !versions.length) {
-    throw new UsageError(`unknown secret: ${id}`, 'see `rotor status` for the ids in rotor.yaml');
+    throw new NotFoundError(`unknown secret: ${id}`, 'see `rotor status` for the ids in rotor.yaml');
   }
   return { secretId: id, versions, rotations, warnings };
 }

@@ -16,6 +16,14 @@
  * | interrupted (shutdown between steps; journaled for resume) | 3 | 503 |
  * | needs a person (rollback or retire failed, integrity, audit) | 3 | 500 |
  *
+ * Results that are not errors, by the same classes:
+ * | result                                    | exit | HTTP |
+ * |-------------------------------------------|------|------|
+ * | `plan`: a target cannot do what a secret asks (its problem's class is usage) | 2 | 400 |
+ * | `plan`: a target could not answer (any other class)        | 1 | 502 |
+ * | `audit`: the chain or a checkpoint does not hold (tampered) | 3 | 500 |
+ * | `backup files --seal-legacy`: plaintext copies left that no configured file claims | 1 | 500 |
+ *
  * 502 for a clean rollback: the request was sound and Rotor is healthy, but a system it
  * depends on (target, consumer) refused the change, and everything is as before — unlike
  * 500, which says a person must look. The `kind` names the error class either way.
@@ -49,6 +57,29 @@ export function exitCodeFor(outcomes: RotationOutcome[]): 0 | 1 | 2 | 3 {
 export function exitCodeForRollback(outcome: RotationOutcome): 0 | 2 | 3 {
   return outcome.status === 'rolled-back' ? 0 : outcome.status === 'busy' ? 2 : 3;
 }
+
+/** `rotor plan`: 2 when a target cannot do what a secret asks, 1 when one could not answer, else 0. */
+export function exitCodeForPlan(plans: { problem: { outcome: Outcome } | null }[]): 0 | 1 | 2 {
+  const problems = plans.filter((p) => p.problem);
+  return problems.some((p) => p.problem!.outcome === 'usage') ? 2 : problems.length ? 1 : 0;
+}
+
+/** The HTTP status of a plan, by the same precedence as exitCodeForPlan. */
+export function httpStatusForPlan(plans: { problem: { outcome: Outcome } | null }[]): 200 | 400 | 502 {
+  const code = exitCodeForPlan(plans);
+  return code === 2 ? 400 : code === 1 ? 502 : 200;
+}
+
+/** `rotor audit`: a chain or checkpoint that does not hold means a person must look (app/audit.ts). */
+export const exitCodeForAudit = (result: { ok: boolean }): 0 | 3 => (result.ok ? 0 : 3);
+export const httpStatusForAudit = (result: { ok: boolean }): 200 | 500 => (result.ok ? 200 : 500);
+
+/**
+ * `rotor backup files --seal-legacy`: copies no configured file claims are left in plaintext
+ * for a person to delete (exit 1, as it always was; HTTP 500: a person must act).
+ */
+export const exitCodeForSealLegacy = (result: { left: string[] }): 0 | 1 => (result.left.length ? 1 : 0);
+export const httpStatusForSealLegacy = (result: { left: string[] }): 200 | 500 => (result.left.length ? 500 : 200);
 
 /** The HTTP status of a thrown thing (see the table above). */
 export function httpStatusOf(err: unknown): 400 | 404 | 500 | 502 {

@@ -4,6 +4,7 @@
  * the app layer's (app/engine.ts), shared with the HTTP API.
  */
 import type { RotorConfig } from '../config/schema.js';
+import type { ConfigProblem } from '../errors.js';
 import { openConfig as loadConfigFile } from '../app/engine.js';
 
 export {
@@ -14,8 +15,13 @@ export {
 /** @param readOnly the command never reaches a target (reads state, values or backups): unset `${VAR}`s are no error. */
 export function openConfig(flag: string | undefined, opts: { readOnly?: boolean } = {}): RotorConfig {
   const { config, warnings } = loadConfigFile(flag, opts);
-  for (const w of warnings) process.stderr.write(`rotor: warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  printConfigWarnings(warnings);
   return config;
+}
+
+/** rotor.yaml's warnings, on stderr. */
+export function printConfigWarnings(warnings: ConfigProblem[]): void {
+  for (const w of warnings) process.stderr.write(`rotor: warning: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
 }
 
 /**

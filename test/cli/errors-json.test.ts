@@ -8,6 +8,7 @@ afterAll(() => sandboxes.forEach((s) => s.remove()));
 describe('--json errors', () => {
   it.each([
     [['get', 'no/such', '--json'], 'NotFoundError', 2],
+    [['history', 'no/such', '--json'], 'NotFoundError', 2],
     [['rotate', '--jsn', '--json'], 'UsageError', 2],
     [['rotate', 'a', '--json'], 'MasterKeyError', 2],
   ])('rotor %j reports kind %s', async (args, kind, code) => {

@@ -1,6 +1,9 @@
 /** Outcome → exit code and outcome → HTTP status: the two edges (app/outcomes.ts). */
 import { describe, expect, it } from 'vitest';
-import { errorBody, exitCodeFor, exitCodeForRollback, exitCodeOf, exitCodeOfError, httpStatusFor, httpStatusOf } from '../../src/app/outcomes.js';
+import {
+  errorBody, exitCodeFor, exitCodeForAudit, exitCodeForPlan, exitCodeForRollback, exitCodeForSealLegacy, exitCodeOf, exitCodeOfError,
+  httpStatusFor, httpStatusForAudit, httpStatusForPlan, httpStatusForSealLegacy, httpStatusOf, type Outcome,
+} from '../../src/app/outcomes.js';
 import type { OutcomeStatus, RotationOutcome } from '../../src/engine/context.js';
 import { ConfigError, IntegrityError, MasterKeyError, NotFoundError, TargetUnreachableError, UsageError } from '../../src/errors.js';
 
@@ -32,6 +35,33 @@ describe('exit codes', () => {
     expect(exitCodeForRollback(o('rolled-back', { requested: true }))).toBe(0);
     expect(exitCodeForRollback(o('busy'))).toBe(2);
     expect(exitCodeForRollback(o('failed'))).toBe(3);
+  });
+});
+
+describe('results that are not errors', () => {
+  const plan = (...outcomes: (Outcome | null)[]) => outcomes.map((outcome) => ({ problem: outcome && { outcome } }));
+
+  it.each([
+    [plan(), 0, 200], [plan(null, null), 0, 200],
+    [plan(null, 'rolled-back'), 1, 502], [plan('needs-person'), 1, 502],
+    [plan('rolled-back', 'usage', null), 2, 400], [plan('usage'), 2, 400],
+  ])('plan %j exits %i, HTTP %i', (plans, code, status) => {
+    expect(exitCodeForPlan(plans)).toBe(code);
+    expect(httpStatusForPlan(plans)).toBe(status);
+  });
+
+  it('a broken audit chain or checkpoint needs a person', () => {
+    expect(exitCodeForAudit({ ok: true })).toBe(0);
+    expect(httpStatusForAudit({ ok: true })).toBe(200);
+    expect(exitCodeForAudit({ ok: false })).toBe(3);
+    expect(httpStatusForAudit({ ok: false })).toBe(500);
+  });
+
+  it('plaintext copies left by --seal-legacy exit 1', () => {
+    expect(exitCodeForSealLegacy({ left: [] })).toBe(0);
+    expect(httpStatusForSealLegacy({ left: [] })).toBe(200);
+    expect(exitCodeForSealLegacy({ left: ['/x/.rotor/backups/s/f'] })).toBe(1);
+    expect(httpStatusForSealLegacy({ left: ['/x/.rotor/backups/s/f'] })).toBe(500);
   });
 });
 

@@ -5,6 +5,7 @@
  * (app/delivery-backup.ts).
  */
 import { listFileCopies, restoreFileCopy, sealLegacyCopies } from '../../app/delivery-backup.js';
+import { exitCodeForSealLegacy } from '../../app/outcomes.js';
 import { UsageError } from '../../errors.js';
 import { intFlag, parse } from '../args.js';
 import { openConfig } from '../open.js';
@@ -33,7 +34,7 @@ export async function runFiles(args: string[]): Promise<number> {
       process.stdout.write(`sealed ${sealed} plaintext cop${sealed === 1 ? 'y' : 'ies'} and deleted the plaintext\n`);
       if (left.length) process.stdout.write(`${left.length} could not be matched to a file in rotor.yaml; they hold retired values in plaintext — delete them:\n  ${left.join('\n  ')}\n`);
     }
-    return left.length ? 1 : 0;
+    return exitCodeForSealLegacy({ left });
   }
   const { files, legacyPlaintext } = listFileCopies(config);
   if (json) {

@@ -1,125 +1,20 @@
 /**
  * `rotor init`: a starter rotor.yaml, a local vault and a state database, and a new master
- * key in .rotor/master.key (mode 0600) unless the environment already provides one.
- * Refuses to replace anything that exists.
+ * key in .rotor/master.key (mode 0600) unless the environment already provides one
+ * (app/init.ts). Refuses to replace anything that exists.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { encodeMasterKey, newMasterKey, deriveKeys, loadMasterKey } from '../../crypto/master-key.js';
-import { MasterKeyError } from '../../errors.js';
-import { isVersionStoreConfig, openVersionStore } from '../../stores/registry.js';
+import { initProject } from '../../app/init.js';
 import { parse } from '../args.js';
-import { actorName, configPath, defaultMasterKeyFile, openConfig, openState } from '../open.js';
-
-const STARTER = `# rotor.yaml — what Rotor rotates, where values live, who uses them.
-# Reference: \`rotor schema\` prints the JSON Schema (point your editor at it).
-version: 1
-state: { driver: sqlite, path: .rotor/state.db }
-defaults:
-  grace: 1h          # how long a previous value keeps working after a rotation
-  concurrency: 32    # rotations at once in a batch
-stores:
-  local: { type: local, path: .rotor/vault }   # encrypted, one file per version
-secrets:
-  - id: app/secret-key
-    type: random
-    length: 48
-    encoding: base64url
-    interval: 90d
-    priority: high
-  - id: api/service-token
-    type: random
-    length: 40
-    encoding: alnum
-    prefix: svc_
-    interval: 30d
-    grace: 15m
-    priority: critical
-  - id: webhooks/signing-secret
-    type: random
-    length: 64
-    encoding: hex
-    interval: 180d
-    priority: medium
-  - id: auth/jwt
-    type: jwt-keyset
-    algorithm: ES256            # HS256 | RS256 | ES256 | EdDSA
-    jwksFile: public/jwks.json  # public keys for verifiers, published before a new key signs
-    interval: 90d
-    grace: 15m                  # at least the longest token lifetime
-    priority: critical
-  - id: data/field-key
-    type: keyring               # AES-256-GCM keys; \`rotor reencrypt\` moves data to a new key
-    interval: 180d
-    grace: 7d
-
-# Database and cache credentials rotate through an admin connection:
-# targets:
-#   main-db: { type: postgres, url: "\${PG_ADMIN_URL}" }     # or mysql://, redis://
-# and, under secrets:
-#   - id: database/primary
-#     type: postgres-password     # mysql-password | redis-acl
-#     target: main-db
-#     strategy: alternating       # see the README for each type's strategies
-#     username: app
-`;
+import { configPath, printConfigWarnings } from '../open.js';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, {}, 'rotor init [--config PATH]');
   if (!parsed) return 0;
-  const file = configPath(parsed.values.config);
-  const wroteConfig = !existsSync(file);
-  if (wroteConfig) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, STARTER, { flag: 'wx' });
-  }
-  const config = openConfig(file);
-
-  let keySource = 'ROTOR_MASTER_KEY';
-  if (!process.env.ROTOR_MASTER_KEY) {
-    if (process.env.ROTOR_MASTER_KEY_FILE) {
-      keySource = process.env.ROTOR_MASTER_KEY_FILE;
-    } else {
-      const keyFile = defaultMasterKeyFile(config);
-      keySource = keyFile;
-      if (!existsSync(keyFile)) {
-        if (existsSync(config.state.path)) {
-          throw new MasterKeyError(
-            `${config.state.path} exists but ${keyFile} does not: refusing to create a new key for existing data`,
-            'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE',
-          );
-        }
-        mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
-        writeFileSync(keyFile, `${encodeMasterKey(newMasterKey())}\n`, { mode: 0o600, flag: 'wx' });
-      }
-    }
-  }
-  const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
-  for (const store of Object.values(config.stores)) {
-    if (isVersionStoreConfig(store)) await (await openVersionStore(store, { key: keys.vault, create: true })).close();
-  }
-  const state = await openState(config, { create: true });
-  try {
-    if (!(await state.checkKeyId(keys.keyId))) {
-      throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'use the original key; nothing was changed');
-    }
-    await state.useAuditKey(keys.audit);
-    await state.commit([
-      {
-        kind: 'audit',
-        event: {
-          at: Date.now(), actor: actorName(), action: 'init', secretId: null, version: null, rotationId: null,
-          outcome: 'info', reason: null, incident: null, detail: `state ${config.state.path}`,
-        },
-      },
-    ]);
-  } finally {
-    await state.close();
-  }
+  const r = await initProject(configPath(parsed.values.config), printConfigWarnings);
   process.stdout.write(
-    `${wroteConfig ? 'wrote' : 'kept'} ${file}\n` +
-      `master key: ${keySource}${keySource.endsWith('master.key') ? ' (mode 0600 — back it up: without it the vault cannot be read)' : ''}\n` +
-      `vault: ${Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path).join(', ')}\nstate: ${config.state.path}\n` +
+    `${r.wroteConfig ? 'wrote' : 'kept'} ${r.file}\n` +
+      `master key: ${r.keySource}${r.keySource.endsWith('master.key') ? ' (mode 0600 — back it up: without it the vault cannot be read)' : ''}\n` +
+      `vault: ${r.vaults.join(', ')}\nstate: ${r.state}\n` +
       `next: rotor plan --all, then rotor rotate --all\n`,
   );
   return 0;
