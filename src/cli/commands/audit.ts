@@ -11,7 +11,7 @@ import { deriveKeys, loadMasterKey } from '../../crypto/master-key.js';
 import { MasterKeyError, UnkeyedAuditError, UsageError } from '../../errors.js';
 import type { AuditEvent, StateStore } from '../../state/types.js';
 import { parse } from '../args.js';
-import { defaultMasterKeyFile, openConfig, openState } from '../open.js';
+import { defaultMasterKeyFile, describeState, openConfig, openState } from '../open.js';
 
 const USAGE = 'rotor audit verify [--checkpoint FILE] [--json] | rotor audit export [--since 2026-01-31T00:00Z|24h] [--checkpoint FILE] | rotor audit accept-legacy';
 
@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
     }
     const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
     if (!(await state.checkKeyId(keys.keyId))) {
-      throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'the audit chain is keyed with the original master key: use it');
+      throw new MasterKeyError(`the master key is not the one ${describeState(config)} was created with`, 'the audit chain is keyed with the original master key: use it');
     }
     await state.integrityCheck();
     if (sub === 'accept-legacy') return await acceptLegacy(state, keys.audit);

@@ -9,7 +9,7 @@ import { encodeMasterKey, newMasterKey, deriveKeys, loadMasterKey } from '../../
 import { MasterKeyError } from '../../errors.js';
 import { isVersionStoreConfig, openVersionStore } from '../../stores/registry.js';
 import { parse } from '../args.js';
-import { actorName, configPath, defaultMasterKeyFile, openConfig, openState } from '../open.js';
+import { actorName, configPath, defaultMasterKeyFile, describeState, openConfig, openState, stateExists } from '../open.js';
 
 const STARTER = `# rotor.yaml — what Rotor rotates, where values live, who uses them.
 # Reference: \`rotor schema\` prints the JSON Schema (point your editor at it).
@@ -83,9 +83,9 @@ export async function run(args: string[]): Promise<number> {
       const keyFile = defaultMasterKeyFile(config);
       keySource = keyFile;
       if (!existsSync(keyFile)) {
-        if (existsSync(config.state.path)) {
+        if (await stateExists(config)) {
           throw new MasterKeyError(
-            `${config.state.path} exists but ${keyFile} does not: refusing to create a new key for existing data`,
+            `${describeState(config)} exists but ${keyFile} does not: refusing to create a new key for existing data`,
             'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE',
           );
         }
@@ -101,7 +101,7 @@ export async function run(args: string[]): Promise<number> {
   const state = await openState(config, { create: true });
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
-      throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'use the original key; nothing was changed');
+      throw new MasterKeyError(`the master key is not the one ${describeState(config)} was created with`, 'use the original key; nothing was changed');
     }
     await state.useAuditKey(keys.audit);
     await state.commit([
@@ -109,7 +109,7 @@ export async function run(args: string[]): Promise<number> {
         kind: 'audit',
         event: {
           at: Date.now(), actor: actorName(), action: 'init', secretId: null, version: null, rotationId: null,
-          outcome: 'info', reason: null, incident: null, detail: `state ${config.state.path}`,
+          outcome: 'info', reason: null, incident: null, detail: `state ${describeState(config)}`,
         },
       },
     ]);
@@ -119,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
   process.stdout.write(
     `${wroteConfig ? 'wrote' : 'kept'} ${file}\n` +
       `master key: ${keySource}${keySource.endsWith('master.key') ? ' (mode 0600 — back it up: without it the vault cannot be read)' : ''}\n` +
-      `vault: ${Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path).join(', ')}\nstate: ${config.state.path}\n` +
+      `vault: ${Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path).join(', ')}\nstate: ${describeState(config)}\n` +
       `next: rotor plan --all, then rotor rotate --all\n`,
   );
   return 0;
