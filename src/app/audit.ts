@@ -14,7 +14,7 @@ import type { RotorConfig } from '../config/schema.js';
 import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
 import { MasterKeyError, UnkeyedAuditError, UsageError } from '../errors.js';
 import type { AuditEvent, StateStore } from '../state/types.js';
-import { defaultMasterKeyFile, openState } from './engine.js';
+import { defaultMasterKeyFile, describeState, openState } from './engine.js';
 
 /** The chain or a checkpoint does not hold: treat the state database as tampered with. */
 export interface AuditBroken {
@@ -143,7 +143,7 @@ async function withKeyedState<T>(config: RotorConfig, fn: (state: StateStore, ke
   try {
     const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
     if (!(await state.checkKeyId(keys.keyId))) {
-      throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'the audit chain is keyed with the original master key: use it');
+      throw new MasterKeyError(`the master key is not the one ${describeState(config)} was created with`, 'the audit chain is keyed with the original master key: use it');
     }
     await state.integrityCheck();
     return await fn(state, keys);

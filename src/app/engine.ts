@@ -21,7 +21,7 @@ import { newRedactor } from '../engine/redact.js';
 import { Runner } from '../engine/runner.js';
 import { MasterKeyError, NotFoundError, type ConfigProblem } from '../errors.js';
 import { definitionOf } from '../rotators/registry.js';
-import { openStateStore } from '../state/registry.js';
+import { describeState as describeStateConfig, openStateStore, stateExists as stateConfigExists } from '../state/registry.js';
 import type { StateStore } from '../state/types.js';
 import { isVersionStoreConfig, openVersionStore } from '../stores/registry.js';
 import type { VersionStore } from '../stores/types.js';
@@ -44,6 +44,16 @@ export function openState(config: RotorConfig, opts: { create?: boolean } = {}):
   // ROTOR_LOCK_LEASE_MS: how long a rotation lock outlives a holder that stopped renewing it.
   const leaseMs = Number(process.env.ROTOR_LOCK_LEASE_MS) || undefined;
   return openStateStore(config.state, { create: opts.create, host: hostname(), leaseMs });
+}
+
+/** How messages name rotor.yaml's state, whatever its driver: a file's path, a database's address. */
+export function describeState(config: RotorConfig): string {
+  return describeStateConfig(config.state);
+}
+
+/** Whether rotor.yaml's state already exists (`rotor init` asks before it makes a master key). */
+export function stateExists(config: RotorConfig): Promise<boolean> {
+  return stateConfigExists(config.state);
 }
 
 export function defaultMasterKeyFile(config: RotorConfig): string {
@@ -108,7 +118,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(
-        `the master key is not the one ${config.state.path} was created with`,
+        `the master key is not the one ${describeState(config)} was created with`,
         'use the original key (ROTOR_MASTER_KEY, ROTOR_MASTER_KEY_FILE or .rotor/master.key); nothing was changed',
       );
     }

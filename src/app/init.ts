@@ -9,7 +9,7 @@ import type { RotorConfig } from '../config/schema.js';
 import { deriveKeys, encodeMasterKey, loadMasterKey, newMasterKey } from '../crypto/master-key.js';
 import { MasterKeyError, type ConfigProblem } from '../errors.js';
 import { isVersionStoreConfig, openVersionStore } from '../stores/registry.js';
-import { actorName, defaultMasterKeyFile, openConfig, openState } from './engine.js';
+import { actorName, defaultMasterKeyFile, describeState, openConfig, openState, stateExists } from './engine.js';
 
 const STARTER = `# rotor.yaml — what Rotor rotates, where values live, who uses them.
 # Reference: \`rotor schema\` prints the JSON Schema (point your editor at it).
@@ -99,9 +99,9 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
       const keyFile = defaultMasterKeyFile(config);
       keySource = keyFile;
       if (!existsSync(keyFile)) {
-        if (existsSync(config.state.path)) {
+        if (await stateExists(config)) {
           throw new MasterKeyError(
-            `${config.state.path} exists but ${keyFile} does not: refusing to create a new key for existing data`,
+            `${describeState(config)} exists but ${keyFile} does not: refusing to create a new key for existing data`,
             'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE',
           );
         }
@@ -117,7 +117,7 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
   const state = await openState(config, { create: true });
   try {
     if (!(await state.checkKeyId(keys.keyId))) {
-      throw new MasterKeyError(`the master key is not the one ${config.state.path} was created with`, 'use the original key; nothing was changed');
+      throw new MasterKeyError(`the master key is not the one ${describeState(config)} was created with`, 'use the original key; nothing was changed');
     }
     await state.useAuditKey(keys.audit);
     await state.commit([
@@ -125,7 +125,7 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
         kind: 'audit',
         event: {
           at: Date.now(), actor: actorName(), action: 'init', secretId: null, version: null, rotationId: null,
-          outcome: 'info', reason: null, incident: null, detail: `state ${config.state.path}`,
+          outcome: 'info', reason: null, incident: null, detail: `state ${describeState(config)}`,
         },
       },
     ]);
@@ -135,7 +135,7 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
   return {
     file, wroteConfig, keySource,
     vaults: Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path),
-    state: config.state.path,
+    state: describeState(config),
     config,
   };
 }

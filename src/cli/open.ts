@@ -8,7 +8,7 @@ import type { ConfigProblem } from '../errors.js';
 import { openConfig as loadConfigFile } from '../app/engine.js';
 
 export {
-  actorName, configPath, defaultMasterKeyFile, deliveryBackupsDir, deliveryBackupsOf, openEngine, openState, selectSecrets, withRunner,
+  actorName, configPath, defaultMasterKeyFile, deliveryBackupsDir, describeState, stateExists, deliveryBackupsOf, openEngine, openState, selectSecrets, withRunner,
   type Engine,
 } from '../app/engine.js';
 

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { deliveryTargetWithPaths } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/registry.js';
+import { stateWithPaths } from '../state/registry.js';
 import { isVersionStoreConfig, versionStoreWithPaths } from '../stores/registry.js';
 import { parseDuration } from './duration.js';
 import { checkConfigRules, checkReferences, type RuleProblem } from './rules.js';
@@ -163,7 +164,7 @@ function validate(
   const config: RotorConfig = {
     file,
     dir,
-    state: { driver: raw.state.driver, path: resolve(dir, raw.state.path) },
+    state: stateWithPaths(raw.state, dir),
     concurrency: raw.defaults.concurrency,
     deliveryBackups: raw.defaults.deliveryBackups,
     stepTimeoutMs: parseDuration(raw.defaults.stepTimeout),

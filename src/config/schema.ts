@@ -12,6 +12,7 @@ import { FIELD_PATH } from '../consumers/field-problem.js';
 import { deliveryTargetSchemas, deliveryTargetTypes, type DeliveryTargetConfig } from '../delivery/registry.js';
 import { healthSchemas } from '../consumers/health/registry.js';
 import { reloadSchemas } from '../consumers/reload/registry.js';
+import { defaultStateConfig, stateDriverNames, stateSchemas, type StateConfig } from '../state/registry.js';
 import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
 import { durationSchema, nameSchema, secretIdSchema } from './common.js';
 import { parseDuration } from './duration.js';
@@ -52,12 +53,16 @@ export const secretCommonSchema = z.looseObject({
   description: z.string().max(500).optional(),
 });
 
+/**
+ * `state` is one of the state drivers, told apart by `driver`; each brings its own schema
+ * beside its implementation (state/registry.ts).
+ */
 const stateSchema = z
-  .strictObject({
-    driver: z.literal('sqlite').describe('sqlite: a file, one host'),
-    path: z.string().min(1).max(4096).default('.rotor/state.db'),
+  .discriminatedUnion('driver', stateSchemas, {
+    error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${stateDriverNames.map((d) => JSON.stringify(d)).join(', ')}` : undefined),
   })
-  .default({ driver: 'sqlite', path: '.rotor/state.db' });
+  .default(defaultStateConfig)
+  .describe(`where Rotor keeps its journal (${stateDriverNames.join(', ')})`);
 
 /**
  * A `stores` entry is one of two kinds, told apart by `type`: a version store, where Rotor
@@ -186,7 +191,8 @@ export interface RotorConfig {
   file: string;
   /** Relative paths in the config resolve against this directory. */
   dir: string;
-  state: { driver: 'sqlite'; path: string };
+  /** rotor.yaml's `state`, its paths resolved (state/registry.ts). */
+  state: StateConfig;
   concurrency: number;
   /** How many sealed copies of each file a delivery replaced are kept. */
   deliveryBackups: number;

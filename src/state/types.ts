@@ -7,6 +7,7 @@
  * SQLite driver groups concurrent commits into one transaction (group commit); a
  * PostgreSQL driver can implement the same contract for several daemons at once.
  */
+import type { z } from 'zod';
 
 export const STEPS = ['create', 'apply', 'verify', 'promote', 'propagate', 'retire'] as const;
 export type Step = (typeof STEPS)[number];
@@ -218,7 +219,29 @@ export interface StateOpenOptions {
   isAlive?: (pid: number) => boolean;
 }
 
-/** A state driver: opens (and migrates) the state that `config` names. */
-export interface StateDriver<Config> {
+/**
+ * A state driver, keyed by its `driver` in rotor.yaml (state/registry.ts): its part of
+ * `state`, how its paths resolve, how messages name it, and how it opens (and migrates)
+ * the state that `config` names.
+ *
+ * @example
+ * export const sqliteDriver = { driver: 'sqlite', schema, withPaths, describe, open } satisfies StateDriver<SqliteStateConfig>;
+ */
+export interface StateDriver<Config extends { driver: string }> {
+  driver: Config['driver'];
+  /** One line for docs and `rotor schema`. */
+  summary: string;
+  /** Its `state` section; `driver` a literal, so the union of every driver picks the branch. */
+  schema: z.ZodType<Config>;
+  /** The config with its relative paths resolved against rotor.yaml's directory. */
+  withPaths(config: Config, dir: string): Config;
+  /** How messages name this state: "the SQLite database /srv/.rotor/state.db". */
+  describe(config: Config): string;
+  /**
+   * Whether state already exists there, without opening or creating it (`rotor init`
+   * refuses to make a new master key for existing data).
+   */
+  exists(config: Config): boolean | Promise<boolean>;
+  /** Opens the state; the implementation is imported here, so loading the config stays cheap. */
   open(config: Config, opts: StateOpenOptions): Promise<StateStore>;
 }

@@ -28,15 +28,20 @@ describe('durations', () => {
 describe('config', () => {
   it('normalizes: defaults, durations in ms, paths against the config directory', () => {
     const { config } = load('version: 1\nsecrets:\n  - { id: a/b, type: random, interval: 90d }\n');
-    expect(config.state.path).toBe('/etc/rotor/.rotor/state.db');
+    expect(config.state).toEqual({ driver: 'sqlite', path: '/etc/rotor/.rotor/state.db' });
     expect(config.stores.local).toEqual({ type: 'local', path: '/etc/rotor/.rotor/vault' });
     expect(config.secrets[0]).toMatchObject({ id: 'a/b', graceMs: 3_600_000, intervalMs: 7_776_000_000, priority: 'medium', spec: { length: 32, encoding: 'base64url' } });
   });
 
   it('interpolates ${VAR} in values, keeps $${ literal, and never prints the value', () => {
     const { config } = load('version: 1\nstate: { driver: sqlite, path: "${DIR}/s.db" }\nsecrets:\n  - { id: a, type: random, description: "$${NOT}" }\n', { DIR: '/var/lib/rotor' });
-    expect(config.state.path).toBe('/var/lib/rotor/s.db');
+    expect(config.state).toEqual({ driver: 'sqlite', path: '/var/lib/rotor/s.db' });
     expect(config.secrets[0]!.description).toBe('${NOT}');
+  });
+
+  it('takes `state` from the state drivers: an unknown driver names the known ones', () => {
+    const ps = problems('version: 1\nstate: { driver: etcd }\n');
+    expect(ps).toMatchObject([{ line: 2, path: 'state.driver', message: 'must be one of "sqlite"' }]);
   });
 
   it('reports every problem at once, each with its line', () => {

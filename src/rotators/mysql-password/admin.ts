@@ -7,10 +7,12 @@
 import mysql from 'mysql2/promise';
 import { RotorError } from '../../errors.js';
 import type { AdminBase } from '../shared/admin-cache.js';
+import { untilAborted } from '../shared/abort.js';
 import { networkProblem } from '../shared/target-url.js';
 import { serverKind, type ServerKind } from './server.js';
 
-export type Admin = AdminBase & { conn: mysql.Pool };
+/** A target's pool, with the signal of the request using it: its statements stop when the step times out. */
+export type Admin = AdminBase & { conn: mysql.Pool; signal?: AbortSignal };
 
 /** Server errors that mean the admin lacks a privilege: 1698 is MariaDB's for a role it may not grant. */
 const DENIED = new Set([1227, 1044, 1142, 1410, 1698]);
@@ -39,10 +41,25 @@ export function adminProblem(err: unknown, a: Admin, action: string): RotorError
 
 export async function sql<R = mysql.RowDataPacket>(a: Admin, action: string, text: string, params: unknown[] = []): Promise<R[]> {
   try {
-    const [rows] = await a.conn.query(text, params);
-    return rows as R[];
+    return (await run(a, text, params)) as R[];
   } catch (err) {
+    if (aborted(a, err)) throw err;
     throw adminProblem(err, a, action);
+  }
+}
+
+/** The signal's own reason: the step timed out, which is no problem of the server's. */
+const aborted = (a: Admin, err: unknown) => a.signal?.aborted === true && err === a.signal.reason;
+
+/** One statement on a pooled connection; when the signal fires the connection is destroyed, not returned to the pool. */
+async function run(a: Admin, text: string, params: unknown[]): Promise<unknown> {
+  if (!a.signal) return (await a.conn.query(text, params))[0];
+  const c = await untilAborted(a.signal, a.conn.getConnection(), () => {}, (late) => late.release());
+  let destroyed = false;
+  try {
+    return (await untilAborted(a.signal, c.query(text, params), () => ((destroyed = true), c.destroy())))[0];
+  } finally {
+    if (!destroyed) c.release();
   }
 }
 
@@ -64,10 +81,11 @@ export async function showGrants(a: Admin, user: string, host: string): Promise<
 
 export async function accountExists(a: Admin, user: string, host: string): Promise<boolean> {
   try {
-    await a.conn.query(`SHOW GRANTS FOR ${account(a, user, host)}`);
+    await run(a, `SHOW GRANTS FOR ${account(a, user, host)}`, []);
     return true;
   } catch (err) {
     if ((err as { errno?: number }).errno === 1141) return false; // no such grant: no such account
+    if (aborted(a, err)) throw err;
     throw adminProblem(err, a, `read the grants of ${user}`);
   }
 }

@@ -13,7 +13,9 @@
  *   const r = await logIn(dest, value, (s) => checkSession(s, expected));
  *   if ('refused' in r) …   // 1045: access denied; 4151 / 3118: locked
  */
-import mysql from 'mysql2/promise';
+import mysqlCore from 'mysql2';
+import type mysql from 'mysql2/promise';
+import { untilAborted } from '../shared/abort.js';
 import { RotorError } from '../../errors.js';
 import { networkProblem } from '../shared/target-url.js';
 import { accountName, parseAccount, sameAccount, type Account } from './accounts.js';
@@ -27,23 +29,32 @@ export interface Dest {
   port: number;
   /** How messages name the target. */
   where: string;
+  /** The request's signal: the login and its checks stop, their socket destroyed, when it fires. */
+  signal?: AbortSignal;
 }
 
 /** Logs in as `value` at `dest` and runs `check` on the session: the errno of a refused login, or what `check` returned. */
 export async function logIn<T>(dest: Dest, value: MysqlValue, check: (c: mysql.Connection) => Promise<T>): Promise<{ refused: number } | { ok: T }> {
+  const raw = mysqlCore.createConnection({ host: dest.host, port: dest.port, user: value.username, password: value.password, connectTimeout: 10_000 });
+  const cutOff = () => raw.destroy();
   let c: mysql.Connection;
   try {
-    c = await mysql.createConnection({ host: dest.host, port: dest.port, user: value.username, password: value.password, connectTimeout: 10_000 });
+    c = await untilAborted(dest.signal, new Promise<mysql.Connection>((resolve, reject) => {
+      raw.once('connect', () => resolve(raw.promise()));
+      raw.once('error', reject);
+    }), cutOff);
   } catch (err) {
+    if (dest.signal?.aborted && err === dest.signal.reason) throw err;
     const errno = (err as { errno?: number }).errno;
     if (errno !== undefined && LOGIN_REFUSED.has(errno)) return { refused: errno };
     throw networkProblem(err, `${dest.where} (as ${value.username})`) ?? err;
   }
-  c.on('error', () => {});
+  raw.on('error', () => {});
   try {
-    return { ok: await check(c) };
+    return { ok: await untilAborted(dest.signal, check(c), cutOff) };
   } finally {
-    await c.end().catch(() => {});
+    if (dest.signal?.aborted) cutOff();
+    else await c.end().catch(() => {});
   }
 }
 

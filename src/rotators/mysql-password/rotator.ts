@@ -48,12 +48,12 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       return pool;
     },
   });
-  const admin = (target: TargetRef | undefined): Admin => admins.get(target);
+  const admin = (target: TargetRef | undefined, signal?: AbortSignal): Admin => ({ ...admins.get(target), signal });
   const acct = (a: Admin, user: string, spec: MysqlSpec) => account(a, user, spec.userHost);
 
   /** Where Rotor's own logins as the account go: `verifyHost`, else where clients connect. */
   const loginDest = (a: Admin, spec: MysqlSpec, value?: MysqlValue): Dest => ({
-    host: spec.verifyHost ?? value?.host ?? spec.host ?? a.addr.host, port: value?.port ?? spec.port ?? a.addr.port, where: a.where,
+    host: spec.verifyHost ?? value?.host ?? spec.host ?? a.addr.host, port: value?.port ?? spec.port ?? a.addr.port, where: a.where, signal: a.signal,
   });
 
   /** The server's password policy, read afresh each time: a policy changed since generate is the one apply must meet. */
@@ -199,19 +199,19 @@ export function createMysqlRotator(_deps: RotatorDeps) {
   };
 
   return {
-    async preflight({ spec, target }) {
-      const a = admin(target);
+    async preflight({ spec, target, signal }) {
+      const a = admin(target, signal);
       return preflight(a, spec, { policyOf, loginDest: (x, s) => loginDest(x, s) });
     },
 
-    async adoptValue({ spec, target, input }) {
-      const a = admin(target);
+    async adoptValue({ spec, target, input, signal }) {
+      const a = admin(target, signal);
       // Every strategy starts from `username`: it is where clients connect before Rotor.
       return { value: { ...adoptedLogin(spec, a.addr, spec.username, input), database: spec.database ?? '' } };
     },
 
-    async generate({ spec, target, current }) {
-      const a = admin(target);
+    async generate({ spec, target, current, signal }) {
+      const a = admin(target, signal);
       const policy = await policyOf(a);
       const problem = policyProblem(policy, a.where, spec.passwordLength);
       if (problem) throw problem;
@@ -221,8 +221,8 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       return { value: { ...login, password, database: spec.database ?? '' } };
     },
 
-    async apply({ spec, target, pending, current }) {
-      const a = admin(target);
+    async apply({ spec, target, pending, current, signal }) {
+      const a = admin(target, signal);
       await requirePolicy(a, pending.username, pending.password);
       switch (spec.strategy) {
         case 'single':
@@ -235,16 +235,16 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       }
     },
 
-    async verify({ spec, target, value }) {
-      const a = admin(target);
+    async verify({ spec, target, value, signal }) {
+      const a = admin(target, signal);
       const expected = await expectedOf(a, spec, value);
       const r = await logIn(loginDest(a, spec, value), value, (c) => checkSession(c, expected, a.where));
       if ('refused' in r) throw await refusedVerify(a, spec, value, r.refused);
       return { detail: r.ok };
     },
 
-    async undoApply({ spec, target, pending, current }) {
-      const a = admin(target);
+    async undoApply({ spec, target, pending, current, signal }) {
+      const a = admin(target, signal);
       switch (spec.strategy) {
         case 'single':
           if (!current) return { detail: `first rotation: the password ${pending.username} had before Rotor cannot be restored; the pending value stays accepted and stored` };
@@ -264,7 +264,7 @@ export function createMysqlRotator(_deps: RotatorDeps) {
     // `retiring` is not needed: what to revoke follows from `current` and the strategy, and
     // is the same whether the old value was Rotor's or came before it.
     async retire({ spec, target, current, emergency, signal }) {
-      const a = admin(target);
+      const a = admin(target, signal);
       switch (spec.strategy) {
         case 'single':
           // MySQL 8 keeps a retained password through a plain ALTER USER: apply discarded it; again here, idempotent.
@@ -284,8 +284,8 @@ export function createMysqlRotator(_deps: RotatorDeps) {
       }
     },
 
-    async checkRejected({ spec, target, retired, current }) {
-      const a = admin(target);
+    async checkRejected({ spec, target, retired, current, signal }) {
+      const a = admin(target, signal);
       const proofs: string[] = [];
       if (retired) {
         const r = await logIn(loginDest(a, spec, retired), retired, sessionAccount);

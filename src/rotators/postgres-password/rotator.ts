@@ -25,8 +25,15 @@ import { cloneOf, loginFor, loginToRevoke, type PostgresSpec, type PostgresValue
 import { syncClone, type Query } from './clone.js';
 import { scramVerifier } from './scram.js';
 import { ident, literal } from '../shared/pg-sql.js';
+import { untilAborted } from '../shared/abort.js';
 
-type Admin = AdminBase & { conn: pg.Pool };
+/** A target's pool, with the signal of the request using it: its queries stop when the step times out. */
+type Admin = AdminBase & { conn: pg.Pool; signal?: AbortSignal };
+
+/** Drops a client's socket at once: a login or query cut off by the step's signal leaves nothing waiting. */
+function destroySocket(client: pg.Client | pg.PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
 
 /** SQLSTATEs a user can act on, and what to tell them. */
 function adminProblem(err: unknown, admin: Admin, action: string): RotorError {
@@ -68,13 +75,34 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       return pool;
     },
   });
-  const admin = (target: TargetRef | undefined): Admin => admins.get(target);
+  const admin = (target: TargetRef | undefined, signal?: AbortSignal): Admin => ({ ...admins.get(target), signal });
 
   async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(a: Admin, action: string, text: string, params: unknown[] = []): Promise<R[]> {
     try {
-      return (await a.conn.query<R>(text, params)).rows;
+      return await run<R>(a, text, params);
     } catch (err) {
+      if (a.signal?.aborted && err === a.signal.reason) throw err;
       throw adminProblem(err, a, action);
+    }
+  }
+
+  /** One statement on a pooled client; when the signal fires the client is destroyed, not returned to the pool. */
+  async function run<R extends pg.QueryResultRow>(a: Admin, text: string, params: unknown[]): Promise<R[]> {
+    if (!a.signal) return (await a.conn.query<R>(text, params)).rows;
+    const client = await untilAborted(a.signal, a.conn.connect(), () => {}, (late) => late.release());
+    let released = false;
+    const release = (err?: Error | boolean) => {
+      if (released) return;
+      released = true;
+      client.release(err);
+    };
+    try {
+      return (await untilAborted(a.signal, client.query<R>(text, params), () => (destroySocket(client), release(true)))).rows;
+    } catch (err) {
+      release(err instanceof Error && !('severity' in err) ? err : undefined);
+      throw err;
+    } finally {
+      release();
     }
   }
 
@@ -162,20 +190,25 @@ export function createPostgresRotator(_deps: RotatorDeps) {
 
   /** Logs in as `value`; resolves to the SQLSTATE of a refused login, or undefined when it worked. */
   async function tryLogin(a: Admin, value: PostgresValue, check?: (c: pg.Client) => Promise<void>): Promise<string | undefined> {
+    const cutOff = () => {
+      destroySocket(client);
+      client.end().catch(() => {});
+    };
     const client = new pg.Client({
       host: value.host, port: value.port, user: value.username, password: value.password, database: value.database,
       connectionTimeoutMillis: 10_000, application_name: 'rotor-verify',
     });
     client.on('error', () => {});
     try {
-      await client.connect();
+      await untilAborted(a.signal, client.connect(), cutOff);
     } catch (err) {
+      if (a.signal?.aborted && err === a.signal.reason) throw err;
       const code = (err as { code?: string }).code;
       if (code && LOGIN_REFUSED.has(code)) return code;
       throw networkProblem(err, `${a.where} (as ${value.username})`) ?? err;
     }
     try {
-      await check?.(client);
+      if (check) await untilAborted(a.signal, check(client), cutOff);
       return undefined;
     } finally {
       await client.end().catch(() => {});
@@ -183,8 +216,8 @@ export function createPostgresRotator(_deps: RotatorDeps) {
   }
 
   return {
-    async preflight({ spec, target }) {
-      const a = admin(target);
+    async preflight({ spec, target, signal }) {
+      const a = admin(target, signal);
       const [me] = await sql<{ version: string; user: string; super: boolean; createrole: boolean }>(a, 'read its own role',
         "SELECT current_setting('server_version') AS version, current_user AS user, rolsuper AS super, rolcreaterole AS createrole FROM pg_roles WHERE rolname = current_user");
       if (!me) throw new RotorError(`${a.where}: the admin login has no pg_roles row`, { outcome: 'usage' });
@@ -216,8 +249,8 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       return { notes };
     },
 
-    async adoptValue({ spec, target, input }) {
-      const a = admin(target);
+    async adoptValue({ spec, target, input, signal }) {
+      const a = admin(target, signal);
       if (spec.keepOriginal) {
         throw new RotorError(`${spec.username} is kept out of rotation (keepOriginal: true): its password cannot be adopted`, {
           outcome: 'usage', hint: 'remove keepOriginal to adopt the original login and revoke it at the first retire, or do not adopt it',
@@ -227,13 +260,13 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       return { value: { ...adoptedLogin(spec, a.addr, spec.username, input), database: databaseOf(spec, a) } };
     },
 
-    async generate({ spec, target, version, current }) {
-      const a = admin(target);
+    async generate({ spec, target, version, current, signal }) {
+      const a = admin(target, signal);
       return { value: { ...newLogin(spec, a.addr, loginFor(spec, version, current)), database: databaseOf(spec, a) } };
     },
 
-    async apply({ spec, target, pending, current }) {
-      const a = admin(target);
+    async apply({ spec, target, pending, current, signal }) {
+      const a = admin(target, signal);
       switch (spec.strategy) {
         case 'single':
           return { detail: await setPassword(a, pending.username, pending.password) };
@@ -244,8 +277,8 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       }
     },
 
-    async verify({ target, value }) {
-      const a = admin(target);
+    async verify({ target, value, signal }) {
+      const a = admin(target, signal);
       const refused = await tryLogin(a, value, async (c) => {
         const { rows } = await c.query<{ u: string }>('SELECT current_user AS u');
         if (rows[0]?.u !== value.username) throw new Error(`logged in, but as ${rows[0]?.u ?? 'nobody'} instead of ${value.username}`);
@@ -254,8 +287,8 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       return { detail: `logged in as ${value.username}` };
     },
 
-    async undoApply({ spec, target, pending, current }) {
-      const a = admin(target);
+    async undoApply({ spec, target, pending, current, signal }) {
+      const a = admin(target, signal);
       if (spec.strategy === 'single') {
         if (!current) return { detail: `first rotation: the password ${pending.username} had before Rotor cannot be restored; the pending value stays accepted and stored` };
         return { detail: await setPassword(a, current.username, current.password) };
@@ -265,7 +298,7 @@ export function createPostgresRotator(_deps: RotatorDeps) {
     },
 
     async retire({ spec, target, retiring, current, emergency, signal }) {
-      const a = admin(target);
+      const a = admin(target, signal);
       const login = loginToRevoke(spec, retiring, current);
       if (login === undefined) {
         return { detail: spec.strategy === 'single' ? 'the old password was replaced at apply' : `${spec.username} kept (keepOriginal: true)` };
@@ -276,8 +309,8 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       return { detail: `${drained}; ${await disableLogin(a, login)}` };
     },
 
-    async checkRejected({ spec, target, retired, current }) {
-      const a = admin(target);
+    async checkRejected({ spec, target, retired, current, signal }) {
+      const a = admin(target, signal);
       const proofs: string[] = [];
       if (retired) {
         const refused = await tryLogin(a, retired);

@@ -20,11 +20,13 @@ import type { Rotator, RotatorDeps, TargetRef } from '../types.js';
 import { drain, type Session } from '../shared/drain.js';
 import { adoptedLogin, newLogin, otherLogin } from '../shared/spec.js';
 import { adminCache, type AdminBase } from '../shared/admin-cache.js';
+import { untilAborted } from '../shared/abort.js';
 import { networkProblem } from '../shared/target-url.js';
 import { baseUser, userFor, type RedisSpec, type RedisValue } from './schema.js';
 import { cannotPersist, persistence, save, type Persistence } from './persist.js';
 
-type Admin = AdminBase & { conn: Redis };
+/** A target's connection, with the signal of the request using it: a command cut off by it drops the connection. */
+type Admin = AdminBase & { conn: Redis; signal?: AbortSignal };
 
 /**
  * ioredis's ready check runs INFO after AUTH; a user without +info (a rotated user that may
@@ -92,13 +94,16 @@ export function createRedisRotator(_deps: RotatorDeps) {
     },
     dead: (client) => client.status === 'end',
   });
-  const admin = (target: TargetRef | undefined): Admin => admins.get(target);
+  const admin = (target: TargetRef | undefined, signal?: AbortSignal): Admin => ({ ...admins.get(target), signal });
 
   async function call(a: Admin, action: string, ...args: string[]): Promise<unknown> {
     try {
-      if (a.conn.status === 'wait') await a.conn.connect();
-      return await a.conn.call(args[0]!, ...args.slice(1));
+      // A command cut off by the signal takes the connection with it (the next use opens a new one).
+      const cutOff = () => a.conn.disconnect();
+      if (a.conn.status === 'wait') await untilAborted(a.signal, a.conn.connect(), cutOff);
+      return await untilAborted(a.signal, a.conn.call(args[0]!, ...args.slice(1)), cutOff);
     } catch (err) {
+      if (a.signal?.aborted && err === a.signal.reason) throw err;
       throw adminProblem(err, a, action);
     }
   }
@@ -160,9 +165,10 @@ export function createRedisRotator(_deps: RotatorDeps) {
     let first: unknown;
     c.on('error', (err) => (first ??= err));
     try {
-      await c.connect();
+      await untilAborted(a.signal, c.connect(), () => c.disconnect());
       return true;
     } catch (err) {
+      if (a.signal?.aborted && err === a.signal.reason) throw err;
       const cause = first ?? err;
       if (/WRONGPASS|invalid username-password|user is disabled/i.test(cause instanceof Error ? cause.message : '')) return false;
       throw networkProblem(cause, `${a.where} (as ${value.username})`) ?? cause;
@@ -242,8 +248,8 @@ export function createRedisRotator(_deps: RotatorDeps) {
   }
 
   return {
-    async preflight({ spec, target }) {
-      const a = admin(target);
+    async preflight({ spec, target, signal }) {
+      const a = admin(target, signal);
       const info = String(await call(a, 'read INFO', 'INFO', 'server'));
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
       if (Number(version.split('.')[0]) < 6) {
@@ -262,19 +268,19 @@ export function createRedisRotator(_deps: RotatorDeps) {
       return { notes: [`Redis ${version}; admin ${me}; ${saved}`] };
     },
 
-    async adoptValue({ spec, target, input }) {
-      const a = admin(target);
+    async adoptValue({ spec, target, input, signal }) {
+      const a = admin(target, signal);
       // Every strategy starts from `username` (requirepass: default): where clients log in before Rotor.
       return { value: adoptedLogin(spec, a.addr, baseUser(spec), input) };
     },
 
-    async generate({ spec, target, current }) {
-      const a = admin(target);
+    async generate({ spec, target, current, signal }) {
+      const a = admin(target, signal);
       return { value: newLogin(spec, a.addr, userFor(spec, current)) };
     },
 
-    async apply({ spec, target, pending }) {
-      const a = admin(target);
+    async apply({ spec, target, pending, signal }) {
+      const a = admin(target, signal);
       const hash = `#${sha256(pending.password)}`;
       let detail: string;
       switch (spec.strategy) {
@@ -296,14 +302,14 @@ export function createRedisRotator(_deps: RotatorDeps) {
       return { detail: `${detail}; ${await persist(a, spec)}` };
     },
 
-    async verify({ target, value }) {
-      const a = admin(target);
+    async verify({ target, value, signal }) {
+      const a = admin(target, signal);
       if (!(await tryAuth(a, value))) throw new RotorError(`${a.where} refused the new password of ${value.username}`, { outcome: 'rolled-back' });
       return { detail: `AUTH as ${value.username} ok` };
     },
 
-    async undoApply({ spec, target, pending, current }) {
-      const a = admin(target);
+    async undoApply({ spec, target, pending, current, signal }) {
+      const a = admin(target, signal);
       switch (spec.strategy) {
         case 'dual-password': {
           const user = await getUser(a, pending.username);
@@ -329,7 +335,7 @@ export function createRedisRotator(_deps: RotatorDeps) {
     // `retiring` is not needed: what to revoke follows from `current` and the strategy, and
     // is the same whether the old value was Rotor's or came before it.
     async retire({ spec, target, current, emergency, signal }) {
-      const a = admin(target);
+      const a = admin(target, signal);
       if (spec.strategy !== 'alternating') return { detail: await resetTo(a, spec, current) };
       const other = otherLogin(baseUser(spec), current.username);
       if (!(await getUser(a, other))) return { detail: `ACL user ${other} does not exist` };
@@ -338,8 +344,8 @@ export function createRedisRotator(_deps: RotatorDeps) {
       return { detail: `${drained}; ${other} switched off, its passwords removed; ${await persist(a, spec)}` };
     },
 
-    async checkRejected({ spec, target, retired, current }) {
-      const a = admin(target);
+    async checkRejected({ spec, target, retired, current, signal }) {
+      const a = admin(target, signal);
       const proofs: string[] = [];
       if (retired) {
         if (await tryAuth(a, retired)) return { rejected: false, detail: `AUTH as ${retired.username} with the old password still works` };
