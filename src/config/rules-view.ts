@@ -9,6 +9,8 @@ export interface LenientView {
   consumers: Record<string, { deliver: { secret?: string; store?: string }[]; reload: Record<string, unknown>[]; health: Record<string, unknown>[] }>;
   targets: Record<string, { type?: string }>;
   stores: Record<string, { type?: string }>;
+  /** Secret id → where it is first defined (its index under `secrets:` in the document). */
+  firstIndex: Map<string, number>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -34,7 +36,9 @@ export function lenientView(js: unknown): LenientView {
     })),
     targets: byName(doc.targets, (t) => ({ type: text(t.type) })),
     stores: { local: { type: 'local' }, ...byName(doc.stores, (s) => ({ type: text(s.type) })) },
+    firstIndex: new Map(),
   };
+  for (const s of view.secrets) if (s.id !== undefined && !view.firstIndex.has(s.id)) view.firstIndex.set(s.id, s.index);
   if (isRecord(js)) views.set(js, view);
   return view;
 }

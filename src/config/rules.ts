@@ -40,9 +40,9 @@ export interface ConfigRule {
 export const uniqueSecretIds: ReferenceRule = {
   name: 'unique secret ids',
   check: (v) => v.secrets.flatMap((s) => {
-    const first = v.secrets.find((o) => o.id === s.id);
-    return s.id !== undefined && first && first.index !== s.index
-      ? [{ at: ['secrets', s.index, 'id'], message: `duplicate id "${s.id}" (first defined as secrets[${first.index}])` }]
+    const first = s.id === undefined ? undefined : v.firstIndex.get(s.id);
+    return first !== undefined && first !== s.index
+      ? [{ at: ['secrets', s.index, 'id'], message: `duplicate id "${s.id}" (first defined as secrets[${first}])` }]
       : [];
   }),
 };
@@ -90,7 +90,7 @@ export const afterNamesSecrets: ReferenceRule = {
   name: '`after` names other secrets',
   check: (v) => v.secrets.flatMap((s) => s.after.flatMap((dep, j): RuleProblem[] => {
     if (dep === s.id) return [{ at: ['secrets', s.index, 'after', j], message: 'a secret cannot rotate after itself' }];
-    return v.secrets.some((o) => o.id === dep) ? [] : [{ at: ['secrets', s.index, 'after', j], message: `unknown secret "${dep}" in \`after\`` }];
+    return v.firstIndex.has(dep) ? [] : [{ at: ['secrets', s.index, 'after', j], message: `unknown secret "${dep}" in \`after\`` }];
   })),
 };
 
@@ -99,7 +99,7 @@ export const afterHasNoCycle: ReferenceRule = {
   check: (v) => {
     const cycle = findCycle(v.secrets.flatMap((s) => (s.id === undefined ? [] : [{ id: s.id, after: s.after }])));
     if (!cycle) return [];
-    const first = v.secrets.find((s) => s.id === cycle[0])?.index ?? 0;
+    const first = v.firstIndex.get(cycle[0]!) ?? 0;
     return [{ at: ['secrets', first, 'after'], message: `\`after\` forms a cycle: ${cycle.join(' → ')}` }];
   },
 };
@@ -156,7 +156,7 @@ export const consumersInOneOrder: ConfigRule = {
     const order = consumerOrder(Object.keys(config.consumers), config.secrets);
     if (order.ok) return [];
     return [{
-      at: ['secrets', view.secrets.find((s) => s.id === order.secrets[0])?.index ?? 0, 'consumers'],
+      at: ['secrets', view.firstIndex.get(order.secrets[0] ?? '') ?? 0, 'consumers'],
       message: `secrets ${order.secrets.join(', ')} list consumers ${order.consumers.join(', ')} in contradicting orders; a consumer shared by several secrets is reloaded once per run, so list them in one order everywhere`,
     }];
   },
@@ -167,7 +167,7 @@ export const graceShorterThanInterval: ConfigRule = {
   check: (config, view) => config.secrets.flatMap((s) =>
     s.intervalMs !== undefined && s.graceMs >= s.intervalMs
       ? [{
-          at: ['secrets', view.secrets.find((x) => x.id === s.id)?.index ?? 0, 'grace'], severity: 'warning' as const,
+          at: ['secrets', view.firstIndex.get(s.id) ?? 0, 'grace'], severity: 'warning' as const,
           message: `grace is not shorter than interval for ${s.id}: each rotation would cut the previous grace short`,
         }]
       : []),

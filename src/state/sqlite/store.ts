@@ -121,8 +121,16 @@ export class SqliteStateStore implements StateStore {
   }
 
   private transaction(fn: () => void): void {
-    this.db.transaction(fn).immediate();
+    this.db.transaction(() => {
+      this.headToWrite = undefined;
+      fn();
+      // The log's keyed head, once per transaction however many events it appended.
+      if (this.headToWrite) this.stmt("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)").run(this.headToWrite);
+    }).immediate();
   }
+
+  /** The head record the current transaction's last audit event leaves. */
+  private headToWrite: string | undefined;
 
   /** Runs `fn` on the database, reporting a damaged file as IntegrityError. */
   private guard<T>(fn: () => T): T {
@@ -236,7 +244,7 @@ export class SqliteStateStore implements StateStore {
     );
     // The head, keyed, in the same transaction: events cut from the end of the log leave a
     // head that no longer matches, and without the key it cannot be moved back.
-    this.stmt("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)").run(signHead(this.audit.key, seq, hash));
+    this.headToWrite = signHead(this.audit.key, seq, hash);
   }
 
   async auditHead(): Promise<{ seq: number; hash: string } | undefined> {
