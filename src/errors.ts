@@ -76,13 +76,13 @@ export class IntegrityError extends RotorError {
   }
 }
 
+/** The audit log has events but no keyed-chain marker (see audit/chain.ts). */
+export class UnkeyedAuditError extends IntegrityError {}
+
 /**
  * A target could not be reached (refused, reset, timed out). Transient by nature: rollback
  * retries an undo that fails this way for a few seconds before asking for a person.
  */
-/** The audit log has events but no keyed-chain marker (see audit/chain.ts). */
-export class UnkeyedAuditError extends IntegrityError {}
-
 export class TargetUnreachableError extends RotorError {
   constructor(message: string, cause?: unknown) {
     super(message, { outcome: 'rolled-back', hint: 'check that the server is running and reachable from here; the current credential was not changed by this step', cause });

@@ -50,7 +50,13 @@ export class SealedDeliveryBackups implements DeliveryBackups {
     const dir = join(this.opts.dir, slugOf(file));
     await ensureDir(dir);
     const target = join(dir, 'target');
-    if (!existsSync(target)) writeFileSync(target, `${file}\n`, { mode: 0o600 });
+    // Created once, exclusively: another Rotor saving a copy of the same file at the same
+    // moment neither races this check nor has a path swapped under it.
+    try {
+      writeFileSync(target, `${file}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     const stamp = (at ?? this.opts.now?.() ?? new Date()).toISOString().replace(/[-:]/g, '');
     // Several deliveries into one file can land within one millisecond: the first copy (the
     // file before the run) must not be overwritten by the next.

@@ -153,14 +153,19 @@ export class ReloadRound {
  * reads (`cat .env`), and the other secrets in it are not part of this run.
  */
 async function deliveredValues(config: RotorConfig, consumer: ConsumerConfig): Promise<string[]> {
+  // Keys by store, so each file is opened once however many keys it holds.
+  const keysOf = new Map<string, string[]>();
+  for (const d of consumer.deliver) if ('store' in d) keysOf.set(d.store, [...(keysOf.get(d.store) ?? []), d.key]);
   const out: string[] = [];
-  for (const d of consumer.deliver) {
-    if (!('store' in d)) continue;
-    const store = config.stores[d.store];
+  for (const [name, keys] of keysOf) {
+    const store = config.stores[name];
     if (!store || !isDeliveryTargetConfig(store)) continue;
     try {
-      const value = await (await openDeliveryTarget(store)).read(d.key);
-      if (value) out.push(value);
+      const target = await openDeliveryTarget(store);
+      for (const key of keys) {
+        const value = await target.read(key);
+        if (value) out.push(value);
+      }
     } catch {
       // Unreadable now: nothing of it can be printed from here either.
     }

@@ -104,3 +104,24 @@ export function describeCommand(command: string | string[]): string {
   const text = Array.isArray(command) ? command.join(' ') : command;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/**
+ * A consumer's reload or health command, run as both kinds need it: the values on stdin,
+ * ROTOR_* in the environment, the targets' variables stripped, its output redacted. Throws
+ * when it times out or exits non-zero; `showOutput` puts the last lines of (redacted) output
+ * in that error.
+ */
+export async function runConsumerCommand(
+  step: { command: string | string[]; shell: boolean; timeout: string },
+  config: { targetEnv: readonly string[]; dir: string },
+  input: { stdin: string; env: NodeJS.ProcessEnv; redact: (text: string) => string },
+  opts: { timeoutMs: number; showOutput: boolean },
+): Promise<string> {
+  const what = `\`${describeCommand(step.command)}\``;
+  const r = await runCommand(step.command, {
+    shell: step.shell, stdin: input.stdin, timeoutMs: opts.timeoutMs, env: input.env, strip: config.targetEnv, redact: input.redact, cwd: config.dir,
+  });
+  if (r.timedOut) throw new Error(`${what} did not finish within ${step.timeout}`);
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code ?? r.signal}${opts.showOutput && r.output ? `: ${r.output.split('\n').slice(-3).join(' | ')}` : ''}`);
+  return what;
+}

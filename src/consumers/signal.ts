@@ -12,10 +12,11 @@
  * A pid written in rotor.yaml is trusted as the config is; its `user`, when given, is
  * still checked.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ReloadStep, RotorConfig } from '../config/schema.js';
-import { checkNotWritableByOthers, resolveTarget, UnsafePathError } from '../fs/safe-path.js';
+import { checkNotWritableByOthers, resolveTarget } from '../fs/safe-path.js';
+import { readChecked } from '../fs/safe-replace.js';
 import { describeUid, uidOf } from '../fs/users.js';
 import { RotorError } from '../errors.js';
 
@@ -42,15 +43,9 @@ function readPidfile(path: string): { pid: number; owner: number } {
   const target = resolveTarget(path);
   if (!target.stat) throw new Error(`${path} does not exist (is the service running?)`);
   checkNotWritableByOthers(target.real, target.stat);
-  const fd = openSync(target.real, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const st = fstatSync(fd);
-    if (st.ino !== target.stat.ino) throw new UnsafePathError(target.real, 'was replaced while Rotor read it', 'run again');
-    const text = readFileSync(fd, 'utf8').trim();
-    return { pid: /^\d+$/.test(text) ? Number(text) : NaN, owner: st.uid };
-  } finally {
-    closeSync(fd);
-  }
+  // Read from the very file checked: same device and inode, no link followed.
+  const text = (readChecked(target) ?? '').trim();
+  return { pid: /^\d+$/.test(text) ? Number(text) : NaN, owner: target.stat.uid };
 }
 
 function checkRunsAs(pid: number, uid: number, step: SignalStep): void {

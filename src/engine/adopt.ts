@@ -38,13 +38,14 @@ export async function valueFrom(
   if (!text) throw new UsageError('no value on stdin', `pipe it into \`${command}\``);
   const request = requestFor(deps.config, secret, signal);
   /** The login (every field but the password) this purpose needs, when the type has one. */
-  const expectedLogin = async (): Promise<Record<string, unknown> | undefined> => {
+  let login: Promise<Record<string, unknown> | undefined> | undefined;
+  const expectedLogin = (): Promise<Record<string, unknown> | undefined> => (login ??= (async () => {
     if (!rotator.adoptValue) return undefined;
     const value = purpose.kind === 'adopt'
       ? (await rotator.adoptValue({ ...request, input: 'placeholder-password' })).value
       : (await rotator.generate({ ...request, version: purpose.version, current: purpose.current })).value;
     return typeof value === 'object' && value !== null && 'password' in value ? (value as Record<string, unknown>) : undefined;
-  };
+  })());
 
   const candidates: unknown[] = [];
   if (text.startsWith('{')) {

@@ -72,12 +72,18 @@ export async function runStep(deps: EngineDeps, run: Run, step: Step, act: () =>
 }
 
 /** The last commit of a rotation: its final status, the audit event, and the lock back. */
-export async function finish(deps: EngineDeps, run: Run, status: 'succeeded' | 'rolled-back', action: string, detail: string | null = null): Promise<void> {
+/**
+ * Ends a rotation, and gives its secret's lock back in the same commit — unless `keepLock`:
+ * a grace cut short by a new rotation ends inside that rotation, which keeps the lock.
+ */
+export async function finish(
+  deps: EngineDeps, run: Run, status: 'succeeded' | 'rolled-back', action: string, detail: string | null = null, opts: { keepLock?: boolean } = {},
+): Promise<void> {
   const set: Partial<RotationRow> = { status, finishedAt: deps.now() };
   if (status === 'succeeded') set.error = null;
   await commit(deps, run, [
     { kind: 'rotation.update', id: run.rotation.id, set },
-    releaseInCommit(deps, run.secret.id),
+    ...(opts.keepLock ? [] : [releaseInCommit(deps, run.secret.id)]),
     audit(deps, run.rotation, action, status === 'succeeded' ? 'ok' : 'failed', detail),
   ]);
 }

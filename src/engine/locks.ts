@@ -5,8 +5,8 @@
  *
  * - {@link takeForBatch}: a batch (engine/batch.ts) takes all its secrets in one transaction;
  *   the ones held elsewhere come back as `busy`.
- * - {@link takeOne}: a single secret outside a batch (`rotor adopt`), or again after a grace
- *   was cut short inside the same run.
+ * - {@link takeOne}: a single secret outside a batch (`rotor adopt`). A grace cut short by a
+ *   new rotation ends without giving the lock back (journal.ts `finish` with `keepLock`).
  * - {@link releaseInCommit}: the mutation that gives the lock back in the same transaction
  *   as the record that ends the process's part of a rotation (grace, finished, rolled back,
  *   interrupted) — so no other process can start between the record and the release.

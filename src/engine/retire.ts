@@ -34,7 +34,7 @@ export async function retireRun(deps: EngineDeps, run: Run, opts: RetireOptions)
       hint: `${from === null ? 'a credential from before Rotor may still work at the target' : `v${from} still works at the target`}; ${err instanceof RotorError && err.hint ? err.hint : `fix the cause, then run \`rotor retire --force ${run.secret.id}\``}`,
     };
   }
-  await finish(deps, run, 'succeeded', 'rotation.succeeded');
+  await finish(deps, run, 'succeeded', 'rotation.succeeded', null, { keepLock: opts.cutShort });
   return outcomeOf(run, 'succeeded');
 }
 

@@ -23,7 +23,7 @@ import { soloPropagation, type Propagation } from './propagation.js';
 import { adoptValue, valueFrom, type AdoptResult } from './adopt.js';
 import { audit, commit, runStep } from './journal.js';
 import { actLive, LIVE_STEPS, type LiveStep } from './live-steps.js';
-import { releaseInCommit, releaseUnstarted, takeOne } from './locks.js';
+import { releaseInCommit, releaseUnstarted } from './locks.js';
 import { rollback } from './rollback.js';
 import { retireRun } from './retire.js';
 import { requestFor, RotatorPool } from './rotator-pool.js';
@@ -94,8 +94,6 @@ export class Runner {
       const retired = await retireRun(this.deps, await this.load(secret, r, live, propagation), { cutShort: true });
       if (retired.status !== 'succeeded') return retired;
       cutShort = r.fromVersion !== null;
-      // retire gave the lock back with its last commit; this rotation needs it again.
-      if (!(await takeOne(this.deps, secret.id))) return { secretId: secret.id, status: 'busy', error: `${secret.id} was locked by another process after its grace was cut short` };
     }
 
     // Retiring a grace above changed only the previous version: the current one is as read.
@@ -231,18 +229,19 @@ export class Runner {
 
   /** The value is live: retire at once when grace is zero, otherwise wait for `rotor retire`. */
   private async afterLive(run: Run): Promise<RotationOutcome> {
-    if (run.rotation.retireAfter === null) {
+    let retireAfter = run.rotation.retireAfter;
+    if (retireAfter === null) {
       // Journaled before grace ran from propagate: start it now rather than never.
-      run.rotation.retireAfter = this.deps.now() + run.rotation.graceMs;
-      run.deferred.push({ kind: 'rotation.update', id: run.rotation.id, set: { retireAfter: run.rotation.retireAfter } });
+      run.rotation.retireAfter = retireAfter = this.deps.now() + run.rotation.graceMs;
+      run.deferred.push({ kind: 'rotation.update', id: run.rotation.id, set: { retireAfter } });
     }
-    if (run.rotation.retireAfter !== null && run.rotation.retireAfter <= this.deps.now()) {
+    if (retireAfter <= this.deps.now()) {
       return this.interrupted ? this.stopBefore(run, 'retire') : retireRun(this.deps, run, { cutShort: false });
     }
     await commit(this.deps, run, [
       { kind: 'rotation.update', id: run.rotation.id, set: { status: 'grace' } },
       releaseInCommit(this.deps, run.secret.id),
-      audit(this.deps, run.rotation, 'rotation.live', 'ok', `previous value valid until ${new Date(run.rotation.retireAfter ?? 0).toISOString()}`),
+      audit(this.deps, run.rotation, 'rotation.live', 'ok', `previous value valid until ${new Date(retireAfter).toISOString()}`),
     ]);
     return outcomeOf(run, 'grace');
   }

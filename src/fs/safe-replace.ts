@@ -82,7 +82,7 @@ async function replaceLocked(target: Target, render: (before: string | undefined
 }
 
 /** The file's text, read from the very file that was checked (no link followed, same inode). */
-function readChecked(target: Target): string | undefined {
+export function readChecked(target: Target): string | undefined {
   if (!target.stat) return undefined;
   const fd = openSync(target.real, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {

@@ -18,19 +18,7 @@ const sandbox = async (yaml: string) => {
 };
 
 /** Runs rotor with `input` on stdin. */
-async function piped(sb: Sandbox, args: string[], input: string) {
-  const { spawn } = await import('node:child_process');
-  const { BIN } = await import('../helpers/sandbox.js');
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: sb.dir, env: sb.env() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const piped = (sb: Sandbox, args: string[], input: string) => sb.run(args, {}, input);
 
 type History = {
   versions: { version: number; stage: string }[];

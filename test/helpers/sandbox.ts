@@ -44,10 +44,12 @@ export class Sandbox {
     return env;
   }
 
-  /** Runs the real binary; async so the test worker stays responsive while children run. */
-  run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  /** Runs the real binary, with `stdin` piped in; async so the test worker stays responsive while children run. */
+  run(args: string[], env: NodeJS.ProcessEnv = {}, stdin = ''): Promise<Result> {
     return new Promise((done) => {
       const child = spawn(process.execPath, [BIN, ...args], { cwd: this.dir, env: this.env(env) });
+      child.stdin.on('error', () => {}); // a command that never reads stdin
+      child.stdin.end(stdin);
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

@@ -91,19 +91,7 @@ describe('the first rotation revokes what Rotor never held', () => {
 });
 
 /** Runs rotor with `input` on stdin. */
-async function piped(sb: Sandbox, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { spawn } = await import('node:child_process');
-  const { BIN } = await import('../helpers/sandbox.js');
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: sb.dir, env: sb.env() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const piped = (sb: Sandbox, args: string[], input: string) => sb.run(args, {}, input);
 
 describe('adopt and set name only the secret\'s own login', () => {
   it('adopt refuses a whole value naming another role (exit 2, nothing stored); the bare password is completed into the right login', async () => {
@@ -145,14 +133,7 @@ describe('adopt and set name only the secret\'s own login', () => {
     await sb.ok(['init']);
     await sb.ok(['rotate', 'svc/token']);
     const given = 'ab'.repeat(16);
-    const killed = await new Promise<NodeJS.Signals | null>((done) => {
-      void import('node:child_process').then(async ({ spawn }) => {
-        const { BIN } = await import('../helpers/sandbox.js');
-        const child = spawn(process.execPath, [BIN, 'set', 'svc/token'], { cwd: sb.dir, env: sb.env({ ROTOR_CRASH_AT: 'create:before' }) });
-        child.on('close', (_code, signal) => done(signal));
-        child.stdin.end(given);
-      });
-    });
+    const killed = (await sb.run(['set', 'svc/token'], { ROTOR_CRASH_AT: 'create:before' }, given)).signal;
     expect(killed).toBe('SIGKILL');
     await sb.ok(['resume']);
     expect((await sb.ok(['get', 'svc/token'])).stdout.trim()).toBe(given);

@@ -33,10 +33,15 @@ function fileTarget<T extends string>(type: T, summary: string, format: () => Pr
     withPaths: (config, dir) => ({ ...config, path: resolve(dir, config.path) }),
     async open(config): Promise<DeliveryTarget> {
       const [fmt, { assignInFile }] = await Promise.all([format(), import('./file.js')]);
+      // Reads share one read of the file until the next assignment changes it.
+      let text: Promise<string> | undefined;
       return {
         location: config.path,
-        assign: ({ assignments, backups }) => assignInFile(fmt, config.path, assignments, { backups }),
-        read: async (key) => fmt.read(await readFile(config.path, 'utf8'), key),
+        assign: async ({ assignments, backups }) => {
+          text = undefined;
+          return assignInFile(fmt, config.path, assignments, { backups });
+        },
+        read: async (key) => fmt.read(await (text ??= readFile(config.path, 'utf8')), key),
       };
     },
   };

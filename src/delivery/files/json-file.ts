@@ -114,7 +114,7 @@ export const jsonFile: FileFormat = {
     return out;
   },
   read(text, key) {
-    let node: unknown = JSON.parse(text);
+    let node: unknown = parseQuietly(text);
     for (const part of key.split('.')) node = typeof node === 'object' && node !== null ? (node as Obj)[part] : undefined;
     return typeof node === 'string' ? node : undefined;
   },

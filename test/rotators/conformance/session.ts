@@ -3,10 +3,9 @@
  * adopt`), reads the stored versions the way a script would, checks the invariant at the
  * target, and searches every output and file for secret values.
  */
-import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import type { Json, SecretValue } from '../../../src/rotators/types.js';
-import { BIN, type Result, type Sandbox } from '../../helpers/sandbox.js';
+import type { Result, Sandbox } from '../../helpers/sandbox.js';
 import { ID, type ConformanceLine, type Ctx, type Stored } from './types.js';
 
 /** Runs the real CLI in a sandbox, keeping every output but `rotor get`'s for the leak search. */
@@ -20,20 +19,11 @@ export class Session<V extends SecretValue> {
     return { dir: this.sb.dir, delivered: this.delivers };
   }
 
-  run(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Result> {
-    return new Promise((done) => {
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: this.sb.dir, env: this.sb.env(opts.env ?? {}) });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdin.on('error', () => {});
-      child.stdin.end(opts.stdin ?? '');
-      child.on('close', (code, signal) => {
-        if (args[0] !== 'get') this.outputs.push({ args, text: stdout + stderr });
-        done({ code, signal, stdout, stderr });
-      });
-    });
+  async run(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Result> {
+    const r = await this.sb.run(args, opts.env ?? {}, opts.stdin ?? '');
+    // Everything but `get` is searched for leaked values later.
+    if (args[0] !== 'get') this.outputs.push({ args, text: r.stdout + r.stderr });
+    return r;
   }
 
   async ok(args: string[], expected = 0, stdin?: string): Promise<Result> {
