@@ -14,6 +14,7 @@
  * caller holds the secret's lock (engine/batch.ts); the commit that ends the runner's part
  * of a rotation releases it.
  */
+import { setMaxListeners } from 'node:events';
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
@@ -38,6 +39,8 @@ export class Runner {
   private interrupted = false;
 
   constructor(private readonly deps: EngineDeps) {
+    // Every rotator call in flight listens on this signal (one per secret of a batch).
+    setMaxListeners(0, this.abort.signal);
     this.rotators = new RotatorPool(deps.config, deps.now, {
       redactor: deps.redactor,
       onCall: (c) => deps.onEvent?.({ kind: 'timing', secretId: c.secretId, call: c.method, step: c.step, ms: c.ms, ok: c.ok }),

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { RotorConfig, SecretConfig } from '../../src/config/schema.js';
 import type { AnyRotator } from '../../src/engine/context.js';
@@ -29,6 +30,22 @@ describe('wrapRotator', () => {
   it('uses defaults.stepTimeout for steps the secret does not name', async () => {
     const rotator = wrapRotator(fake({ verify: async (r) => ({ detail: r.signal.aborted ? 'aborted' : 'ok' }) }), { config });
     expect(await rotator.verify({ ...req, value: 'x' })).toEqual({ detail: 'ok' });
+  });
+
+  it("passes the caller's abort on to the rotator, and leaves no listener on the caller's signal", async () => {
+    const outer = new AbortController();
+    let seen: AbortSignal | undefined;
+    const rotator = wrapRotator(fake({
+      verify: async () => ({ detail: 'ok' }),
+      apply: (r) => { seen = r.signal; return new Promise((_, reject) => r.signal.addEventListener('abort', () => reject(new Error('cut off')))); },
+    }), { config });
+    for (let i = 0; i < 20; i++) await rotator.verify({ ...req, signal: outer.signal, value: 'x' });
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
+    const applying = rotator.apply({ ...req, signal: outer.signal, pending: 'x', current: undefined }).catch((e: unknown) => e);
+    outer.abort(new Error('interrupted'));
+    expect(((await applying) as Error).message).toBe('cut off');
+    expect(seen?.aborted).toBe(true);
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
   });
 
   it('redacts what a rotator throws and reports, keeping the error class', async () => {
