@@ -99,7 +99,10 @@ export class Lane {
   }
 
   private async run(): Promise<void> {
-    for (let item = this.queue.shift(); item !== undefined && !this.closed; item = this.queue.shift()) {
+    // closed is checked before taking an item, so close() finds (and reports) every item not taken.
+    while (!this.closed) {
+      const item = this.queue.shift();
+      if (item === undefined) return;
       await this.deliver(item);
     }
   }
