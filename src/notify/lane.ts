@@ -146,10 +146,14 @@ export class Lane {
     }
   }
 
-  /** A kind that threw something other than a NotifyError is described by its code only (see errors.ts). */
+  /**
+   * A kind that threw something other than a NotifyError is described by its code only
+   * (see errors.ts). Kinds wrap every transport failure, so anything else is a bug or a
+   * notification they cannot render (an invalid `at`): trying again would not help.
+   */
   private asNotifyError(thrown: unknown): NotifyError {
     if (thrown instanceof NotifyError) return thrown;
-    return new NotifyError(this.opts.name, `${this.opts.label}: failed (${causeCode(thrown)})`, { retryable: true });
+    return new NotifyError(this.opts.name, `${this.opts.label}: failed (${causeCode(thrown)})`, { retryable: false });
   }
 
   /** A backoff wait that close() cuts short. */
