@@ -14,6 +14,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || pkgs+=(mariadb-server)
   command -v redis-server >/dev/null || pkgs+=(redis-server)
   command -v script >/dev/null || pkgs+=(bsdutils)
+  command -v promtool >/dev/null || pkgs+=(prometheus)
 fi
 if ((${#pkgs[@]})); then
   echo "setup: installing ${pkgs[*]} from Debian's packages"

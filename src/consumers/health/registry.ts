@@ -11,12 +11,14 @@ import type { z } from 'zod';
 import { kindOf, type ActionRequest, type ConsumerActionKind } from '../kinds.js';
 import { commandHealth } from './command.js';
 import { httpHealth } from './http.js';
+import { prometheusHealth } from './prometheus.js';
 import { tcpHealth } from './tcp.js';
 
 const definitions = {
   http: httpHealth,
   tcp: tcpHealth,
   command: commandHealth,
+  prometheus: prometheusHealth,
 } as const;
 
 type Definitions = typeof definitions;
