@@ -16,6 +16,7 @@ import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
 import { isVersionStoreType, versionStores, versionStoreTypes } from '../stores/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
 import { checkDeliveries } from './delivery-rules.js';
+import { formatDuration } from './duration.js';
 import type { RotorConfig } from './schema.js';
 import { lenientView, type LenientView } from './rules-view.js';
 
@@ -173,11 +174,28 @@ export const graceShorterThanInterval: ConfigRule = {
       : []),
 };
 
+export const timeoutsCoverOwnWaits: ConfigRule = {
+  name: "a step's timeout covers what the rotator itself waits for",
+  check: (config, view) => config.secrets.flatMap((s) => {
+    if (!s.timeoutsMs || !isRotatorType(s.type)) return [];
+    const waits = (rotatorRegistry[s.type] as AnyRotatorDefinition).waits?.(s.spec) ?? {};
+    return Object.entries(s.timeoutsMs).flatMap(([step, ms]) => {
+      const wait = waits[step as keyof typeof waits];
+      return wait !== undefined && ms <= wait
+        ? [{
+            at: ['secrets', view.firstIndex.get(s.id) ?? 0, 'timeouts', step],
+            message: `timeouts.${step} (${formatDuration(ms)}) must be longer than what ${s.id} itself waits in that step (${formatDuration(wait)}: its drain or command timeout), or the step fails before that wait ends`,
+          }]
+        : [];
+    });
+  }),
+};
+
 export const REFERENCE_RULES: ReferenceRule[] = [
   uniqueSecretIds, secretStoresExist, secretConsumersExist, secretTargetsFit, afterNamesSecrets, afterHasNoCycle,
   deliveriesNameTheirSecret, deliveriesGoToTargets, actionKindsCheckTheirSteps,
 ];
-export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval];
+export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval, timeoutsCoverOwnWaits];
 
 /** Every reference rule over the raw document (run whatever the schema said). */
 export function checkReferences(js: unknown): { errors: RuleProblem[]; warnings: RuleProblem[] } {

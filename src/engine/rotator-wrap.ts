@@ -14,7 +14,7 @@
  * outcomes): they are redacted in place, not replaced.
  */
 import { formatDuration } from '../config/duration.js';
-import type { RotorConfig, SecretConfig, TimedStep } from '../config/schema.js';
+import { MAX_TIMER_MS, type RotorConfig, type SecretConfig, type TimedStep } from '../config/schema.js';
 import { RotorError } from '../errors.js';
 import type { CheckRejectedResponse, PreflightResponse, StepReport } from '../rotators/types.js';
 import type { AnyRotator } from './context.js';
@@ -33,9 +33,21 @@ export interface RotatorCall {
 
 export interface WrapOptions {
   config: RotorConfig;
+  /** What the rotator itself may wait within a step (RotatorDefinition.waits): a default timeout covers it. */
+  waits?: (spec: unknown) => Partial<Record<TimedStep, number>> | undefined;
   redactor?: Redactor;
   onCall?: (call: RotatorCall) => void;
 }
+
+/** A default timeout outlasts the rotator's own wait (a drain) by this much: the wait ends first, with its own message. */
+const OWN_WAIT_MARGIN_MS = 60_000;
+
+/**
+ * After the timeout fires, how long the abandoned call may take to stop (a rotator that
+ * honours the signal ends its statement on the server) before the step fails anyway: what
+ * follows — the rollback's undo — must not race the statement it undoes.
+ */
+export const CUT_OFF_GRACE_MS = 10_000;
 
 /** A step took longer than its timeout. Fails the step like any failure: rollback follows. */
 export class StepTimeoutError extends RotorError {
@@ -55,40 +67,56 @@ export function wrapRotator(rotator: AnyRotator, opts: WrapOptions): AnyRotator 
     ...(r.detail === undefined ? {} : { detail: redact(r.detail) }),
     ...(r.warnings === undefined ? {} : { warnings: r.warnings.map(redact) }),
   });
-  const timeoutOf = (secretId: string, step: TimedStep): number =>
-    secrets.get(secretId)?.timeoutsMs?.[step] ?? opts.config.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const timeoutOf = (secretId: string, step: TimedStep): number => {
+    const secret = secrets.get(secretId);
+    const explicit = secret?.timeoutsMs?.[step];
+    if (explicit !== undefined) return explicit; // config rules refuse one shorter than the rotator's own wait
+    const base = opts.config.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+    const own = secret ? opts.waits?.(secret.spec)?.[step] : undefined;
+    return own ? Math.max(base, own + OWN_WAIT_MARGIN_MS) : base;
+  };
 
   /** Runs one rotator method under the step's timeout, timed and redacted. */
   async function call<Req extends { secretId: string; signal: AbortSignal }, Res>(
     method: string, step: TimedStep, req: Req, fn: (req: Req) => Promise<Res>, clean: (res: Res) => Res,
   ): Promise<Res> {
-    const ms = timeoutOf(req.secretId, step);
+    // Config refuses longer ones; a config built elsewhere (tests, the API) must not make a timer fire at once.
+    const ms = Math.min(timeoutOf(req.secretId, step), MAX_TIMER_MS);
     // One controller per call, fed by the caller's signal through a listener:
     // AbortSignal.any would tie every call to the long-lived caller signal (Node keeps its
-    // dependants until collected), which cost a 1,000-secret rotation a fifth of its time.
+    // dependants until collected), which cost a 1,000-secret rotation a tenth of its time.
     const inner = new AbortController();
     const onOuter = () => inner.abort(req.signal.reason);
     if (req.signal.aborted) onOuter();
     else req.signal.addEventListener('abort', onOuter, { once: true });
-    let expire!: (err: Error) => void;
-    const expired = new Promise<never>((_, reject) => { expire = reject; });
-    let work: Promise<Res> | undefined;
-    const handle = setTimeout(() => {
-      const err = new StepTimeoutError(step, ms, req.secretId);
-      work?.catch(() => {}); // the abandoned call's own failure is not news
-      inner.abort(err);
-      expire(err);
-    }, ms);
-    handle.unref();
     const started = performance.now();
     let ok = false;
+    let handle: NodeJS.Timeout | undefined;
     try {
-      work = fn({ ...req, signal: inner.signal });
-      const res = await Promise.race([work, expired]);
+      const work = fn({ ...req, signal: inner.signal });
+      const timedOut = new Promise<never>((_, reject) => {
+        handle = setTimeout(() => {
+          const err = new StepTimeoutError(step, ms, req.secretId);
+          inner.abort(err);
+          // The step fails once the abandoned call has stopped (a rotator that honours the
+          // signal ends its statement on the server first), or after the grace if it does not.
+          const grace = setTimeout(() => reject(err), CUT_OFF_GRACE_MS);
+          grace.unref();
+          work.then(() => {}, () => {}).finally(() => {
+            clearTimeout(grace);
+            reject(err);
+          });
+        }, ms);
+        handle.unref();
+      });
+      // Until the timeout fires the call decides; after it, only the timeout does.
+      const expired = () => inner.signal.reason instanceof StepTimeoutError;
+      const res = await Promise.race([work.then((r) => (expired() ? timedOut : r), (e: unknown) => (expired() ? timedOut : Promise.reject(e))), timedOut]);
       ok = true;
       return clean(res);
     } catch (err) {
-      throw redactError(err, redact);
+      const reason: unknown = inner.signal.reason;
+      throw redactError(reason instanceof StepTimeoutError ? reason : err, redact);
     } finally {
       clearTimeout(handle);
       req.signal.removeEventListener('abort', onOuter);

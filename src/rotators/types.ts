@@ -17,6 +17,7 @@
  * when its work was already done.
  */
 import type { z } from 'zod';
+import type { TimedStep } from '../config/schema.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -211,6 +212,12 @@ export interface RotatorDefinition<T extends string, Spec, Value extends SecretV
   /** The target is optional (a keyring names one only when Rotor re-encrypts its data). */
   targetOptional?: boolean;
   plan(spec: Spec): { steps: StepPlan; notes: string[] };
+  /**
+   * How long the rotator itself may rightly wait within a step (a drain before retire, a
+   * provider command): the step's default timeout is stretched to cover it, and an explicit
+   * `timeouts.<step>` shorter than it is a config error.
+   */
+  waits?(spec: Spec): Partial<Record<TimedStep, number>>;
   load(): Promise<(deps: RotatorDeps) => Rotator<Spec, Value>>;
 }
 

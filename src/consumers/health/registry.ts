@@ -30,6 +30,9 @@ export const healthKinds: { [K in HealthKindName]: ConsumerActionKind<StepOf[K]>
 
 const names = Object.keys(healthKinds).filter((k): k is HealthKindName => Object.hasOwn(healthKinds, k));
 
+/** The kinds' names, for messages. */
+export const healthKindNames: readonly string[] = names;
+
 /** Each kind's schema, for the `health` union in config/schema.ts. */
 export const healthSchemas = Object.values(definitions).map((d) => d.schema);
 

@@ -28,6 +28,9 @@ export const reloadKinds: { [K in ReloadKindName]: ConsumerActionKind<StepOf[K]>
 
 const names = Object.keys(reloadKinds).filter((k): k is ReloadKindName => Object.hasOwn(reloadKinds, k));
 
+/** The kinds' names, for messages. */
+export const reloadKindNames: readonly string[] = names;
+
 /** Each kind's schema, for the `reload` union in config/schema.ts. */
 export const reloadSchemas = Object.values(definitions).map((d) => d.schema);
 

@@ -1,5 +1,6 @@
 import type { RotatorDefinition } from '../types.js';
 import { manualSpecSchema, manualValueSchema, type ManualSpec } from './schema.js';
+import { parseDuration } from '../../config/duration.js';
 
 export const manualDefinition = {
   type: 'manual',
@@ -18,5 +19,9 @@ export const manualDefinition = {
     },
     notes: [],
   }),
+  waits: (spec) => {
+    const ms = (h: { timeout: string } | undefined) => (h ? parseDuration(h.timeout) ?? 0 : 0);
+    return { create: Math.max(ms(spec.rotate), ms(spec.verify)), verify: ms(spec.verify) };
+  },
   load: async () => (await import('./rotator.js')).createManualRotator,
 } satisfies RotatorDefinition<'manual', ManualSpec, string>;

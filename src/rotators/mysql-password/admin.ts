@@ -51,13 +51,35 @@ export async function sql<R = mysql.RowDataPacket>(a: Admin, action: string, tex
 /** The signal's own reason: the step timed out, which is no problem of the server's. */
 const aborted = (a: Admin, err: unknown) => a.signal?.aborted === true && err === a.signal.reason;
 
+/**
+ * Ends a statement the step gave up on, on the server (KILL from another connection): a
+ * closed socket alone leaves it running, and it could change an account after the
+ * rollback's undo looked. Waits until the thread is gone; bounded, best effort.
+ */
+async function endOnServer(a: Admin, c: mysql.PoolConnection): Promise<void> {
+  const id = c.threadId;
+  c.destroy();
+  if (!id) return;
+  const deadline = Date.now() + 8_000;
+  try {
+    await a.conn.query(`KILL ${Number(id)}`).catch(() => {}); // gone already: nothing to kill
+    while (Date.now() < deadline) {
+      const [rows] = await a.conn.query('SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?', [id]);
+      if (!(rows as unknown[]).length) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch {
+    // Best effort: the step fails with its timeout either way.
+  }
+}
+
 /** One statement on a pooled connection; when the signal fires the connection is destroyed, not returned to the pool. */
 async function run(a: Admin, text: string, params: unknown[]): Promise<unknown> {
   if (!a.signal) return (await a.conn.query(text, params))[0];
   const c = await untilAborted(a.signal, a.conn.getConnection(), () => {}, (late) => late.release());
   let destroyed = false;
   try {
-    return (await untilAborted(a.signal, c.query(text, params), () => ((destroyed = true), c.destroy())))[0];
+    return (await untilAborted(a.signal, c.query(text, params), () => ((destroyed = true), endOnServer(a, c))))[0];
   } finally {
     if (!destroyed) c.release();
   }

@@ -35,6 +35,31 @@ function destroySocket(client: pg.Client | pg.PoolClient): void {
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
+/**
+ * Ends a statement the step gave up on, on the server: a closed socket alone leaves it
+ * running (a CREATE ROLE waiting on a lock would commit after the rollback's undo looked).
+ * Its backend is terminated from another connection and gone before this resolves, so the
+ * undo that follows sees everything it did or nothing. Bounded: a server that does not
+ * answer leaves the step to its wrapper's grace.
+ */
+async function endOnServer(a: { conn: pg.Pool }, client: pg.PoolClient, release: () => void): Promise<void> {
+  const pid = (client as unknown as { processID?: number }).processID;
+  destroySocket(client);
+  release();
+  if (!pid) return;
+  const deadline = Date.now() + 8_000;
+  try {
+    await a.conn.query('SELECT pg_terminate_backend($1)', [pid]);
+    while (Date.now() < deadline) {
+      const left = await a.conn.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+      if (!left.rowCount) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch {
+    // Best effort: the step fails with its timeout either way.
+  }
+}
+
 /** SQLSTATEs a user can act on, and what to tell them. */
 function adminProblem(err: unknown, admin: Admin, action: string): RotorError {
   const net = networkProblem(err, admin.where);
@@ -97,7 +122,7 @@ export function createPostgresRotator(_deps: RotatorDeps) {
       client.release(err);
     };
     try {
-      return (await untilAborted(a.signal, client.query<R>(text, params), () => (destroySocket(client), release(true)))).rows;
+      return (await untilAborted(a.signal, client.query<R>(text, params), () => endOnServer(a, client, () => release(true)))).rows;
     } catch (err) {
       release(err instanceof Error && !('severity' in err) ? err : undefined);
       throw err;

@@ -98,8 +98,11 @@ export function createRedisRotator(_deps: RotatorDeps) {
 
   async function call(a: Admin, action: string, ...args: string[]): Promise<unknown> {
     try {
-      // A command cut off by the signal takes the connection with it (the next use opens a new one).
-      const cutOff = () => a.conn.disconnect();
+      // The connection is shared by every secret of the batch on this target, so a step that
+      // times out only stops waiting: dropping it would fail the others' commands too. Redis
+      // runs one connection's commands in order, so the rollback's undo, sent after, runs
+      // after the abandoned command and sees what it did.
+      const cutOff = () => {};
       if (a.conn.status === 'wait') await untilAborted(a.signal, a.conn.connect(), cutOff);
       return await untilAborted(a.signal, a.conn.call(args[0]!, ...args.slice(1)), cutOff);
     } catch (err) {

@@ -9,24 +9,31 @@
  */
 
 /**
- * `work`, or the signal's reason as soon as it fires; `onAbort` then cuts the work off
- * (destroys the socket, drops the connection). A rejection of the abandoned work is
+ * `work`, or the signal's reason as soon as it fires and `onAbort` has cut the work off
+ * (destroyed the socket, ended the statement on the server: it may return a promise). A rejection of the abandoned work is
  * absorbed, and a value it still delivers goes to `discard` (a pooled connection that
  * arrived too late is released, not leaked).
  */
-export function untilAborted<T>(signal: AbortSignal | undefined, work: Promise<T>, onAbort: () => void, discard?: (late: T) => void): Promise<T> {
+export function untilAborted<T>(
+  signal: AbortSignal | undefined, work: Promise<T>, onAbort: () => void | Promise<void>, discard?: (late: T) => void,
+): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const abort = () => {
       if (done) return;
       done = true;
+      const reason = signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      // Cutting off is best effort; the step fails with the signal's reason either way, once
+      // the cut-off has done what it can (ended the statement on the server).
+      let cut: void | Promise<void>;
       try {
-        onAbort();
+        cut = onAbort();
       } catch {
-        // Cutting off is best effort; the step fails with the signal's reason either way.
+        cut = undefined;
       }
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (cut) cut.then(() => reject(reason), () => reject(reason));
+      else reject(reason);
     };
     work.then(
       (value) => {
