@@ -22,6 +22,7 @@ export interface EmergencyRequest {
   concurrency: number | undefined;
   progress?: ProgressFactory;
   signal?: AbortSignal;
+  actor?: string;
 }
 
 export interface IncidentReport {
@@ -52,11 +53,11 @@ export async function runEmergency(req: EmergencyRequest): Promise<{ report: Inc
   const startedAt = new Date();
   const { outcomes, elapsedMs } = await rotateSecrets({
     config, select: { secrets: inScope }, trigger: 'emergency', reason, incident, noGrace: true, concurrency: req.concurrency,
-    progress: req.progress, signal: req.signal,
+    progress: req.progress, signal: req.signal, actor: req.actor,
   });
   const report: IncidentReport = {
     incident, reason, scope, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedMs, exitCode: exitCodeFor(outcomes),
-    actor: actorName(),
+    actor: req.actor ?? actorName(),
     rotated: outcomes.filter((o) => o.status === 'succeeded').map((o) => o.secretId).sort(),
     needsAttention: outcomes.filter((o) => o.status !== 'succeeded'),
     outcomes,

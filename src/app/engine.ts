@@ -77,6 +77,8 @@ export interface RunOptions {
    * aborts it on SIGINT/SIGTERM, the daemon on shutdown).
    */
   signal?: AbortSignal;
+  /** Who acts, for the audit log, when not this process's user (the daemon: `api:<token>`, `schedule`). */
+  actor?: string;
 }
 
 /**
@@ -86,7 +88,7 @@ export interface RunOptions {
 export async function withRunner<T>(
   config: RotorConfig, opts: RunOptions, fn: (runner: Runner, engine: Engine) => Promise<T>,
 ): Promise<T> {
-  const engine = await openEngine(config, opts.onEvent);
+  const engine = await openEngine(config, opts.onEvent, opts.actor);
   const runner = new Runner(engine.deps);
   const interrupt = () => runner.interrupt();
   if (opts.signal?.aborted) interrupt();
@@ -111,7 +113,7 @@ export async function withEngine<T>(config: RotorConfig, fn: (engine: Engine) =>
 }
 
 /** Opens everything a rotation needs and checks the master key against the vault and the state. */
-export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void): Promise<Engine> {
+export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void, actor?: string): Promise<Engine> {
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
   const crash = crashPointFrom(process.env);
   const state = await openState(config);
@@ -140,7 +142,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       deliveryBackups: backups,
       redactor,
       crash,
-      actor: actorName(),
+      actor: actor ?? actorName(),
       owner: { id: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, pid: process.pid, host: hostname() },
       now: Date.now,
       onEvent,

@@ -6,9 +6,9 @@ import type { RotorConfig } from '../config/schema.js';
 import { recover, type RecoveryReport } from '../engine/recovery.js';
 import { withRunner } from './engine.js';
 
-export async function resumeOpenRotations(config: RotorConfig, opts: { signal?: AbortSignal } = {}): Promise<RecoveryReport & { elapsedMs: number }> {
+export async function resumeOpenRotations(config: RotorConfig, opts: { signal?: AbortSignal; actor?: string } = {}): Promise<RecoveryReport & { elapsedMs: number }> {
   const started = Date.now();
-  return withRunner(config, { signal: opts.signal }, async (runner, engine) => {
+  return withRunner(config, { signal: opts.signal, actor: opts.actor }, async (runner, engine) => {
     // After a crash, check the whole database structure before acting on it.
     await engine.state.integrityCheck();
     const report = await recover(engine.deps, runner, config.concurrency);

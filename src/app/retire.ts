@@ -16,6 +16,8 @@ export interface RetireRequest {
   force: boolean;
   progress?: ProgressFactory;
   signal?: AbortSignal;
+  /** Who acts, for the audit log (app/engine.ts RunOptions.actor). */
+  actor?: string;
 }
 
 export interface RetireResult extends BatchResult {
@@ -28,7 +30,7 @@ export async function retireSecrets(req: RetireRequest): Promise<RetireResult> {
   const named = req.ids.length ? selectSecrets(config, req.ids) : config.secrets;
   let progress: ProgressListener | undefined;
   const started = Date.now();
-  return withRunner(config, { onEvent: (e) => progress?.onEvent(e), signal: req.signal }, async (runner, engine) => {
+  return withRunner(config, { onEvent: (e) => progress?.onEvent(e), signal: req.signal, actor: req.actor }, async (runner, engine) => {
     const now = Date.now();
     const inGrace = new Map<string, RotationRow>();
     for (const r of await engine.state.openRotations()) if (r.status === 'grace') inGrace.set(r.secretId, r);

@@ -17,10 +17,10 @@ export interface RollbackResult {
 }
 
 export async function rollbackSecret(
-  config: RotorConfig, id: string, reason: string | null, opts: { signal?: AbortSignal } = {},
+  config: RotorConfig, id: string, reason: string | null, opts: { signal?: AbortSignal; actor?: string } = {},
 ): Promise<RollbackResult> {
   const [secret] = selectSecrets(config, [id]);
-  return withRunner(config, { signal: opts.signal }, async (runner, engine) => {
+  return withRunner(config, { signal: opts.signal, actor: opts.actor }, async (runner, engine) => {
     const rotation = (await engine.state.openRotations(secret!.id)).filter((r) => r.status === 'grace').pop();
     if (!rotation || rotation.fromVersion === null) {
       throw new NotFoundError(

@@ -39,6 +39,8 @@ export interface RotateRequest {
   progress?: ProgressFactory;
   /** Aborted: steps under way finish, nothing new starts. */
   signal?: AbortSignal;
+  /** Who acts, for the audit log (app/engine.ts RunOptions.actor). */
+  actor?: string;
 }
 
 export interface BatchResult {
@@ -56,7 +58,7 @@ export async function selected(config: RotorConfig, select: Selection, state: St
 export async function rotateSecrets(req: RotateRequest): Promise<BatchResult> {
   let progress: ProgressListener | undefined;
   const started = Date.now();
-  return withRunner(req.config, { onEvent: (e) => progress?.onEvent(e), signal: req.signal }, async (runner, engine) => {
+  return withRunner(req.config, { onEvent: (e) => progress?.onEvent(e), signal: req.signal, actor: req.actor }, async (runner, engine) => {
     const secrets = await selected(req.config, req.select, engine.state);
     progress = req.progress?.(secrets.length);
     const outcomes = await runBatch(engine.deps, secrets, { concurrency: req.concurrency ?? req.config.concurrency }, (s, propagation) =>

@@ -19,6 +19,8 @@ export const COMMANDS = {
   history: command('versions and rotations of one secret', () => import('./commands/history.js')),
   audit: command('audit verify | audit export [--since T]', () => import('./commands/audit.js')),
   backup: command('backup create --out FILE | restore FILE | verify FILE: every version, encrypted under a passphrase or key file; backup files: copies of delivered files', () => import('./commands/backup.js')),
+  serve: command('the daemon: schedule, HTTP API, metrics, JWKS, notifications', () => import('./commands/serve.js')),
+  token: command('API tokens for serve: token create --role R --name N | list | revoke <name>', () => import('./commands/token.js')),
   schema: command('print the JSON Schema of rotor.yaml', () => import('./commands/schema.js')),
 } as const;
 

@@ -13,9 +13,10 @@ import { deliveryTargetWithPaths } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/registry.js';
 import { stateWithPaths } from '../state/registry.js';
 import { isVersionStoreConfig, versionStoreWithPaths } from '../stores/registry.js';
+import { toWindow } from '../schedule/policy.js';
 import { parseDuration } from './duration.js';
 import { checkConfigRules, checkReferences, type RuleProblem } from './rules.js';
-import { configSchema, secretCommonSchema, type RotorConfig, type SecretConfig, type StoreConfig } from './schema.js';
+import { configSchema, secretCommonSchema, type RawConfig, type RotorConfig, type SecretConfig, type ServeConfig, type StoreConfig } from './schema.js';
 
 export interface LoadResult {
   config: RotorConfig;
@@ -148,6 +149,9 @@ function validate(
     store: s.store,
     target: s.target,
     intervalMs: s.interval === undefined ? undefined : parseDuration(s.interval),
+    ...(s.schedule === undefined ? {} : { schedule: s.schedule }),
+    ...(s.window === undefined ? {} : { window: toWindow(s.window) }),
+    ...(s.remind === undefined ? {} : { remindMs: parseDuration(s.remind) }),
     graceMs: parseDuration(s.grace ?? raw.defaults.grace) ?? 0,
     priority: s.priority,
     after: s.after,
@@ -172,10 +176,26 @@ function validate(
     stores,
     consumers: raw.consumers,
     secrets,
+    serve: serveConfig(raw.serve, dir),
+    notify: raw.notify,
     targetEnv,
   };
   const { errors, warnings } = checkConfigRules(config, js);
   return { config, problems: errors.map(located), warnings: [...references.warnings, ...warnings].map(located) };
+}
+
+function serveConfig(raw: RawConfig['serve'], dir: string): ServeConfig {
+  const at = raw.listen.lastIndexOf(':');
+  const ms = (text: string) => parseDuration(text) ?? 0;
+  return {
+    host: raw.listen.slice(0, at).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(raw.listen.slice(at + 1)),
+    ...(raw.tls ? { tls: { cert: resolve(dir, raw.tls.cert), key: resolve(dir, raw.tls.key) } } : {}),
+    metricsToken: raw.metricsToken,
+    tickMs: ms(raw.tick),
+    retry: { initialMs: ms(raw.retry.initial), maxMs: ms(raw.retry.max) },
+    shutdownTimeoutMs: ms(raw.shutdownTimeout),
+  };
 }
 
 function storeWithPaths(store: StoreConfig, dir: string): StoreConfig {

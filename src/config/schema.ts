@@ -10,10 +10,12 @@
 import { z } from 'zod';
 import { FIELD_PATH } from '../consumers/field-problem.js';
 import { deliveryTargetSchemas, deliveryTargetTypes, type DeliveryTargetConfig } from '../delivery/registry.js';
-import { healthSchemas } from '../consumers/health/registry.js';
-import { reloadSchemas } from '../consumers/reload/registry.js';
+import { healthKindNames, healthSchemas } from '../consumers/health/registry.js';
+import { reloadKindNames, reloadSchemas } from '../consumers/reload/registry.js';
 import { defaultStateConfig, stateDriverNames, stateSchemas, type StateConfig } from '../state/registry.js';
 import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
+import { notifierSchemas, notifierTypes, type NotifierConfig } from '../notify/registry.js';
+import { cronSchema, windowSchema, type Window } from '../schedule/policy.js';
 import { durationSchema, nameSchema, secretIdSchema } from './common.js';
 import { parseDuration } from './duration.js';
 
@@ -28,7 +30,13 @@ const name = nameSchema;
 export { durationSchema, secretIdSchema };
 
 /** A duration that must be more than zero: a timeout of 0 would fail every step at once. */
-const timeoutSchema = durationSchema.refine((s) => (parseDuration(s) ?? 0) > 0, 'a timeout must be longer than 0');
+const timeoutSchema = durationSchema
+  .refine((s) => parseDuration(s) === undefined || parseDuration(s)! > 0, 'a timeout must be longer than 0')
+  // Node's timers hold at most 2^31 - 1 ms; a longer one would fire at once.
+  .refine((s) => parseDuration(s) === undefined || parseDuration(s)! <= MAX_TIMER_MS, 'a timeout must be at most 24d');
+
+/** The longest delay a Node timer keeps (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The steps whose rotator calls run under a timeout (engine/rotator-wrap.ts); propagate has its consumers' own. */
 export const TIMED_STEPS = ['preflight', 'create', 'apply', 'verify', 'retire', 'rollback'] as const;
@@ -45,6 +53,9 @@ export const secretCommonSchema = z.looseObject({
   store: name.default('local').describe('the version store (a `stores` entry like `local`) that keeps every version of the value'),
   target: name.optional().describe('the `targets` entry the rotator changes'),
   interval: durationSchema.optional().describe('rotate this often (by `rotor rotate --due` and the daemon)'),
+  schedule: cronSchema.optional(),
+  window: windowSchema.optional(),
+  remind: durationSchema.optional().describe('notify (`secret.due-soon`) this long before the secret is due, e.g. 14d'),
   grace: durationSchema.optional().describe('how long the previous value stays valid after a rotation'),
   priority: z.enum(PRIORITIES).default('medium').describe('order in batch and emergency rotations'),
   after: z.array(secretIdSchema).max(100).default([]).describe('secrets that rotate before this one in a batch'),
@@ -70,7 +81,11 @@ const stateSchema = z
  * the value in use (delivery/registry.ts). Each kind brings its own schema.
  */
 export const storeSchema = z
-  .union([...versionStoreSchemas, ...deliveryTargetSchemas])
+  .union([...versionStoreSchemas, ...deliveryTargetSchemas], {
+    error: (issue) => (issue.code === 'invalid_union' && !hasKnownType(issue.input, [...versionStoreTypes, ...deliveryTargetTypes])
+      ? `\`type\` must be a version store (${versionStoreTypes.join(', ')}) or a delivery target (${deliveryTargetTypes.join(', ')})`
+      : undefined),
+  })
   .describe(
     `a version store (${versionStoreTypes.join(', ')}: keeps every version of a secret, which names it with \`store\`) `
       + `or a delivery target (${deliveryTargetTypes.join(', ')}: holds the one value a consumer reads; deliveries name it with \`store\`)`,
@@ -116,8 +131,21 @@ const deliverSchema = z.union([
 ]);
 
 /** Each reload and health kind brings its schema (consumers/reload/, consumers/health/). */
-const reloadSchema = z.union(reloadSchemas);
-const healthSchema = z.union(healthSchemas);
+const reloadSchema = z.union(reloadSchemas, { error: (issue) => kindError(issue, 'reload', reloadKindNames) });
+const healthSchema = z.union(healthSchemas, { error: (issue) => kindError(issue, 'health', healthKindNames) });
+
+/** Whether a union member's `type` is one the union knows: then its own, precise errors are the ones to show. */
+function hasKnownType(input: unknown, types: readonly string[]): boolean {
+  return typeof input === 'object' && input !== null && types.includes((input as { type?: unknown }).type as string);
+}
+
+/** A step of no known kind gets the list of kinds, not zod's bare "Invalid input". */
+function kindError(issue: { code: string; input?: unknown }, section: string, kinds: readonly string[]): string | undefined {
+  if (issue.code !== 'invalid_union') return undefined;
+  const input = issue.input;
+  if (typeof input === 'object' && input !== null && kinds.some((k) => Object.hasOwn(input, k))) return undefined;
+  return `a ${section} step names one kind: ${kinds.map((k) => `{ ${k}: … }`).join(', ')}`;
+}
 
 export const consumerSchema = z.strictObject({
   deliver: z.array(deliverSchema).max(100).default([]),
@@ -134,6 +162,29 @@ const targetSchema = z.strictObject({
   type: z.enum(['postgres', 'mysql', 'redis']),
   url: z.string().min(1).max(4096).describe('admin connection URL; use ${VAR} to keep credentials out of the file'),
 });
+
+const listenSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:8200')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'the port must be at most 65535');
+
+/** `serve`: the daemon (`rotor serve`). */
+const serveSchema = z
+  .strictObject({
+    listen: listenSchema.default('127.0.0.1:8200').describe('where the HTTP API listens; 127.0.0.1 keeps it on this host'),
+    tls: z
+      .strictObject({ cert: z.string().min(1).max(4096), key: z.string().min(1).max(4096) })
+      .optional()
+      .describe('serve HTTPS with this certificate and key (PEM files, relative to rotor.yaml)'),
+    metricsToken: z.boolean().default(false).describe('require a token (any role) for GET /metrics'),
+    tick: timeoutSchema.default('1s').describe('how often the schedule is checked'),
+    retry: z
+      .strictObject({ initial: timeoutSchema.default('30s'), max: timeoutSchema.default('1h') })
+      .default({ initial: '30s', max: '1h' })
+      .describe('a failed scheduled rotation is retried after `initial`, doubling up to `max`'),
+    shutdownTimeout: timeoutSchema.default('30s').describe('on SIGTERM, how long running steps may take to finish before the daemon exits (what is left is journaled for resume)'),
+  })
+  .default({ listen: '127.0.0.1:8200', metricsToken: false, tick: '1s', retry: { initial: '30s', max: '1h' }, shutdownTimeout: '30s' });
 
 export const configSchema = z.strictObject({
   version: z.literal(1, { error: 'version must be 1' }),
@@ -158,6 +209,11 @@ export const configSchema = z.strictObject({
   stores: z.record(name, storeSchema).default({}),
   consumers: z.record(name, consumerSchema).default({}),
   secrets: z.array(secretCommonSchema).max(100_000).default([]),
+  serve: serveSchema,
+  notify: z
+    .record(name, z.discriminatedUnion('type', notifierSchemas))
+    .default({})
+    .describe(`who is told what the daemon does: each entry a notifier (${notifierTypes.join(', ')}) with the events it wants`),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -174,6 +230,12 @@ export interface SecretConfig {
   store: string;
   target: string | undefined;
   intervalMs: number | undefined;
+  /** `schedule`: a cron expression (UTC); when set, it decides the due time instead of the interval. */
+  schedule?: string;
+  /** `window`: due rotations wait for it. */
+  window?: Window;
+  /** `remind`, in ms: `secret.due-soon` this long before the due time. */
+  remindMs?: number;
   graceMs: number;
   priority: Priority;
   after: string[];
@@ -184,6 +246,17 @@ export interface SecretConfig {
   spec: unknown;
   /** `timeouts`, in ms: each overrides RotorConfig.stepTimeoutMs for that step. */
   timeoutsMs?: Partial<Record<TimedStep, number>>;
+}
+
+/** `serve`, durations in ms and paths resolved. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  metricsToken: boolean;
+  tickMs: number;
+  retry: { initialMs: number; maxMs: number };
+  shutdownTimeoutMs: number;
 }
 
 export interface RotorConfig {
@@ -202,6 +275,9 @@ export interface RotorConfig {
   stores: Record<string, StoreConfig>;
   consumers: Record<string, ConsumerConfig>;
   secrets: SecretConfig[];
+  serve: ServeConfig;
+  /** `notify`: the daemon's notifiers, by name. */
+  notify: Record<string, NotifierConfig>;
   /** Environment variables the targets' admin URLs are built from: no hook command inherits them. */
   targetEnv: string[];
 }

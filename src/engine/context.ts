@@ -35,7 +35,7 @@ export interface EngineDeps {
 }
 
 export type EngineEvent =
-  | { kind: 'step'; secretId: string; step: Step; phase: 'started' | 'done' | 'failed' }
+  | { kind: 'step'; secretId: string; rotationId: string; step: Step; phase: 'started' | 'done' | 'failed' }
   | { kind: 'rollback'; secretId: string; phase: 'started' | 'done' | 'failed' }
   /** One rotator call and how long it took (rotator-wrap.ts): for metrics and slow-target hunting. */
   | { kind: 'timing'; secretId: string; call: string; step: TimedStep; ms: number; ok: boolean }

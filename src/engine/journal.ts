@@ -49,7 +49,7 @@ export async function record(deps: EngineDeps, run: Run, step: Step, phase: Step
   else await commit(deps, run, mutations);
   run.rotation.step = step;
   run.rotation.phase = phase;
-  deps.onEvent?.({ kind: 'step', secretId: run.secret.id, step, phase });
+  deps.onEvent?.({ kind: 'step', secretId: run.secret.id, rotationId: run.rotation.id, step, phase });
 }
 
 /**

@@ -125,15 +125,23 @@ export class Redactor {
  * A redactor that already knows the admin passwords in `targets`: a driver error may echo
  * the URL it was given. They are pinned: the process uses them until it ends.
  */
-export function newRedactor(config: Pick<RotorConfig, 'targets'>): Redactor {
+export function newRedactor(config: Pick<RotorConfig, 'targets'> & Partial<Pick<RotorConfig, 'notify'>>): Redactor {
   const redactor = new Redactor();
-  for (const target of Object.values(config.targets)) {
+  const pinPassword = (url: string) => {
     try {
-      const password = decodeURIComponent(new URL(target.url).password);
+      const password = decodeURIComponent(new URL(url).password);
       if (password) redactor.pin(password);
     } catch {
       // Not a URL: the rotator reports that, without echoing it.
     }
+  };
+  for (const target of Object.values(config.targets)) pinPassword(target.url);
+  // A notifier's credentials are secrets too: a Slack webhook URL is one whole.
+  for (const n of Object.values(config.notify ?? {})) {
+    if (n.type === 'slack') redactor.pin(n.webhook);
+    if (n.type === 'pagerduty') redactor.pin(n.routingKey);
+    if (n.type === 'webhook') redactor.pin(n.secret);
+    if (n.type === 'email') pinPassword(n.smtp);
   }
   return redactor;
 }

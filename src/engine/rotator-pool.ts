@@ -25,7 +25,7 @@ export class RotatorPool {
     let rotator = this.rotators.get(definition.type);
     if (!rotator) {
       rotator = definition.load().then((factory) =>
-        wrapRotator(factory({ now: this.now, baseDir: this.config.dir, hookEnvDeny: this.config.targetEnv }), { config: this.config, ...this.opts }),
+        wrapRotator(factory({ now: this.now, baseDir: this.config.dir, hookEnvDeny: this.config.targetEnv }), { config: this.config, waits: (spec) => definition.waits?.(spec), ...this.opts }),
       );
       this.rotators.set(definition.type, rotator);
     }

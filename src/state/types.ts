@@ -113,12 +113,35 @@ export type Mutation =
   | { kind: 'version.insert'; row: VersionRow }
   | { kind: 'version.stage'; secretId: string; version: number; stage: Stage; at: number }
   | { kind: 'lock.release'; secretId: string; ownerId: string }
-  | { kind: 'audit'; event: AuditInput };
+  | { kind: 'audit'; event: AuditInput }
+  | { kind: 'token.insert'; row: TokenRow }
+  | { kind: 'token.revoke'; id: string; at: number };
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * An API token of `rotor serve`. Only a hash of its secret part is kept: the token is
+ * printed once, when it is made (app/tokens.ts).
+ */
+export interface TokenRow {
+  /** Public, in the token itself (`rotor_<id>_<secret>`): how a request finds its row. */
+  id: string;
+  name: string;
+  role: Role;
+  /** SHA-256 of the secret part, hex. */
+  hash: string;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+}
 
 export interface SecretSummary {
   secretId: string;
   currentVersion: number | null;
   currentSince: number | null;
+  /** When the current value stops working by itself (a certificate's notAfter), or null. */
+  currentExpiresAt: number | null;
   stageCounts: Partial<Record<Stage, number>>;
   lastRotation: Pick<RotationRow, 'id' | 'status' | 'startedAt' | 'finishedAt' | 'error'> | null;
 }
@@ -192,6 +215,17 @@ export interface StateStore {
    * changed. A chain that verifies but ends before this head was cut at its end.
    */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
+
+  /** Every API token, revoked ones too, oldest first. */
+  tokens(): Promise<TokenRow[]>;
+  /** The token with this id (the public part of the token), revoked or not. */
+  token(id: string): Promise<TokenRow | undefined>;
+
+  /**
+   * A marker that changes whenever any process commits to the state: the daemon re-reads
+   * what it caches (summaries, open rotations) only when it changed.
+   */
+  changeMarker(): Promise<string>;
 
   /** Remembers the key id on first use; afterwards, false when another master key is in use. */
   checkKeyId(keyId: string): Promise<boolean>;

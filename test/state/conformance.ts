@@ -256,11 +256,11 @@ export function runStateConformance(name: string, newState: () => StateUnderTest
         const summaries = await s.summaries();
         expect([...summaries.keys()].sort()).toEqual(['a', 'b']);
         expect(summaries.get('a')).toEqual({
-          secretId: 'a', currentVersion: 3, currentSince: T0 + 30, stageCounts: { retired: 1, previous: 1, current: 1 },
+          secretId: 'a', currentVersion: 3, currentSince: T0 + 30, currentExpiresAt: null, stageCounts: { retired: 1, previous: 1, current: 1 },
           lastRotation: expect.objectContaining({ id: 'r-a2', status: 'grace', startedAt: T0 + 20, finishedAt: null, error: null }),
         });
         expect(summaries.get('b')).toEqual({
-          secretId: 'b', currentVersion: null, currentSince: null, stageCounts: {},
+          secretId: 'b', currentVersion: null, currentSince: null, currentExpiresAt: null, stageCounts: {},
           lastRotation: expect.objectContaining({ id: 'r-b1', status: 'running', error: 'boom' }),
         });
       });
@@ -370,6 +370,36 @@ export function runStateConformance(name: string, newState: () => StateUnderTest
         expect(await verifyChain(s.auditEvents(), auditKey, 1)).toMatchObject({ ok: true, events: n });
         expect((await collect(s.auditEvents(T0 + n - 5))).map((e) => e.seq)).toEqual([n - 4, n - 3, n - 2, n - 1, n]);
       });
+    });
+
+    it('API tokens: inserted with their audit event, found by id, revoked once, listed with revoked ones', async () => {
+      const s = await keyed();
+      const row = { id: 'abcdef0123456789', name: 'grafana', role: 'viewer' as const, hash: 'a'.repeat(64), createdAt: T0, createdBy: 'test', revokedAt: null };
+      await s.commit([{ kind: 'token.insert', row }, audit('token.created')]);
+      expect(await s.token(row.id)).toEqual(row);
+      expect(await s.token('0000000000000000')).toBeUndefined();
+      const other = await keyed();
+      await other.commit([{ kind: 'token.revoke', id: row.id, at: T0 + 5 }, audit('token.revoked')]);
+      await other.commit([{ kind: 'token.revoke', id: row.id, at: T0 + 9 }]); // a second revoke keeps the first time
+      expect(await s.token(row.id)).toEqual({ ...row, revokedAt: T0 + 5 });
+      // A new live token may take the name of a revoked one; two live ones may not share it.
+      await s.commit([{ kind: 'token.insert', row: { ...row, id: '1111111111111111', createdAt: T0 + 1 } }]);
+      await expect(s.commit([{ kind: 'token.insert', row: { ...row, id: '2222222222222222' } }])).rejects.toThrow();
+      expect((await other.tokens()).map((t) => [t.id, t.revokedAt])).toEqual([[row.id, T0 + 5], ['1111111111111111', null]]);
+    });
+
+    it('changeMarker moves when this or another process commits, and only then', async () => {
+      const s = await keyed();
+      const other = await keyed();
+      const m0 = await s.changeMarker();
+      expect(await s.changeMarker()).toBe(m0);
+      await other.commit([audit('elsewhere')]);
+      const m1 = await s.changeMarker();
+      expect(m1).not.toBe(m0);
+      await s.commit([audit('here')]);
+      const m2 = await s.changeMarker();
+      expect(m2).not.toBe(m1);
+      expect(await s.changeMarker()).toBe(m2);
     });
 
     it('checkKeyId remembers the first key id and refuses another, across processes', async () => {

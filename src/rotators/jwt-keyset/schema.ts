@@ -19,11 +19,18 @@ export const jwtSpecSchema = z
       .max(4096)
       .optional()
       .describe('HS256 only: where to write the verification key set (shared secrets, mode 0600) for services on this host'),
+    publish: z
+      .boolean()
+      .default(false)
+      .describe('serve the public keys at `rotor serve`\'s /.well-known/jwks.json: a new key appears there when it is made, before it signs, and leaves at retire'),
     rsaBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(2048).describe('RS256 modulus length'),
   })
   .superRefine((spec, ctx) => {
     if (spec.algorithm === 'HS256' && spec.jwksFile !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['jwksFile'], message: 'HS256 keys are shared secrets with no public half: there is nothing to publish; use keysetFile (written 0600) for the services that verify' });
+    }
+    if (spec.algorithm === 'HS256' && spec.publish) {
+      ctx.addIssue({ code: 'custom', path: ['publish'], message: 'HS256 keys are shared secrets with no public half: nothing can be published at /.well-known/jwks.json' });
     }
     if (spec.algorithm !== 'HS256' && spec.keysetFile !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['keysetFile'], message: `${spec.algorithm} verifiers need only the public keys: use jwksFile` });

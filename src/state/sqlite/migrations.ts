@@ -54,4 +54,15 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     // written before this migration have no expiry.
     sql: 'ALTER TABLE versions ADD COLUMN expires_at INTEGER;',
   },
+  {
+    version: 4,
+    name: 'api tokens',
+    sql: `
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER
+      );
+      CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
+    `,
+  },
 ];

@@ -3,7 +3,7 @@
  * surfaces as a clear error, never as a wrong stage silently acted on.
  */
 import { z } from 'zod';
-import type { AuditEvent, LockRow, RotationRow, StepRow, VersionRow } from '../types.js';
+import { ROLES, type AuditEvent, type LockRow, type RotationRow, type StepRow, type TokenRow, type VersionRow } from '../types.js';
 
 const stage = z.enum(['pending', 'current', 'previous', 'retired', 'failed']);
 const step = z.enum(['create', 'apply', 'verify', 'promote', 'propagate', 'retire']);
@@ -69,4 +69,13 @@ export function auditFromRow(row: unknown): AuditEvent {
     seq: r.seq, at: r.at, actor: r.actor, action: r.action, secretId: r.secret_id, version: r.version, rotationId: r.rotation_id,
     outcome: r.outcome, reason: r.reason, incident: r.incident, detail: r.detail, prevHash: r.prev_hash, hash: r.hash,
   };
+}
+
+const tokenRow = z.object({
+  id: text, name: text, role: z.enum(ROLES), hash: z.string().regex(/^[0-9a-f]{64}$/), created_at: z.number(), created_by: text, revoked_at: z.number().nullable(),
+});
+
+export function tokenFromRow(row: unknown): TokenRow {
+  const r = tokenRow.parse(row);
+  return { id: r.id, name: r.name, role: r.role, hash: r.hash, createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at };
 }

@@ -13,9 +13,9 @@ import { IntegrityError, UnkeyedAuditError } from '../../errors.js';
 import { corruptionError } from './corruption.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  AuditEvent, AuditInput, LockOwner, LockRow, Mutation, RotationRow, SecretSummary, Stage, StateStore, StepRow, VersionRow,
+  AuditEvent, AuditInput, LockOwner, LockRow, Mutation, RotationRow, SecretSummary, Stage, StateStore, StepRow, TokenRow, VersionRow,
 } from '../types.js';
-import { auditFromRow, lockFromRow, rotationFromRow, stepFromRow, versionFromRow } from './rows.js';
+import { auditFromRow, lockFromRow, rotationFromRow, stepFromRow, tokenFromRow, versionFromRow } from './rows.js';
 
 type Pending = { mutations: Mutation[]; resolve: () => void; reject: (err: unknown) => void };
 
@@ -106,12 +106,14 @@ export class SqliteStateStore implements StateStore {
     if (!batch.length) return; // close() flushed it already
     try {
       this.transaction(() => batch.forEach((p) => this.apply(p.mutations)));
+      this.commits++;
       batch.forEach((p) => p.resolve());
     } catch {
       // One bad batch member must not fail the others: retry each alone.
       for (const p of batch) {
         try {
           this.transaction(() => this.apply(p.mutations));
+          this.commits++;
           p.resolve();
         } catch (err) {
           p.reject(corruptionError(this.path, err) ?? err);
@@ -186,6 +188,16 @@ export class SqliteStateStore implements StateStore {
           break;
         case 'audit':
           this.appendAudit(m.event);
+          break;
+        case 'token.insert': {
+          const t = m.row;
+          this.stmt('INSERT INTO tokens (id, name, role, hash, created_at, created_by, revoked_at) VALUES (?,?,?,?,?,?,?)').run(
+            t.id, t.name, t.role, t.hash, t.createdAt, t.createdBy, t.revokedAt,
+          );
+          break;
+        }
+        case 'token.revoke':
+          this.stmt('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(m.at, m.id);
           break;
       }
     }
@@ -397,18 +409,19 @@ export class SqliteStateStore implements StateStore {
     const get = (id: string) => {
       let s = out.get(id);
       if (!s) {
-        s = { secretId: id, currentVersion: null, currentSince: null, stageCounts: {}, lastRotation: null };
+        s = { secretId: id, currentVersion: null, currentSince: null, currentExpiresAt: null, stageCounts: {}, lastRotation: null };
         out.set(id, s);
       }
       return s;
     };
-    for (const row of this.db.prepare('SELECT secret_id, stage, COUNT(*) n, MAX(version) v, MAX(stage_changed_at) t FROM versions GROUP BY secret_id, stage').iterate()) {
-      const r = row as { secret_id: string; stage: Stage; n: number; v: number; t: number };
+    for (const row of this.db.prepare('SELECT secret_id, stage, COUNT(*) n, MAX(version) v, MAX(stage_changed_at) t, MAX(expires_at) e FROM versions GROUP BY secret_id, stage').iterate()) {
+      const r = row as { secret_id: string; stage: Stage; n: number; v: number; t: number; e: number | null };
       const s = get(r.secret_id);
       s.stageCounts[r.stage] = r.n;
       if (r.stage === 'current') {
         s.currentVersion = r.v;
         s.currentSince = r.t;
+        s.currentExpiresAt = r.e;
       }
     }
     const last = this.db.prepare(
@@ -439,6 +452,24 @@ export class SqliteStateStore implements StateStore {
         .map(auditFromRow);
     }
   }
+
+  async tokens(): Promise<TokenRow[]> {
+    return this.guard(() => this.stmt('SELECT * FROM tokens ORDER BY created_at, id').all().map(tokenFromRow));
+  }
+
+  async token(id: string): Promise<TokenRow | undefined> {
+    return this.guard(() => {
+      const row = this.stmt('SELECT * FROM tokens WHERE id = ?').get(id);
+      return row === undefined ? undefined : tokenFromRow(row);
+    });
+  }
+
+  /** SQLite's data_version moves when another connection commits; this connection's own commits are counted here. */
+  async changeMarker(): Promise<string> {
+    return this.guard(() => `${String(this.db.pragma('data_version', { simple: true }))}.${this.commits}`);
+  }
+
+  private commits = 0;
 
   async checkKeyId(keyId: string): Promise<boolean> {
     return this.guard(() => {
