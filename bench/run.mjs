@@ -117,7 +117,7 @@ if (wanted('status')) {
 
 // 4 and 5. Sections that start their own servers, written in TypeScript against the test
 // harness (bench/databases.ts, bench/keys.ts), bundled here.
-for (const section of ['databases', 'keys']) {
+for (const section of ['databases', 'keys', 'daemon']) {
   if (!wanted(section)) continue;
   const { build } = await import('esbuild');
   // Two levels under the repository, like test/helpers, so the harness finds bin/ and node_modules/.

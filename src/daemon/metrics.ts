@@ -7,7 +7,7 @@
  *
  * Names match deploy/prometheus/rotor-rules.yaml and deploy/grafana/rotor-dashboard.json.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RotorConfig } from '../config/schema.js';
 import type { OutcomeStatus } from '../engine/context.js';
 import { dueAt } from '../app/due.js';
@@ -25,6 +25,7 @@ export class DaemonMetrics {
   private readonly duration: Histogram<'type'>;
   private readonly notifyFailed: Counter<'notifier'>;
   private readonly ticks: Counter;
+  private readonly tickSeconds: Gauge;
 
   constructor(private readonly view: StateView, private config: RotorConfig) {
     collectDefaultMetrics({ register: this.registry, prefix: 'rotor_' });
@@ -36,6 +37,7 @@ export class DaemonMetrics {
     });
     this.notifyFailed = new Counter({ name: 'rotor_notifications_failed_total', help: 'Notifications a notifier could not deliver (after retries)', labelNames: ['notifier'], registers: [this.registry] });
     this.ticks = new Counter({ name: 'rotor_scheduler_ticks_total', help: 'Scheduler ticks', registers: [this.registry] });
+    this.tickSeconds = new Gauge({ name: 'rotor_scheduler_tick_seconds', help: 'How long the last scheduler tick took', registers: [this.registry] });
     this.zero(config);
   }
 
@@ -60,8 +62,9 @@ export class DaemonMetrics {
     this.notifyFailed.inc({ notifier });
   }
 
-  tick(): void {
+  tick(seconds: number): void {
     this.ticks.inc();
+    this.tickSeconds.set(seconds);
   }
 
   async render(now: number): Promise<string> {

@@ -63,8 +63,8 @@ export class Scheduler {
   /** One pass over every secret at `now`: starts what is due, returns what it started. */
   async tick(now: number): Promise<TickResult> {
     const { view, config } = this.svc;
+    const started = performance.now();
     await view.refresh();
-    this.svc.metrics.tick();
     const rotate: SecretConfig[] = [];
     const reminded: string[] = [];
     const inGrace = new Map(view.open.filter((r) => r.status === 'grace').map((r) => [r.secretId, r]));
@@ -87,6 +87,7 @@ export class Scheduler {
     const retire = config.secrets.filter((s) => !this.busy.has(s.id) && (inGrace.get(s.id)?.retireAfter ?? Infinity) <= now).map((s) => s.id);
     if (rotate.length) this.rotate(rotate);
     if (retire.length) this.retire(retire);
+    this.svc.metrics.tick((performance.now() - started) / 1000);
     return { rotate: rotate.map((s) => s.id), retire, reminded };
   }
 
