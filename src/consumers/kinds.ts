@@ -46,6 +46,12 @@ export interface ConsumerActionKind<Step extends TimedStep> {
    * else is wrong with the file, so it is reported beside schema errors).
    */
   check?(raw: Record<string, unknown>): string | undefined;
+  /**
+   * Health kinds only: run again just before retire revokes the previous value (a
+   * Prometheus query over the consumers' own error rates). Kinds that probe an endpoint
+   * need not: propagate already proved it on the new value.
+   */
+  recheckBeforeRetire?: boolean;
   /** One attempt; throws an Error saying what went wrong. Returns the progress line. */
   run(req: ActionRequest<Step>): Promise<string>;
 }

@@ -4,6 +4,8 @@
  * the rotation in grace (the new value is live and works), with an error and a hint: the
  * old value still working is a security problem, not a broken service.
  */
+import { health } from '../consumers/actions.js';
+import { rechecksBeforeRetire } from '../consumers/health/registry.js';
 import { describeError, RotorError } from '../errors.js';
 import type { EngineDeps, RotationOutcome } from './context.js';
 import { commit, finish, runStep } from './journal.js';
@@ -45,6 +47,7 @@ async function retireStep(deps: EngineDeps, run: Run, opts: RetireOptions, retri
   const retiring = from === null ? undefined : await valueOf(deps, run, from);
   const current = await valueOf(deps, run, run.rotation.toVersion);
   const base = requestOf(deps, run);
+  const rechecked = opts.cutShort || opts.force ? undefined : await recheckBeforeRetire(deps, run);
   const done = await run.rotator.retire({ ...base, retiring, current, emergency: run.rotation.trigger === 'emergency', force: opts.force ?? false });
   const refreshed = await refreshConsumers(deps, run, opts, retried);
   const check = await run.rotator.checkRejected({ ...base, retired: retiring, current });
@@ -54,7 +57,7 @@ async function retireStep(deps: EngineDeps, run: Run, opts: RetireOptions, retri
   }
   // Bookkeeping of what the target already did: it rides with the next commit.
   if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: deps.now() });
-  return [reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
+  return [rechecked, reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
 }
 
 /**
@@ -68,4 +71,28 @@ async function refreshConsumers(deps: EngineDeps, run: Run, opts: RetireOptions,
   const value = await deliverable(deps, run, run.rotation.toVersion, [run.rotation.fromVersion]);
   const handover = { value, version: run.rotation.toVersion, previous: null };
   return `consumers: ${await run.propagation.refresh(run.secret, handover, { always: retried })}`;
+}
+
+/**
+ * Health steps that watch the consumers' own signals (a Prometheus query over their error
+ * rates) run again before the previous value is revoked: a downstream service that never
+ * picked up the new value shows up there, and retiring would break it. A failure holds the
+ * retire — the previous value stays valid — for a person to look.
+ */
+async function recheckBeforeRetire(deps: EngineDeps, run: Run): Promise<string | undefined> {
+  const checks = run.secret.consumers.flatMap((name) => (deps.config.consumers[name]?.health ?? []).filter(rechecksBeforeRetire).map((step) => ({ name, step })));
+  if (!checks.length) return undefined;
+  const input = { stdin: '', env: {}, redact: (text: string) => deps.redactor.redact(text) };
+  const lines: string[] = [];
+  for (const { name, step } of checks) {
+    try {
+      lines.push(await health(deps.config, name, step, input));
+    } catch (err) {
+      throw new RotorError(`before retire: ${describeError(err)}`, {
+        outcome: 'needs-person',
+        hint: `the previous value stays valid; find what still fails, then \`rotor retire ${run.secret.id}\`, or go back with \`rotor rollback ${run.secret.id}\``,
+      });
+    }
+  }
+  return `before retire: ${lines.join('; ')}`;
 }

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { HealthStep } from '../../src/config/schema.js';
 import { health } from '../../src/consumers/actions.js';
+import { Sandbox } from '../helpers/sandbox.js';
 import { freePort } from '../helpers/servers/common.js';
 import { startPrometheus, type PrometheusServer } from '../helpers/servers/prometheus.js';
 
@@ -123,6 +124,46 @@ describe('prometheus health when Rotor cannot tell', () => {
     expect(r.text).toContain(`Prometheus at http://127.0.0.1:${exporterPort}/prom answered 404`);
     expect(r.text).not.toContain('s3cret-pw');
   });
+});
+
+describe('prometheus health around a rotation (rotor CLI)', () => {
+  it('rolls back when the consumers fail after propagate, and holds the retire when they fail in grace', async () => {
+    const sb = new Sandbox(`version: 1
+consumers:
+  event-service:
+    deliver: [{ store: app-env, key: SECRET }]
+    health:
+      - prometheus: { url: "${prom.url}", query: '${RISING}', window: 2s }
+        interval: 1s
+stores:
+  app-env: { type: env-file, path: app.env }
+secrets:
+  - { id: app/key, type: random, grace: 3s, consumers: [event-service] }
+`);
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'app/key']); // flat: propagate watches 2 s and passes; v1 in grace
+    const graceEnds = Date.now() + 3_000; // grace counts from the end of propagate, before rotate returned
+    // The service starts failing while the old value is still valid: retire must not revoke it.
+    const rising = setInterval(() => (failures += 200), 200);
+    try {
+      await new Promise((r) => setTimeout(r, Math.max(0, graceEnds - Date.now()) + 200));
+      const held = await sb.run(['retire', 'app/key']);
+      expect(held.code).toBe(3);
+      expect(held.stdout + held.stderr).toMatch(/before retire: consumer event-service: health check failed/);
+      expect(held.stdout + held.stderr).toMatch(/rotor rollback app\/key/);
+      const status = await sb.json<{ secrets: { id: string; stages: Record<string, number> }[] }>(['status']);
+      expect(status.secrets[0]!.stages).toMatchObject({ current: 1 });
+      // A rotation whose consumers fail after propagate rolls back.
+      const rolled = await sb.run(['rotate', 'app/key', '--no-grace']);
+      expect(rolled.code).toBe(1);
+      expect(rolled.stdout + rolled.stderr).toMatch(/ROLLED BACK/);
+    } finally {
+      clearInterval(rising);
+    }
+    await prom.waitFor(`(${RISING}) or vector(0)`, (r) => r.length === 1 && Number(r[0]!.value[1]) === 0, 20_000);
+    const retired = await sb.run(['retire', 'app/key']);
+    expect(retired.code).toBe(0);
+  }, 60_000);
 });
 
 describe('prometheus health config', () => {

@@ -44,6 +44,7 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 export const prometheusHealth = {
   schema: prometheusHealthSchema,
+  recheckBeforeRetire: true,
   check(raw) {
     if (!Object.hasOwn(raw, 'prometheus') || raw.retries === undefined || raw.retries === 0) return undefined;
     return 'a prometheus health step takes no retries (a retry would watch a fresh window and could pass a failing service); lengthen its window instead';

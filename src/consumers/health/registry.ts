@@ -50,3 +50,8 @@ export function runHealthAttempt<K extends HealthKindName>(kind: K, req: ActionR
 export function healthStepProblems(raw: Record<string, unknown>): string[] {
   return names.flatMap((name) => healthKinds[name].check?.(raw) ?? []);
 }
+
+/** Whether `step` runs again just before retire (ConsumerActionKind.recheckBeforeRetire). */
+export function rechecksBeforeRetire(step: HealthStep): boolean {
+  return healthKinds[healthKindOf(step)].recheckBeforeRetire === true;
+}
