@@ -36,7 +36,7 @@ export function secretRow(s: SecretConfig, sum: SecretSummary | undefined, now: 
     overdue: due !== undefined && due <= now,
     expiresAt: sum?.currentExpiresAt ?? null,
     stages: sum?.stageCounts ?? {},
-    lastRotation: sum?.lastRotation ?? null,
+    lastRotation: last ? { id: last.id, status: last.status, startedAt: last.startedAt, finishedAt: last.finishedAt, error: last.error } : null,
     // Without lock knowledge (the daemon's view) a rotation under way is not called interrupted.
     interrupted: Boolean(heldBy && last && (last.status === 'running' || last.status === 'rolling-back') && !heldBy.has(s.id)),
   };

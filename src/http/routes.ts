@@ -59,16 +59,31 @@ export function registerRoutes(app: FastifyInstance, svc: DaemonServices, guard:
   };
   const actorOf = (token: TokenRow) => `api:${token.name}`;
 
-  app.get('/v1/secrets', async (req) => {
+  // Pages as sent, while the state and the second are the same: a dashboard's clients ask the
+  // same pages again and again, and serializing them is most of a request's cost.
+  const pages = new Map<string, string>();
+  let pagesOf = svc.config;
+  app.get('/v1/secrets', async (req, reply) => {
     await guard('viewer')(req);
     const q = parse(listQuery, req.query, 'query');
     await svc.view.refresh();
+    if (pagesOf !== svc.config) { // SIGHUP: other secrets
+      pages.clear();
+      pagesOf = svc.config;
+    }
     const now = Date.now();
-    const all = svc.config.secrets;
-    const start = q.after === undefined ? 0 : all.findIndex((s) => s.id === q.after) + 1;
-    const page = all.slice(start, start + q.limit);
-    const next = start + q.limit < all.length ? page.at(-1)?.id ?? null : null;
-    return { secrets: page.map((s) => secretRow(s, svc.view.summaries.get(s.id), now, undefined)), next, total: all.length };
+    const key = `${svc.view.readAt}|${Math.floor(now / 1000)}|${q.limit}|${q.after ?? ''}`;
+    let body = pages.get(key);
+    if (body === undefined) {
+      const all = svc.config.secrets;
+      const start = q.after === undefined ? 0 : all.findIndex((s) => s.id === q.after) + 1;
+      const page = all.slice(start, start + q.limit);
+      const next = start + q.limit < all.length ? page.at(-1)?.id ?? null : null;
+      body = JSON.stringify({ secrets: page.map((s) => secretRow(s, svc.view.summaries.get(s.id), now, undefined)), next, total: all.length });
+      if (pages.size >= 64) pages.clear();
+      pages.set(key, body);
+    }
+    return reply.header('content-type', 'application/json; charset=utf-8').send(body);
   });
 
   app.get('/v1/secrets/:id', async (req) => {

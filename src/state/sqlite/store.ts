@@ -466,7 +466,8 @@ export class SqliteStateStore implements StateStore {
 
   /** SQLite's data_version moves when another connection commits; this connection's own commits are counted here. */
   async changeMarker(): Promise<string> {
-    return this.guard(() => `${String(this.db.pragma('data_version', { simple: true }))}.${this.commits}`);
+    // A prepared statement, not db.pragma(): the daemon asks on every request.
+    return this.guard(() => `${String(this.stmt('PRAGMA data_version').pluck().get())}.${this.commits}`);
   }
 
   private commits = 0;
