@@ -14,30 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from '../helpers/daemon.js';
 import { Sandbox } from '../helpers/sandbox.js';
 import { call, isErrorBody, type Res } from './client.js';
-
-type Role = 'viewer' | 'operator' | 'admin';
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+import { RANK, ROUTES, type Role } from './routes.js';
 
 let sb: Sandbox;
 let d: ServeProcess;
 const tokens: Record<string, string> = {};
 let rotationId = '';
-
-interface Route { method: 'GET' | 'POST'; path: () => string; need: Role; body?: unknown }
-/** Every route that takes a token; for POSTs a valid body (what a refused caller would send). */
-const ROUTES: Route[] = [
-  { method: 'GET', path: () => '/v1/secrets', need: 'viewer' },
-  { method: 'GET', path: () => '/v1/secrets/app%2Fkey', need: 'viewer' },
-  { method: 'GET', path: () => '/v1/secrets/app%2Fkey/history', need: 'viewer' },
-  { method: 'GET', path: () => `/v1/rotations/${rotationId}`, need: 'viewer' },
-  { method: 'GET', path: () => '/metrics', need: 'viewer' },
-  { method: 'POST', path: () => '/v1/secrets/app%2Fkey/rotate', need: 'operator', body: { reason: 'matrix', noGrace: true } },
-  { method: 'POST', path: () => '/v1/secrets/app%2Fkey/rollback', need: 'operator', body: { reason: 'matrix' } },
-  { method: 'POST', path: () => '/v1/secrets/app%2Fkey/retire', need: 'operator', body: { force: true } },
-  { method: 'GET', path: () => '/v1/audit', need: 'admin' },
-  { method: 'POST', path: () => '/v1/emergency', need: 'admin', body: { scope: 'all', incident: 'INC-1', reason: 'matrix' } },
-];
-export const AUTHZ_ROUTES = ROUTES;
+const path = (r: (typeof ROUTES)[number]) => r.path.replace('{rotationId}', rotationId);
 
 /** What a refused call must not change: each secret's history and the audit log. */
 async function snapshot(): Promise<string> {
@@ -100,13 +83,13 @@ describe('authorization matrix', () => {
     const problems: string[] = [];
     for (const r of ROUTES) {
       for (const b of bad) {
-        const res = await call(d.port, r.path(), { method: r.method, body: r.body, ...(b.authorization ? { authorization: b.authorization } : {}), from: b.from });
-        if (res.status !== 401 || !isErrorBody(res.json)) problems.push(`${r.method} ${r.path()} with ${b.name}: ${res.status} ${res.text.slice(0, 200)}`);
+        const res = await call(d.port, path(r), { method: r.method, body: r.body, ...(b.authorization ? { authorization: b.authorization } : {}), from: b.from });
+        if (res.status !== 401 || !isErrorBody(res.json)) problems.push(`${r.method} ${path(r)} with ${b.name}: ${res.status} ${res.text.slice(0, 200)}`);
       }
       for (const role of ['viewer', 'operator'] as Role[]) {
         if (RANK[role] >= RANK[r.need]) continue;
-        const res = await call(d.port, r.path(), { method: r.method, body: r.body, token: tokens[role], from: '127.0.0.18' });
-        if (res.status !== 403 || !isErrorBody(res.json) || res.json.kind !== 'Forbidden') problems.push(`${r.method} ${r.path()} as ${role}: ${res.status} ${res.text.slice(0, 200)}`);
+        const res = await call(d.port, path(r), { method: r.method, body: r.body, token: tokens[role], from: '127.0.0.18' });
+        if (res.status !== 403 || !isErrorBody(res.json) || res.json.kind !== 'Forbidden') problems.push(`${r.method} ${path(r)} as ${role}: ${res.status} ${res.text.slice(0, 200)}`);
       }
     }
     expect(problems).toEqual([]);
@@ -119,10 +102,10 @@ describe('authorization matrix', () => {
     for (const r of ROUTES) {
       for (const role of ['viewer', 'operator', 'admin'] as Role[]) {
         if (RANK[role] < RANK[r.need]) continue;
-        const res = await call(d.port, r.path(), { method: r.method, token: tokens[role], from: '127.0.0.19', ...(r.method === 'POST' ? { body: { ...(r.body as object), bogus: 1 } } : {}) });
+        const res = await call(d.port, path(r), { method: r.method, token: tokens[role], from: '127.0.0.19', ...(r.method === 'POST' ? { body: { ...(r.body as object), bogus: 1 } } : {}) });
         const want = r.method === 'GET' ? 200 : 400;
-        if (res.status !== want) problems.push(`${r.method} ${r.path()} as ${role}: ${res.status} ${res.text.slice(0, 200)}`);
-        if (r.method === 'POST' && !/bogus/.test(res.json?.error ?? '')) problems.push(`${r.path()}: the 400 does not name the unknown field: ${res.text}`);
+        if (res.status !== want) problems.push(`${r.method} ${path(r)} as ${role}: ${res.status} ${res.text.slice(0, 200)}`);
+        if (r.method === 'POST' && !/bogus/.test(res.json?.error ?? '')) problems.push(`${path(r)}: the 400 does not name the unknown field: ${res.text}`);
       }
     }
     expect(problems).toEqual([]);
