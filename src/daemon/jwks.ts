@@ -41,8 +41,10 @@ export async function buildJwks(deps: EngineDeps, config: RotorConfig): Promise<
   }
   const body = JSON.stringify({ keys });
   // Verifiers refetch within the shortest grace, so a retired key is gone from their caches
-  // before anyone could still rely on it; never longer than an hour, never below 10 s.
+  // before anyone could still rely on it; never longer than half an hour. No floor: a floor
+  // (it was 10 s) outlives a grace shorter than twice it; 0 (grace under 2 s) means
+  // revalidate every time, which the ETag keeps cheap.
   const shortestGrace = Math.min(...secrets.map((s) => s.graceMs), 3_600_000);
-  const maxAgeSeconds = Math.max(10, Math.floor(shortestGrace / 2 / 1000));
+  const maxAgeSeconds = Math.max(0, Math.floor(shortestGrace / 2 / 1000));
   return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`, maxAgeSeconds };
 }

@@ -54,7 +54,9 @@ export function firstSight(secretId: string): { onEvent: (e: EngineEvent) => voi
     seen,
     onEvent: (e) => {
       if (done || e.secretId !== secretId) return;
-      if (e.kind === 'step') {
+      // A secret whose last rotation is still in grace has that rotation retired first (its
+      // `retire` step, under the old rotation's id): that is not the rotation started here.
+      if (e.kind === 'step' && e.step !== 'retire') {
         done = true;
         settle({ rotationId: e.rotationId });
       } else if (e.kind === 'finished') {

@@ -51,6 +51,7 @@ export function openApiDocument() {
         requestBody: body({ scope: { enum: ['critical', 'high', 'all'] }, incident: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' }, reason: { type: 'string', minLength: 1, maxLength: 500 } }, ['scope', 'incident', 'reason']),
         responses: responses({ 202: json('started; an incident report is written when it ends') }),
       } },
+      '/v1/openapi.json': { get: { summary: 'this document', security: [], responses: { 200: json('OpenAPI 3.1') } } },
       '/healthz': { get: { summary: 'the process answers', security: [], responses: { 200: json('ok') } } },
       '/readyz': { get: { summary: 'ready for work (503 while stopping)', security: [], responses: { 200: json('ready'), 503: json('stopping') } } },
       '/metrics': { get: { summary: 'Prometheus metrics (a token when serve.metricsToken)', security: [], responses: { 200: { description: 'text exposition format' } } } },

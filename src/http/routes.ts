@@ -41,7 +41,8 @@ const rotationId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a rotation id');
 
 /** zod's verdict as a 400 naming every problem. */
 function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const r = schema.safeParse(input ?? {});
+  // No body at all is {}; a body of JSON `null` is a body, and not an object.
+  const r = schema.safeParse(input === undefined ? {} : input);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
   throw new UsageError(`bad ${what}: ${problems}`, 'see /v1/openapi.json');

@@ -41,6 +41,13 @@ export function buildApp(svc: DaemonServices, opts: { ready: () => boolean }): F
     bodyLimit: BODY_LIMIT,
     // Ids are URL-encoded path segments (database%2Fprimary); a longer one is no id of ours.
     routerOptions: { maxParamLength: 256 },
+    // A path the router cannot decode (%E0%A4%A) or a segment past maxParamLength: the same
+    // `{error, kind, hint}` as every other refusal, not fastify's own body.
+    frameworkErrors: (err: { code?: string }, _req: FastifyRequest, reply: FastifyReply) => reply.code(400).send({
+      error: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 256 characters' : 'the path is not valid URL encoding',
+      kind: 'BadRequest',
+      hint: 'ids are lower-case segments like database/primary, URL-encoded in one path segment (database%2Fprimary)',
+    }),
     ...(serve.tls ? { https: readTls(serve.tls) } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const limiter = new FailureLimiter();
