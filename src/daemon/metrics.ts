@@ -72,6 +72,7 @@ export class DaemonMetrics {
   }
 
   private secretGauges(now: number): string {
+    const info: string[] = [];
     const age: string[] = [];
     const due: string[] = [];
     const expiry: string[] = [];
@@ -79,6 +80,7 @@ export class DaemonMetrics {
     for (const s of this.config.secrets) {
       const sum = this.view.summaries.get(s.id);
       const id = label(s.id);
+      info.push(`rotor_secret_info{secret=${id},type=${label(s.type)},priority=${label(s.priority)}} 1`);
       if (sum?.currentSince) age.push(`rotor_secret_age_seconds{secret=${id},type=${label(s.type)},priority=${label(s.priority)}} ${((now - sum.currentSince) / 1000).toFixed(3)}`);
       const at = dueAt(s, sum);
       // The time it will really rotate: a window moves it (the overdue alert must not fire while it waits for one).
@@ -95,6 +97,7 @@ export class DaemonMetrics {
       oldest.push(`rotor_rotation_open_oldest_seconds{status="${status}"} ${rows.length ? ((now - first) / 1000).toFixed(3) : 0}`);
     }
     return [
+      family('rotor_secret_info', 'One series per configured secret, rotated or not: its type and priority for alerts to join on', info),
       family('rotor_secret_age_seconds', 'Time since the current version was made', age),
       family('rotor_secret_due_timestamp_seconds', 'When the secret is due to rotate (unix seconds), its window considered', due),
       family('rotor_secret_expiry_timestamp_seconds', 'When the current value expires by itself (certificates)', expiry),

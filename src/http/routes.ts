@@ -19,6 +19,7 @@ import { PRIORITY_RANK, type SecretConfig } from '../config/schema.js';
 import type { DaemonServices } from '../daemon/services.js';
 import { firstSight } from '../daemon/runs.js';
 import { NotFoundError, UsageError } from '../errors.js';
+import { HttpError } from './auth.js';
 import type { Role, TokenRow } from '../state/types.js';
 
 type Guard = (role: Role) => (req: FastifyRequest) => Promise<TokenRow>;
@@ -133,7 +134,11 @@ export function registerRoutes(app: FastifyInstance, svc: DaemonServices, guard:
     const token = await guard('operator')(req);
     const secret = secretOf(req);
     const body = parse(rollbackBody, req.body, 'body');
-    const r = await svc.runs.track(rollbackSecret(svc.config, secret.id, body.reason ?? null, { signal: svc.shutdown, actor: actorOf(token) }));
+    const r = await svc.runs.track(rollbackSecret(svc.config, secret.id, body.reason ?? null, { signal: svc.shutdown, actor: actorOf(token) })).catch((err: unknown) => {
+      // The secret exists; what is missing is a previous value in grace: a conflict with its state, as for retire.
+      if (err instanceof NotFoundError) throw new HttpError(409, err.message, 'NothingToRollBack', err.hint);
+      throw err;
+    });
     const status = r.outcome.status === 'rolled-back' ? 200 : r.outcome.status === 'busy' ? 409 : 500;
     return reply.code(status).send({ outcome: r.outcome, current: r.fromVersion, withdrawn: r.toVersion });
   });

@@ -28,6 +28,8 @@ export const BODY_LIMIT = 16 * 1024;
 export async function startHttp(svc: DaemonServices, opts: { ready: () => boolean }): Promise<HttpServer> {
   const { serve } = svc.config;
   const app = buildApp(svc, opts);
+  // Bounded: a flood of idle connections cannot exhaust the daemon's descriptors.
+  app.server.maxConnections = 1024;
   await app.listen({ host: serve.host, port: serve.port });
   const addr = app.server.address();
   const address = typeof addr === 'object' && addr ? `${serve.tls ? 'https' : 'http'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
@@ -39,6 +41,9 @@ export function buildApp(svc: DaemonServices, opts: { ready: () => boolean }): F
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
+    // A client that sends slowly cannot hold a connection for Node's default 5 minutes.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
     // Ids are URL-encoded path segments (database%2Fprimary); a longer one is no id of ours.
     routerOptions: { maxParamLength: 256 },
     // A path the router cannot decode (%E0%A4%A) or a segment past maxParamLength: the same

@@ -23,7 +23,9 @@ const EXPORTED = [
 ];
 const HISTOGRAMS = ['rotor_rotation_duration_seconds'];
 const RECORDED = ['secret_age_days'];
-const allowed = new Set([...EXPORTED, ...HISTOGRAMS.flatMap((h) => ['_bucket', '_sum', '_count'].map((s) => h + s)), ...RECORDED]);
+/** Exported for rules to join on (type, priority), not charted. */
+const JOINED = ['rotor_secret_info'];
+const allowed = new Set([...EXPORTED, ...HISTOGRAMS.flatMap((h) => ['_bucket', '_sum', '_count'].map((s) => h + s)), ...RECORDED, ...JOINED]);
 
 function promtool(): string {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

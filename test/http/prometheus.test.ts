@@ -70,7 +70,7 @@ describe('Prometheus scraping rotor serve', () => {
   // A secret whose first rotation never succeeded has no rotor_secret_age_seconds series, and
   // the alert joins on it for type and priority: so it never fires, though the secret is due
   // (rotor_secret_due_timestamp_seconds is 0) and every attempt fails. See the report.
-  it.fails('SecretRotationOverdue also fires for a secret that was never rotated and whose first rotation keeps failing', async () => {
+  it('SecretRotationOverdue also fires for a secret that was never rotated and whose first rotation keeps failing', async () => {
     const due = await prom!.waitFor('rotor_secret_due_timestamp_seconds{secret="app/never"}', (rs) => rs.length === 1);
     expect(Number(due[0]!.value[1])).toBe(0);
     await prom!.waitFor('ALERTS{alertname="SecretRotationOverdue", secret="app/never", alertstate="firing"}', (rs) => rs.length === 1, 8_000);
