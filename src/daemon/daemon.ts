@@ -38,6 +38,8 @@ export interface DaemonOptions {
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const config = withListen(opts.config, opts.listen);
+  // Unreadable TLS files stop the start before anything opens or resumes.
+  if (config.serve.tls) readTls(config.serve.tls);
   const engine = await openEngine(config);
   const redact = (s: string) => engine.deps.redactor?.redact(s) ?? s;
   const log = daemonLog({ redact });
