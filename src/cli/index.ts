@@ -3,9 +3,8 @@
  * 2 bad usage or configuration, 3 a person must look). Command modules are imported only
  * when run, so `rotor --version` loads almost nothing.
  */
+import { ROTOR_VERSION as VERSION } from '../version.js';
 import { COMMANDS, type CommandName } from './commands.js';
-
-const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;

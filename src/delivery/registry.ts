@@ -10,12 +10,14 @@
  */
 import type { z } from 'zod';
 import { envFileTarget, jsonFileTarget, yamlFileTarget } from './files/index.js';
+import { kubernetesTarget } from './kubernetes/index.js';
 import type { DeliveryTarget, DeliveryTargetDefinition } from './types.js';
 
 const definitions = {
   'env-file': envFileTarget,
   json: jsonFileTarget,
   yaml: yamlFileTarget,
+  kubernetes: kubernetesTarget,
 } as const;
 
 type Definitions = typeof definitions;
@@ -47,4 +49,10 @@ export function openDeliveryTarget<T extends DeliveryTargetType>(config: ConfigO
 /** `config` with its paths resolved against `dir`. */
 export function deliveryTargetWithPaths<T extends DeliveryTargetType>(config: ConfigOf[T] & { type: T }, dir: string): ConfigOf[T] {
   return deliveryTargets[config.type].withPaths(config, dir);
+}
+
+/** The kind's preflight (DeliveryTargetDefinition.preflight), when it has one. */
+export async function preflightDeliveryTarget<T extends DeliveryTargetType>(config: ConfigOf[T] & { type: T }): Promise<void> {
+  const def: DeliveryTargetDefinition<ConfigOf[T]> = deliveryTargets[config.type];
+  await def.preflight?.(config);
 }

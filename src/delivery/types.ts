@@ -59,4 +59,10 @@ export interface DeliveryTargetDefinition<Config extends { type: string }> {
   withPaths(config: Config, dir: string): Config;
   /** Opens the target; the implementation is imported here, so loading the config stays cheap. */
   open(config: Config): Promise<DeliveryTarget>;
+  /**
+   * Optional: proves, touching nothing, that Rotor may write this target (a Kubernetes
+   * Secret's RBAC). Runs at `rotor plan` and before a rotation's `create`; throws a
+   * RotorError whose outcome is `usage` for what a person must grant.
+   */
+  preflight?(config: Config): Promise<void>;
 }

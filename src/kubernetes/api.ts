@@ -1,0 +1,111 @@
+/**
+ * Rotor's one door to the Kubernetes API, on the official client (@kubernetes/client-node):
+ * which cluster and credentials (connect), and what an API error means to the user
+ * (KubeApiError). Imported only when a Kubernetes target, reload or health step runs.
+ *
+ * The client is pinned to 1.x: 2.x needs undici 8, which needs Node 22 (it fails to load
+ * on Node 20), and Rotor supports Node 20.
+ */
+import { resolve } from 'node:path';
+import {
+  ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions,
+} from '@kubernetes/client-node';
+import { RotorError } from '../errors.js';
+import type { KubeConnection } from './schema.js';
+
+export interface Kube {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+  authz: AuthorizationV1Api;
+  /** Which cluster and user, for messages: `context double (https://…)`. */
+  where: string;
+}
+
+/** The kubeconfig, context or service account cannot be used. Nothing was sent to any cluster. */
+export class KubeConfigError extends RotorError {
+  constructor(message: string, hint: string, cause?: unknown) {
+    super(message, { outcome: 'usage', hint, cause });
+  }
+}
+
+/**
+ * An API server's refusal, from its Status object: its reason and message (names of
+ * objects, never their data). Forbidden and Unauthorized are usage problems — a person must
+ * grant a permission or fix credentials; nothing here changed the object.
+ */
+export class KubeApiError extends RotorError {
+  constructor(readonly code: number, readonly reason: string, message: string, hint: string | undefined, cause?: unknown) {
+    super(message, { outcome: code === 401 || code === 403 ? 'usage' : 'rolled-back', hint, cause });
+  }
+}
+
+/** Merge patch (RFC 7386): it works the same on Secrets, workloads and custom resources, which strategic merge does not. */
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * Opens the cluster `conn` names. The order is kubectl's, except that a pod's service
+ * account comes before ~/.kube/config: in a pod, a kubeconfig baked into the image is
+ * rarely the identity meant.
+ */
+export function connect(conn: KubeConnection, dir: string): Kube {
+  const kc = new KubeConfig();
+  const file = conn.kubeconfig === undefined ? undefined : resolve(dir, conn.kubeconfig);
+  try {
+    if (file !== undefined) kc.loadFromFile(file);
+    else if (!process.env.KUBECONFIG && process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new KubeConfigError(`cannot load ${file ?? (process.env.KUBECONFIG ? `KUBECONFIG (${process.env.KUBECONFIG})` : 'the in-cluster service account or ~/.kube/config')}: ${(err as Error).message}`,
+      'set `kubeconfig` on the store or step, or KUBECONFIG, to a readable kubeconfig', err);
+  }
+  if (conn.context !== undefined) {
+    if (!kc.getContextObject(conn.context)) throw new KubeConfigError(`the kubeconfig has no context "${conn.context}"`, `one of: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+    kc.setCurrentContext(conn.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeConfigError('the kubeconfig names no cluster for its current context', 'set `context`, or current-context in the kubeconfig');
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    authz: kc.makeApiClient(AuthorizationV1Api),
+    where: `${kc.getCurrentContext() ? `context ${kc.getCurrentContext()} ` : ''}(${cluster.server})`,
+  };
+}
+
+interface Status { reason?: string; message?: string }
+
+function statusOf(body: unknown): Status {
+  let b: unknown = body;
+  if (typeof b === 'string') {
+    try {
+      b = JSON.parse(b);
+    } catch {
+      return {};
+    }
+  }
+  if (typeof b !== 'object' || b === null) return {};
+  const s = b as Record<string, unknown>;
+  return { reason: typeof s.reason === 'string' ? s.reason : undefined, message: typeof s.message === 'string' ? s.message : undefined };
+}
+
+/** The HTTP status of a failed call, or undefined when the server was not reached. */
+export function codeOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+/** What a failed call means, said with `doing` ("patch Secret apps/api"). */
+export function kubeError(err: unknown, doing: string, kube: Pick<Kube, 'where'>): RotorError {
+  if (err instanceof RotorError) return err;
+  if (!(err instanceof ApiException)) {
+    const e = err as Error & { cause?: { code?: string } };
+    return new KubeApiError(0, 'Unreachable', `cannot ${doing}: the API server at ${kube.where} did not answer (${e.cause?.code ?? e.message})`, 'check the cluster address and that it is reachable from here', err);
+  }
+  const s = statusOf(err.body);
+  const text = `cannot ${doing}: ${err.code} ${s.reason ?? ''}${s.message ? ` (${s.message})` : ''}`.replace(/\s+/g, ' ').trim();
+  const hint = err.code === 403
+    ? 'grant the missing verb on that resource to the identity Rotor uses (README: the minimal Role)'
+    : err.code === 401 ? `the credentials of ${kube.where} were refused; renew the token or fix the kubeconfig` : undefined;
+  return new KubeApiError(err.code, s.reason ?? 'Unknown', `${text} at ${kube.where}`, hint, err);
+}
