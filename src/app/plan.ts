@@ -7,6 +7,7 @@
 import { formatDuration } from '../config/duration.js';
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import { deliveriesFor } from '../consumers/actions.js';
+import { preflightConsumers } from '../consumers/preflight.js';
 import { orderSecrets } from '../engine/planner.js';
 import { newRedactor } from '../engine/redact.js';
 import { requestFor, RotatorPool } from '../engine/rotator-pool.js';
@@ -92,16 +93,18 @@ interface TargetCheck {
   problem?: PlanProblem;
 }
 
-/** Asks each secret's target, read-only, whether it can do what the secret asks. */
+/** Asks each secret's target, read-only, whether it can do what the secret asks, and its consumers' kinds whether they may act. */
 async function checkTargets(config: RotorConfig, secrets: SecretConfig[]): Promise<Map<string, TargetCheck>> {
   const out = new Map<string, TargetCheck>();
   const redactor = newRedactor(config);
   const rotators = new RotatorPool(config, Date.now, { redactor });
   const signal = new AbortController().signal;
   try {
-    await Promise.all(secrets.filter((s) => s.target !== undefined).map(async (s) => {
+    await Promise.all(secrets.filter((s) => s.target !== undefined || s.consumers.length).map(async (s) => {
       try {
-        out.set(s.id, await (await rotators.get(definitionOf(s.type))).preflight(requestFor(config, s, signal)));
+        const check = s.target === undefined ? { notes: [] } : await (await rotators.get(definitionOf(s.type))).preflight(requestFor(config, s, signal));
+        await preflightConsumers(config, s);
+        out.set(s.id, check);
       } catch (err) {
         out.set(s.id, {
           notes: [],

@@ -104,10 +104,14 @@ export interface DeliverOptions {
   restoring?: boolean;
 }
 
-/** Writes what `consumer` takes of one secret. `changed`: whether any target's content changed. */
+/**
+ * Writes what `consumer` takes of one secret. `changed`: whether any target's content
+ * changed; `texts`: what went into its delivery targets (for steps that wait for it to
+ * arrive downstream, CommandInput.delivered).
+ */
 export async function deliver(
   config: RotorConfig, name: string, consumer: ConsumerConfig, input: DeliveryInput, opts: DeliverOptions = {},
-): Promise<{ lines: string[]; changed: boolean }> {
+): Promise<{ lines: string[]; changed: boolean; texts: string[] }> {
   const type = typeOf(config, input.secretId);
   // One write per delivery target, however many keys go into it.
   const byStore = new Map<string, Assignment[]>();
@@ -140,7 +144,7 @@ export async function deliver(
       throw new ConsumerError(name, `cannot deliver into ${storeName} (${target.location}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
     }
   }
-  return { lines: done, changed };
+  return { lines: done, changed, texts: [...byStore.values()].flat().map((a) => a.value) };
 }
 
 /** Renders a template's placeholders (consumers/template.ts); a field the value lacks is an error, never an empty string. */

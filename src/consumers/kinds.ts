@@ -17,6 +17,12 @@ export interface CommandInput {
   stdin: string;
   env: NodeJS.ProcessEnv;
   redact: (text: string) => string;
+  /**
+   * The texts this round delivered for the consumer (or, for a consumer fed through
+   * another's deliveries, at the consumers before it): what a step that waits for a value
+   * to arrive downstream (an ExternalSecret's target Secret) compares against.
+   */
+  delivered?: readonly string[];
 }
 
 /** The fields every step has: actions.ts reads them to retry. */
@@ -52,6 +58,13 @@ export interface ConsumerActionKind<Step extends TimedStep> {
    * need not: propagate already proved it on the new value.
    */
   recheckBeforeRetire?: boolean;
+  /**
+   * Optional: proves, touching nothing, that the step will be allowed to run (a Kubernetes
+   * step's RBAC). Runs at `rotor plan` and before a rotation's `create`, so a missing
+   * permission refuses the rotation before anything changes; throws a RotorError whose
+   * outcome is `usage` for what a person must grant.
+   */
+  preflight?(req: { step: Step; config: RotorConfig }): Promise<void>;
   /** One attempt; throws an Error saying what went wrong. Returns the progress line. */
   run(req: ActionRequest<Step>): Promise<string>;
 }

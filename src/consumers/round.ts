@@ -40,6 +40,8 @@ interface Arrival extends RoundMember {
   failure?: unknown;
   /** A delivery for this member changed a file at a consumer earlier in the round. */
   changedFiles: boolean;
+  /** What deliveries for this member put into delivery targets so far in the round. */
+  texts: string[];
   settle: { resolve: (detail: string) => void; reject: (err: unknown) => void };
 }
 
@@ -73,7 +75,7 @@ export class ReloadRound {
   /** Hands a member's value to the round; settles once the round has run its consumers. */
   arrive(member: RoundMember): Promise<string> {
     const result = new Promise<string>((resolve, reject) => {
-      this.arrivals.push({ ...member, lines: [], changedFiles: false, settle: { resolve, reject } });
+      this.arrivals.push({ ...member, lines: [], changedFiles: false, texts: [], settle: { resolve, reject } });
     });
     this.waiting.delete(member.secretId);
     this.startIfComplete();
@@ -113,6 +115,7 @@ export class ReloadRound {
       let changed = false;
       // Read before this consumer's deliveries count: it is fed by *earlier* consumers.
       const fedByEarlier = members.some((m) => m.changedFiles && !deliveriesFor(consumer, m.secretId).length);
+      const deliveredHere: string[] = [];
       for (const m of members) {
         try {
           const delivered = await deliver(this.config, name, consumer, { secretId: m.secretId, value: m.value, previous: m.previous ?? null }, {
@@ -121,6 +124,8 @@ export class ReloadRound {
           m.lines.push(...delivered.lines.map((l) => `${name}: ${l}`));
           changed ||= delivered.changed;
           m.changedFiles ||= delivered.changed;
+          m.texts.push(...delivered.texts);
+          deliveredHere.push(...delivered.texts);
         } catch (err) {
           m.failure = err;
         }
@@ -131,7 +136,10 @@ export class ReloadRound {
       const shared = members.length > 1 ? ` (once for ${members.map((m) => m.secretId).join(', ')})` : '';
       const say = (line: string) => members.forEach((m) => m.lines.push(`${name}: ${line}${shared}`));
       try {
-        const input = commandInput(members, await deliveredValues(this.config, consumer));
+        // A consumer fed through earlier consumers' deliveries (an ExternalSecret reading what
+        // was delivered to Secrets Manager) waits for what those delivered.
+        const delivered = deliveredHere.length ? deliveredHere : members.flatMap((m) => m.texts);
+        const input = { ...commandInput(members, await deliveredValues(this.config, consumer)), delivered };
         for (const r of consumer.reload) say(await reload(this.config, name, r, input));
         for (const h of consumer.health) {
           try {

@@ -16,6 +16,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { SecretConfig } from '../config/schema.js';
+import { preflightConsumers } from '../consumers/preflight.js';
 import { describeError, RotorError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
 import type { RotationRow, Step, VersionRow } from '../state/types.js';
@@ -120,14 +121,16 @@ export class Runner {
   }
 
   /**
-   * Asks the rotator whether the target can do this rotation at all, before anything is
-   * created: an unsupported strategy or a missing privilege refuses the secret (exit 2), an
+   * Asks the rotator whether the target can do this rotation at all, and the consumers'
+   * kinds whether they will be allowed to deliver, reload and check (consumers/preflight.ts),
+   * before anything is created: an unsupported strategy or a missing privilege refuses the secret (exit 2), an
    * unreachable target fails it with nothing touched (exit 1).
    */
   private async preflight(secret: SecretConfig, supplied: boolean): Promise<RotationOutcome | undefined> {
     const rotator = await this.rotators.get(this.deps.definitionOf(secret));
     try {
       await rotator.preflight({ ...requestFor(this.deps.config, secret, this.abort.signal), supplied });
+      await preflightConsumers(this.deps.config, secret);
       return undefined;
     } catch (err) {
       const usage = err instanceof RotorError && err.outcome === 'usage';

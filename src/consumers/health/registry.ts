@@ -8,10 +8,12 @@
  * const line = await runHealthAttempt(healthKindOf(step), { step, config, input, timeoutMs: 30_000 });
  */
 import type { z } from 'zod';
+import type { RotorConfig } from '../../config/schema.js';
 import { kindOf, type ActionRequest, type ConsumerActionKind } from '../kinds.js';
 import { commandHealth } from './command.js';
 import { httpHealth } from './http.js';
 import { prometheusHealth } from './prometheus.js';
+import { rolloutStatusHealth } from './rollout-status.js';
 import { tcpHealth } from './tcp.js';
 
 const definitions = {
@@ -19,6 +21,7 @@ const definitions = {
   tcp: tcpHealth,
   command: commandHealth,
   prometheus: prometheusHealth,
+  rolloutStatus: rolloutStatusHealth,
 } as const;
 
 type Definitions = typeof definitions;
@@ -54,4 +57,14 @@ export function healthStepProblems(raw: Record<string, unknown>): string[] {
 /** Whether `step` runs again just before retire (ConsumerActionKind.recheckBeforeRetire). */
 export function rechecksBeforeRetire(step: HealthStep): boolean {
   return healthKinds[healthKindOf(step)].recheckBeforeRetire === true;
+}
+
+/** The step's preflight (ConsumerActionKind.preflight), when its kind has one. */
+export async function preflightHealthStep(step: HealthStep, config: RotorConfig): Promise<void> {
+  await preflightOf(healthKindOf(step), step, config);
+}
+
+async function preflightOf<K extends HealthKindName>(kind: K, step: StepOf[K], config: RotorConfig): Promise<void> {
+  const def: ConsumerActionKind<StepOf[K]> = healthKinds[kind];
+  await def.preflight?.({ step, config });
 }

@@ -8,15 +8,20 @@
  * const line = await runReloadAttempt(reloadKindOf(step), { step, config, input, timeoutMs: 30_000 });
  */
 import type { z } from 'zod';
+import type { RotorConfig } from '../../config/schema.js';
 import { kindOf, type ActionRequest, type ConsumerActionKind } from '../kinds.js';
 import { commandReload } from './command.js';
+import { externalSecretReload } from './external-secret.js';
 import { httpReload } from './http.js';
+import { rolloutRestartReload } from './rollout-restart.js';
 import { signalReload } from './signal.js';
 
 const definitions = {
   command: commandReload,
   http: httpReload,
   signal: signalReload,
+  externalSecret: externalSecretReload,
+  rolloutRestart: rolloutRestartReload,
 } as const;
 
 type Definitions = typeof definitions;
@@ -47,4 +52,14 @@ export function runReloadAttempt<K extends ReloadKindName>(kind: K, req: ActionR
 /** What the kinds' own checks find on a raw step (see ConsumerActionKind.check). */
 export function reloadStepProblems(raw: Record<string, unknown>): string[] {
   return names.flatMap((name) => reloadKinds[name].check?.(raw) ?? []);
+}
+
+/** The step's preflight (ConsumerActionKind.preflight), when its kind has one. */
+export async function preflightReloadStep(step: ReloadStep, config: RotorConfig): Promise<void> {
+  await preflightOf(reloadKindOf(step), step, config);
+}
+
+async function preflightOf<K extends ReloadKindName>(kind: K, step: StepOf[K], config: RotorConfig): Promise<void> {
+  const def: ConsumerActionKind<StepOf[K]> = reloadKinds[kind];
+  await def.preflight?.({ step, config });
 }
