@@ -18,7 +18,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3'],
+  // The AWS SDK stays a package of its own: only configs with AWS entries load it, and its
+  // CommonJS build loses its named exports when bundled behind a dynamic import.
+  external: ['better-sqlite3', '@aws-sdk/*'],
   sourcemap: 'linked',
   minify: true,
   // Error classes keep their names: `--json` errors report them as `kind`.

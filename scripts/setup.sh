@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: the toolchain for native addons and, with --test, the real servers the
-# tests start privately (PostgreSQL, MariaDB, Redis; each run uses its own temp dir and port).
+# tests start privately (PostgreSQL, MariaDB, Redis, and moto for Secrets Manager; each run
+# uses its own temp dir and port).
 pkgs=()
 for tool in python3 make g++; do command -v "$tool" >/dev/null || pkgs+=("$tool"); done
 if [ "${1:-}" = "--test" ]; then
@@ -15,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v redis-server >/dev/null || pkgs+=(redis-server)
   command -v script >/dev/null || pkgs+=(bsdutils)
   command -v promtool >/dev/null || pkgs+=(prometheus)
+  # moto lives in a project-local virtualenv (.venv/), so the venv module must exist.
+  python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
 fi
 if ((${#pkgs[@]})); then
   echo "setup: installing ${pkgs[*]} from Debian's packages"
@@ -31,5 +34,14 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   # it in `npm ci`; `npm install --no-save` installs the same locked versions without
   # rewriting the lockfile.
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-save --no-audit --no-fund --loglevel=error
+fi
+if [ "${1:-}" = "--test" ]; then
+  # moto stands in for AWS Secrets Manager and KMS (test/helpers/servers/moto.ts). It is a
+  # test tool only: the product stays TypeScript, so it goes into .venv/, not the system.
+  if [ ! -x .venv/bin/moto_server ]; then
+    echo "setup: installing moto[server] into .venv/ from PyPI"
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+  fi
 fi
 npm run --silent build

@@ -9,6 +9,7 @@ import type { SecretValue } from '../rotators/types.js';
 import type { AnyRotator, EngineDeps } from './context.js';
 import { releaseInCommit, releaseUnstarted, takeOne } from './locks.js';
 import { requestFor } from './rotator-pool.js';
+import { mirrorStages } from './stage-mirror.js';
 import { newRotationId } from './rotation-id.js';
 import { fingerprintOf, serialize, valueAccess } from './values.js';
 
@@ -139,7 +140,8 @@ export async function adoptValue(
       releaseInCommit(deps, secret.id),
     ]);
     released = true;
-    return { secretId: secret.id, version, rotationId, detail };
+    const foreign = await mirrorStages(deps, secret, access.store);
+    return { secretId: secret.id, version, rotationId, detail: [detail, ...foreign].join('; ') };
   } finally {
     if (!released) await releaseUnstarted(deps, secret.id, { quiet: true });
   }

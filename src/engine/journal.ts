@@ -19,12 +19,17 @@ import type { Mutation, RotationRow, Step, StepPhase } from '../state/types.js';
 import type { EngineDeps } from './context.js';
 import { releaseInCommit } from './locks.js';
 import type { Run } from './run.js';
+import { changesStages, mirrorStages } from './stage-mirror.js';
 
-/** Commits `mutations` for a run, after whatever it deferred. */
-export function commit(deps: EngineDeps, run: Run, mutations: Mutation[]): Promise<void> {
+/**
+ * Commits `mutations` for a run, after whatever it deferred. A commit that changes stages
+ * is mirrored into a store that shows them (stage-mirror.ts) before anything acts on it.
+ */
+export async function commit(deps: EngineDeps, run: Run, mutations: Mutation[]): Promise<void> {
   const all = [...run.deferred, ...mutations];
   run.deferred = [];
-  return deps.state.commit(all);
+  await deps.state.commit(all);
+  if (changesStages(all, run.secret.id)) run.warnings.push(...(await mirrorStages(deps, run.secret, run.access.store)));
 }
 
 /** The audit event of `rotation`, as a mutation to commit with the record it describes. */

@@ -8,6 +8,7 @@ import type { Mutation, Step } from '../state/types.js';
 import type { EngineDeps } from './context.js';
 import { commit } from './journal.js';
 import { deliverable, reported, requestOf, valueOf, type Run } from './run.js';
+import { mirrorStages } from './stage-mirror.js';
 import { fingerprintOf, parseStored, serialize } from './values.js';
 
 /** The steps before a value is live; retire follows after grace. */
@@ -24,6 +25,8 @@ const ACTS: Record<LiveStep, (deps: EngineDeps, run: Run) => Promise<string | un
     const { secret, rotation } = run;
     // A value stored before a crash is reused, never replaced: it may already be applied.
     const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion, rotationId: rotation.id, exact: true });
+    // Labels first: one another rotation left pending is cleared before this version takes it.
+    const foreign = await mirrorStages(deps, secret, run.access.store, (live) => [...live, { version: rotation.toVersion, rotationId: rotation.id, stage: 'pending' }]);
     let value: SecretValue;
     if (stored !== undefined) {
       value = parseStored(run.access, secret.id, rotation.toVersion, stored);
@@ -46,7 +49,7 @@ const ACTS: Record<LiveStep, (deps: EngineDeps, run: Run) => Promise<string | un
         rotationId: rotation.id, fingerprint: fingerprintOf(run.access, secret.id, value), expiresAt: null,
       },
     });
-    return stored !== undefined ? `reused v${rotation.toVersion} stored before an interruption` : `stored v${rotation.toVersion}`;
+    return [stored !== undefined ? `reused v${rotation.toVersion} stored before an interruption` : `stored v${rotation.toVersion}`, ...foreign].join('; ');
   },
 
   async apply(deps, run) {

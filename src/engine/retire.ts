@@ -9,6 +9,7 @@ import { rechecksBeforeRetire } from '../consumers/health/registry.js';
 import { describeError, RotorError } from '../errors.js';
 import type { EngineDeps, RotationOutcome } from './context.js';
 import { commit, finish, runStep } from './journal.js';
+import { mirrorStages } from './stage-mirror.js';
 import { releaseInCommit } from './locks.js';
 import { deliverable, holdsRetiring, outcomeOf, reported, requestOf, valueOf, type Run } from './run.js';
 
@@ -55,8 +56,12 @@ async function retireStep(deps: EngineDeps, run: Run, opts: RetireOptions, retri
     const what = from === null ? 'a credential Rotor does not hold' : `v${from}`;
     throw new Error(`the target still accepts ${what} after retire${check.detail ? `: ${check.detail}` : ''}`);
   }
-  // Bookkeeping of what the target already did: it rides with the next commit.
-  if (from !== null) run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: deps.now() });
+  // Bookkeeping of what the target already did: it rides with the next commit. The
+  // store's labels leave the retired version now, before a crash could keep them there.
+  if (from !== null) {
+    run.deferred.push({ kind: 'version.stage', secretId: run.secret.id, version: from, stage: 'retired', at: deps.now() });
+    run.warnings.push(...(await mirrorStages(deps, run.secret, run.access.store, (live) => live.filter((v) => v.version !== from))));
+  }
   return [rechecked, reported(run, done), refreshed, check.detail, opts.cutShort ? 'grace cut short by a new rotation' : undefined].filter(Boolean).join('; ');
 }
 

@@ -32,6 +32,7 @@ import { requestFor, RotatorPool } from './rotator-pool.js';
 import { newRotationId } from './rotation-id.js';
 import { outcomeOf, type Run } from './run.js';
 import { readVersion, serialize, valueAccess } from './values.js';
+import { isStagedVersionStore } from '../stores/types.js';
 
 export class Runner {
   private readonly rotators: RotatorPool;
@@ -128,7 +129,9 @@ export class Runner {
    */
   private async preflight(secret: SecretConfig, supplied: boolean): Promise<RotationOutcome | undefined> {
     const rotator = await this.rotators.get(this.deps.definitionOf(secret));
+    const store = this.deps.storeFor(secret);
     try {
+      if (isStagedVersionStore(store)) await store.preflight({ secretId: secret.id });
       await rotator.preflight({ ...requestFor(this.deps.config, secret, this.abort.signal), supplied });
       await preflightConsumers(this.deps.config, secret);
       return undefined;
@@ -215,7 +218,11 @@ export class Runner {
       try {
         await runStep(this.deps, run, step, () => actLive(this.deps, run, step));
       } catch (err) {
-        return rollback(this.deps, run, step, describeError(err), { recorded: true, hint: err instanceof RotorError ? err.hint : undefined });
+        const outcome = await rollback(this.deps, run, step, describeError(err), { recorded: true, hint: err instanceof RotorError ? err.hint : undefined });
+        // A store that refused to keep the new value (a missing IAM grant) touched nothing:
+        // a setup problem, exit 2, like a refusal at preflight.
+        const refused = step === 'create' && outcome.status === 'rolled-back' && err instanceof RotorError && err.outcome === 'usage';
+        return refused ? { ...outcome, status: 'refused' } : outcome;
       }
     }
     return this.afterLive(run);

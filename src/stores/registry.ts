@@ -8,11 +8,13 @@
  * const store = await openVersionStore(config.stores.local, { key: keys.vault });
  */
 import type { z } from 'zod';
+import { secretsManagerStoreDefinition } from './aws-secrets-manager/index.js';
 import { localVaultDefinition } from './local-vault/index.js';
 import type { VersionStore, VersionStoreDefinition, VersionStoreOpenOptions } from './types.js';
 
 const definitions = {
   local: localVaultDefinition,
+  'aws-secrets-manager': secretsManagerStoreDefinition,
 } as const;
 
 type Definitions = typeof definitions;

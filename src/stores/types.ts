@@ -6,6 +6,7 @@
  * cannot do. rotor.yaml lists both under `stores:`, told apart by `type`.
  */
 import type { z } from 'zod';
+import type { Stage } from '../state/types.js';
 
 export interface PutVersionRequest {
   secretId: string;
@@ -42,6 +43,54 @@ export interface VersionStore {
   /** The plaintext of a version, or undefined when the store does not hold it. */
   getVersion(req: GetVersionRequest): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** A version as the state store stages it. */
+export interface StagedVersion {
+  version: number;
+  rotationId: string;
+  stage: Stage;
+}
+
+export interface SyncStagesRequest {
+  secretId: string;
+  /**
+   * The versions Rotor stages pending, current or previous. Every other version, Rotor's
+   * or not, holds none of those stages in the store afterwards.
+   */
+  versions: StagedVersion[];
+}
+
+export interface SyncStagesResponse {
+  /** What was changed that Rotor did not put there (a label another rotation left), one line each; never values. */
+  foreign: string[];
+}
+
+/**
+ * A version store whose service shows which version is live to readers outside Rotor
+ * (Secrets Manager's staging labels, read by apps and External Secrets). Rotor's state
+ * store stays the record of stages; the engine mirrors it here after every change of
+ * stages (engine/stage-mirror.ts). A capability of its own, so stores without labels stub
+ * nothing.
+ */
+export interface StagedVersionStore extends VersionStore {
+  /**
+   * Makes the service's stages match `versions`. Idempotent: a second call with the same
+   * request changes nothing. A version the store does not hold is skipped. A stage the
+   * service insists on keeping (Secrets Manager's AWSCURRENT, once set) stays where it is
+   * when Rotor stages no version so.
+   */
+  syncStages(req: SyncStagesRequest): Promise<SyncStagesResponse>;
+  /**
+   * Checks, before a rotation creates anything, that the store will let Rotor write this
+   * secret's versions; throws a RotorError with outcome `usage` (refused, nothing touched)
+   * naming what to grant.
+   */
+  preflight(req: { secretId: string }): Promise<void>;
+}
+
+export function isStagedVersionStore(store: VersionStore): store is StagedVersionStore {
+  return 'syncStages' in store && typeof store.syncStages === 'function';
 }
 
 /** How a version store is opened. */

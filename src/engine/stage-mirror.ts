@@ -1,0 +1,31 @@
+/**
+ * Stores that show stages to readers outside Rotor (Secrets Manager's staging labels)
+ * follow the state store's stages. The state store stays the record; the mirror is brought
+ * up to date right after each commit that changes a stage (journal.ts `commit`), at
+ * create (which also clears a pending label another rotation left behind), and at retire.
+ * A crash between a commit and its mirror leaves a label one step behind until the step
+ * runs again on resume, or the next rotation of the secret.
+ */
+import type { SecretConfig } from '../config/schema.js';
+import type { Mutation } from '../state/types.js';
+import { isStagedVersionStore, type StagedVersion, type VersionStore } from '../stores/types.js';
+import type { EngineDeps } from './context.js';
+
+/** Whether a commit of `mutations` changed the stage of one of `secretId`'s versions. */
+export function changesStages(mutations: Mutation[], secretId: string): boolean {
+  return mutations.some((m) => (m.kind === 'version.stage' && m.secretId === secretId) || (m.kind === 'version.insert' && m.row.secretId === secretId));
+}
+
+/**
+ * Makes `store`'s stages those the state store holds for `secret`, changed by `adjust`
+ * (a version about to be staged, one about to leave). Returns what it had to take from
+ * versions Rotor did not write, for the step's record; nothing for stores without stages.
+ */
+export async function mirrorStages(
+  deps: EngineDeps, secret: SecretConfig, store: VersionStore, adjust: (versions: StagedVersion[]) => StagedVersion[] = (v) => v,
+): Promise<string[]> {
+  if (!isStagedVersionStore(store)) return [];
+  const live = (await deps.state.liveVersions(secret.id)).map((v) => ({ version: v.version, rotationId: v.rotationId, stage: v.stage }));
+  const { foreign } = await store.syncStages({ secretId: secret.id, versions: adjust(live) });
+  return foreign;
+}

@@ -1,0 +1,191 @@
+/**
+ * The AWS Secrets Manager version store. Each Rotor secret is one Secrets Manager secret
+ * (`prefix` + id); each Rotor version one of its versions, whose VersionId is a
+ * ClientRequestToken derived from the secret, the rotation and the version number — so a
+ * retried write is the same write, and a read needs no listing. Staging labels mirror
+ * Rotor's stages (AWSPENDING, AWSCURRENT, AWSPREVIOUS; retired and failed versions hold
+ * none), so apps and External Secrets that read AWSCURRENT get the value Rotor made current.
+ * Rotor's journal stays in its state store: a label is a view of a stage, not its record.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand,
+  type DescribeSecretResponse, type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { IntegrityError, RotorError } from '../../errors.js';
+import { awsError, awsErrorName } from '../../aws/secrets-manager.js';
+import type { Stage } from '../../state/types.js';
+import type { GetVersionRequest, PutVersionRequest, StagedVersionStore, SyncStagesRequest, SyncStagesResponse } from '../types.js';
+
+export interface SecretsManagerStoreOptions {
+  client: SecretsManagerClient;
+  prefix: string;
+  kmsKeyId?: string | undefined;
+  replicaRegions?: readonly string[] | undefined;
+}
+
+/** Rotor's stages as Secrets Manager labels; retired and failed versions carry none. */
+const LABEL_OF: Partial<Record<Stage, string>> = { pending: 'AWSPENDING', current: 'AWSCURRENT', previous: 'AWSPREVIOUS' };
+/** AWSCURRENT first: moving it drags AWSPREVIOUS along, which the later labels then correct. */
+const LABELS = ['AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING'] as const;
+
+/**
+ * The VersionId (ClientRequestToken) of a Rotor version: 32–64 characters as AWS asks,
+ * the same on every retry, different for another rotation with the same version number.
+ */
+export function versionToken(r: { secretId: string; version: number; rotationId: string }): string {
+  return `rotor-${createHash('sha256').update(`${r.secretId}\0${r.version}\0${r.rotationId}`).digest('hex').slice(0, 40)}`;
+}
+
+export class SecretsManagerStore implements StagedVersionStore {
+  readonly kind = 'aws-secrets-manager';
+  /** Secrets known to exist, so each version does not ask again. */
+  private readonly known = new Set<string>();
+
+  constructor(private readonly opts: SecretsManagerStoreOptions) {}
+
+  nameOf(secretId: string): string {
+    return `${this.opts.prefix}${secretId}`;
+  }
+
+  private async describe(name: string): Promise<DescribeSecretResponse | undefined> {
+    try {
+      return await this.opts.client.send(new DescribeSecretCommand({ SecretId: name }));
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
+      throw awsError(err, { action: 'DescribeSecret', resource: name });
+    }
+  }
+
+  async preflight({ secretId }: { secretId: string }): Promise<void> {
+    const name = this.nameOf(secretId);
+    const found = await this.describe(name);
+    if (found?.DeletedDate) {
+      throw new RotorError(`Secrets Manager secret ${name} is scheduled for deletion`, {
+        outcome: 'usage', hint: `restore it (aws secretsmanager restore-secret --secret-id ${name}) or delete it for good; nothing was changed`,
+      });
+    }
+    if (found?.RotationEnabled) {
+      // Two rotators of one secret move each other's labels: the one AWSCURRENT ends on is luck.
+      throw new RotorError(`Secrets Manager rotates ${name} itself (a rotation Lambda is enabled)`, {
+        outcome: 'usage', hint: `turn it off (aws secretsmanager cancel-rotate-secret --secret-id ${name}) so that Rotor alone rotates it; nothing was changed`,
+      });
+    }
+    if (found) this.known.add(name);
+  }
+
+  /**
+   * A secret is created without a value: CreateSecret with one would label it AWSCURRENT
+   * before Rotor has proven it.
+   */
+  private async ensureSecret(secretId: string): Promise<void> {
+    const name = this.nameOf(secretId);
+    if (this.known.has(name)) return;
+    if (!(await this.describe(name))) {
+      try {
+        await this.opts.client.send(new CreateSecretCommand({
+          Name: name,
+          Description: `managed by Rotor: ${secretId}`,
+          ...(this.opts.kmsKeyId ? { KmsKeyId: this.opts.kmsKeyId } : {}),
+          Tags: [{ Key: 'managed-by', Value: 'rotor' }, { Key: 'rotor:secret', Value: secretId }],
+          ...(this.opts.replicaRegions?.length ? { AddReplicaRegions: this.opts.replicaRegions.map((Region) => ({ Region, ...(this.opts.kmsKeyId ? { KmsKeyId: this.opts.kmsKeyId } : {}) })) } : {}),
+        }));
+      } catch (err) {
+        // Another Rotor process made it between our look and our create.
+        if (awsErrorName(err) !== 'ResourceExistsException') throw awsError(err, { action: 'CreateSecret', resource: name, kmsKeyId: this.opts.kmsKeyId });
+      }
+    }
+    this.known.add(name);
+  }
+
+  async putVersion(req: PutVersionRequest): Promise<void> {
+    await this.ensureSecret(req.secretId);
+    const name = this.nameOf(req.secretId);
+    // Asked first rather than left to the token: a repeated PutSecretValue would move the
+    // version's labels back to AWSPENDING, and not every implementation refuses a token
+    // reused with another value (moto overwrites it).
+    const stored = await this.getVersion(req);
+    if (stored === req.plaintext) return;
+    if (stored !== undefined) throw new IntegrityError(`${name} version ${versionToken(req)}`, 'version already stored with another value; refusing to overwrite');
+    try {
+      await this.opts.client.send(new PutSecretValueCommand({
+        SecretId: name, ClientRequestToken: versionToken(req), SecretString: req.plaintext, VersionStages: ['AWSPENDING'],
+      }));
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceExistsException') {
+        // The token is taken by another value: a stored version is never replaced.
+        throw new IntegrityError(`${name} version ${versionToken(req)}`, 'version already stored with another value; refusing to overwrite');
+      }
+      this.known.delete(name);
+      throw awsError(err, { action: 'PutSecretValue', resource: name, kmsKeyId: this.opts.kmsKeyId });
+    }
+  }
+
+  async getVersion(req: GetVersionRequest): Promise<string | undefined> {
+    const name = this.nameOf(req.secretId);
+    try {
+      const got = await this.opts.client.send(new GetSecretValueCommand({ SecretId: name, VersionId: versionToken(req) }));
+      return got.SecretString;
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
+      throw awsError(err, { action: 'GetSecretValue', resource: name, kmsKeyId: this.opts.kmsKeyId });
+    }
+  }
+
+  async syncStages(req: SyncStagesRequest): Promise<SyncStagesResponse> {
+    const name = this.nameOf(req.secretId);
+    let described = await this.describe(name);
+    if (!described) return { foreign: [] };
+    const ours = new Set<string>();
+    const want = new Map<string, string>();
+    for (const v of req.versions) {
+      const token = versionToken({ secretId: req.secretId, ...v });
+      ours.add(token);
+      const label = LABEL_OF[v.stage];
+      if (label) want.set(label, token);
+    }
+    const foreign: string[] = [];
+    for (const label of LABELS) {
+      const holder = holderOf(described, label);
+      const target = want.get(label);
+      if (target === holder) continue;
+      if (holder !== undefined && !ours.has(holder)) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation?); ${target ? 'moved to Rotor\'s' : 'removed'}`);
+      if (target === undefined && label === 'AWSCURRENT') {
+        // Secrets Manager keeps AWSCURRENT on some version; with none staged current it stays.
+        continue;
+      }
+      const moved = await this.moveLabel(name, label, target, holder, target !== undefined && !(target in (described.VersionIdsToStages ?? {})));
+      if (moved && label === 'AWSCURRENT') described = (await this.describe(name)) ?? described;
+    }
+    return { foreign };
+  }
+
+  /**
+   * Moves `label` to `target` (or removes it when undefined); false when `target` is not
+   * stored. `unlisted`: the description did not list `target`, which may then not exist.
+   */
+  private async moveLabel(name: string, label: string, target: string | undefined, holder: string | undefined, unlisted: boolean): Promise<boolean> {
+    try {
+      await this.opts.client.send(new UpdateSecretVersionStageCommand({
+        SecretId: name, VersionStage: label,
+        ...(target ? { MoveToVersionId: target } : {}),
+        ...(holder ? { RemoveFromVersionId: holder } : {}),
+      }));
+      return true;
+    } catch (err) {
+      // A version Rotor stages but never stored here (stored elsewhere before a move of
+      // stores, or a crash before its write): nothing to label.
+      // (AWS answers ResourceNotFoundException; moto InvalidParameterException.)
+      const code = awsErrorName(err);
+      if (unlisted && (code === 'ResourceNotFoundException' || code === 'InvalidParameterException')) return false;
+      throw awsError(err, { action: 'UpdateSecretVersionStage', resource: name, kmsKeyId: this.opts.kmsKeyId });
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function holderOf(d: DescribeSecretResponse, label: string): string | undefined {
+  for (const [id, labels] of Object.entries(d.VersionIdsToStages ?? {})) if (labels.includes(label)) return id;
+  return undefined;
+}
