@@ -148,6 +148,7 @@ class Daemon {
     const old = svc.engine;
     svc.config = config;
     svc.engine = engine;
+    svc.view.useState(engine.state);
     svc.metrics.useConfig(config);
     this.scheduler.useConfig(config);
     const oldNotifications = this.notifications;
