@@ -29,6 +29,12 @@ export class StateView {
     return this.reading;
   }
 
+  /** A read that starts now, after any in flight (which may predate a commit the caller just saw end). */
+  async refreshNow(): Promise<boolean> {
+    await this.reading?.catch(() => {});
+    return this.refresh();
+  }
+
   private async read(): Promise<boolean> {
     const marker = await this.state.changeMarker();
     if (marker === this.marker) return false;
