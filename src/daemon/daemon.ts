@@ -81,6 +81,12 @@ class Daemon {
   async start(): Promise<void> {
     const { svc, log } = this;
     const { config, engine } = svc;
+    // Handlers first: a signal before them would take Node's default action (SIGTERM and
+    // SIGHUP kill the process), and a supervisor may signal as soon as it sees daemon.ready.
+    // What arrives while starting is acted on once the daemon is up.
+    process.on('SIGHUP', this.onHup);
+    process.on('SIGTERM', this.onTerm);
+    process.on('SIGINT', this.onTerm);
     if (config.state.driver === 'sqlite') {
       const { busy } = await engine.state.acquireLocks([DAEMON_LOCK], engine.deps.owner);
       const holder = busy.get(DAEMON_LOCK);
@@ -105,17 +111,30 @@ class Daemon {
     this.scheduler = new Scheduler(svc);
     this.scheduler.start();
     log.info({ event: 'daemon.ready', listen: this.http.address }, `rotor serve listening on ${this.http.address}`);
-
-    process.on('SIGHUP', this.onHup);
-    process.on('SIGTERM', this.onTerm);
-    process.on('SIGINT', this.onTerm);
+    this.starting = false;
+    if (this.termWhileStarting) this.onTerm(this.termWhileStarting);
+    else if (this.hupWhileStarting) this.onHup();
   }
 
+  private starting = true;
+  private termWhileStarting: NodeJS.Signals | undefined;
+  private hupWhileStarting = false;
+
   private readonly onHup = () => {
+    if (this.starting) {
+      this.hupWhileStarting = true;
+      return;
+    }
     void this.reload();
   };
 
   private readonly onTerm = (signal: NodeJS.Signals) => {
+    if (this.starting) {
+      // Resuming at start stops between steps, like any run; then the daemon stops.
+      this.termWhileStarting ??= signal;
+      this.shutdownController.abort(new Error(`rotor serve is stopping (${signal})`));
+      return;
+    }
     if (this.stopping) return;
     void this.stop(signal).then(() => this.finish(0), (err: unknown) => {
       this.log.error({ event: 'daemon.stop-failed', error: describeError(err) }, 'shutdown failed');
