@@ -48,7 +48,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await daemon.stop('start failed').catch(() => {});
     throw err;
   }
-  return daemon.done;
+  const code = await daemon.done;
+  // Steps still running at the shutdown timeout are journaled (the next start resumes them);
+  // waiting for the event loop to drain would wait for them, and the exit would not be bounded.
+  if (daemon.abandoned) process.exit(code);
+  return code;
 }
 
 class Daemon {
@@ -63,6 +67,8 @@ class Daemon {
   });
   private stopping = false;
   private locked = false;
+  /** Stopped with work still running at the shutdown timeout. */
+  abandoned = false;
 
   constructor(config: RotorConfig, engine: Engine, private readonly log: Log, private readonly configFlag: string | undefined, private readonly listen: string | undefined) {
     const view = new StateView(engine.state);
@@ -189,6 +195,7 @@ class Daemon {
     this.scheduler?.stop();
     this.shutdownController.abort(new Error(`rotor serve is stopping (${reason})`));
     const settled = await svc.runs.idle(svc.config.serve.shutdownTimeoutMs);
+    this.abandoned = !settled;
     if (!settled) log.warn({ event: 'daemon.stop-timeout', running: svc.runs.size }, 'steps still running at the shutdown timeout: they are journaled; the next start resumes them');
     await this.http?.close().catch(() => {});
     await this.notifications.drain(2_000).catch(() => {});
