@@ -38,7 +38,9 @@ export class Scheduler {
   }
 
   useConfig(config: RotorConfig): void {
-    this.backoff = new Backoff(config.serve.retry);
+    // Keep what failed (a SIGHUP must not make a failing target be hammered), forget what is gone.
+    this.backoff = this.backoff.reconfigured(config.serve.retry);
+    this.backoff.keepOnly(new Set(config.secrets.map((s) => s.id)));
   }
 
   start(): void {
