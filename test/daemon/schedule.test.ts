@@ -90,7 +90,11 @@ secrets:
     d = await startServe(sb);
     const backoff = (n: number) => (l: { event?: string; secret?: unknown; attempts?: unknown }) => l.event === 'schedule.backoff' && l.secret === 'db/dead' && l.attempts === n;
     const lines: LogLine[] = [];
-    for (const n of [1, 2, 3, 4]) lines.push(await d.waitFor(backoff(n), 20_000));
+    for (const n of [1, 2]) lines.push(await d.waitFor(backoff(n), 20_000));
+    // A SIGHUP (the same file: a config-management run) does not wipe the backoff: no early retry.
+    d.signal('SIGHUP');
+    await d.waitFor((l) => l.event === 'config.reloaded');
+    for (const n of [3, 4]) lines.push(await d.waitFor(backoff(n), 20_000));
     const waits = lines.map((l) => ms(l.retryAt) - ms(l.time));
     // initial 1s doubling to the 4s cap, with at most 10% jitter and never past the cap
     expect(waits[0]).toBeGreaterThanOrEqual(950);
