@@ -127,6 +127,7 @@ class Daemon {
   private hupWhileStarting = false;
 
   private readonly onHup = () => {
+    if (this.stopping) return; // reloading now would reopen what stop() closes
     if (this.starting) {
       this.hupWhileStarting = true;
       return;
@@ -191,7 +192,6 @@ class Daemon {
     this.stopping = true;
     const { svc, log } = this;
     log.info({ event: 'daemon.stopping', reason, running: svc.runs.size }, `stopping (${reason}): no new work; running steps finish`);
-    process.off('SIGHUP', this.onHup);
     this.scheduler?.stop();
     this.shutdownController.abort(new Error(`rotor serve is stopping (${reason})`));
     const settled = await svc.runs.idle(svc.config.serve.shutdownTimeoutMs);
@@ -203,8 +203,8 @@ class Daemon {
     if (this.locked) await svc.engine.state.releaseLocks([DAEMON_LOCK], svc.engine.deps.owner).catch(() => {});
     await svc.engine.close().catch(() => {});
     log.info({ event: 'daemon.stopped' }, 'rotor serve stopped');
-    process.off('SIGTERM', this.onTerm);
-    process.off('SIGINT', this.onTerm);
+    // The handlers stay until the process exits, doing nothing now: without them a SIGHUP or
+    // SIGTERM while stopping or just after would take Node's default action and kill it.
   }
 
   private notificationsFor(config: RotorConfig): Notifications {
