@@ -142,7 +142,7 @@ describe('kill -9 during a scheduled rotation, then restart', () => {
 });
 
 describe('SIGTERM mid-rotation', () => {
-  it('twice, while a consumer reloads: the reload finishes, exit 0, the rotation is finished or journaled, the next start resumes it', async () => {
+  it('twice (then SIGHUP and SIGINT while stopping), while a consumer reloads: the reload finishes, exit 0, the rotation is finished or journaled, the next start resumes it', async () => {
     const { sb, login, config } = await pgSandbox({
       interval: '1h',
       consumer: `    reload: [{ command: [sh, -c, 'touch reloading; sleep 3; echo done >> reloads'] }]`,
@@ -153,6 +153,10 @@ describe('SIGTERM mid-rotation', () => {
     const t0 = Date.now();
     d1.signal('SIGTERM');
     d1.signal('SIGTERM');
+    // A careless operator reloads while it stops: ignored, not Node's default (death by SIGHUP).
+    await d1.waitFor((l) => l.event === 'daemon.stopping');
+    d1.signal('SIGHUP');
+    d1.signal('SIGINT');
     const r = await d1.exited;
     expect(r.code, d1.output()).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
