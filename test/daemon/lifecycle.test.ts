@@ -133,7 +133,10 @@ describe('kill -9 during a scheduled rotation, then restart', () => {
     sb.write('rotor.yaml', config({ interval: '1h' }));
     // The careless operator: rotates by hand before anyone resumed.
     const cli = await sb.run(['rotate', 'db/app']);
-    expect([0, 1, 2, 3], cli.stdout + cli.stderr).toContain(cli.code);
+    // Refused, touching nothing: the interrupted rotation is named, with what to do.
+    expect(cli.code, cli.stdout + cli.stderr).toBe(2);
+    expect(cli.stdout).toMatch(/BUSY\s+db\/app\s+rotation r-\S+ of db\/app was interrupted \(running at apply\)/);
+    expect(cli.stdout).toMatch(/rotor resume/);
     await expectInvariantAtServer(sb, login, 'after the CLI rotate');
     const d2 = await serve(sb);
     await d2.stop();
