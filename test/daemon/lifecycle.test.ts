@@ -144,6 +144,38 @@ describe('kill -9 during a scheduled rotation, then restart', () => {
   });
 });
 
+describe('kill -9, then the target is down at the restart', () => {
+  it('the daemon still starts and runs the other secrets; `rotor resume` beside it settles the rotation once the target is back', async () => {
+    const { sb, login, config } = await pgSandbox({ interval: '1s' });
+    await sb.ok(['rotate', 'db/app', '--no-grace']);
+    const d1 = await serve(sb, { ROTOR_CRASH_AT: 'apply:after' });
+    expect((await d1.exited).signal).toBe('SIGKILL');
+    sb.write('rotor.yaml', config({ interval: '1h', extra: '  - { id: app/ticker, type: random, interval: 1s, grace: 100ms }' }));
+    await postgres.halt();
+    let d2: ServeProcess;
+    try {
+      d2 = await serve(sb);
+      // Resume could not reach the target: it says so (needs attention), and the daemon runs on.
+      const resumed = await d2.waitFor((l) => l.event === 'daemon.resumed');
+      expect(resumed.outcomes).toEqual([{ secret: 'db/app', status: 'failed' }]);
+      await d2.waitFor((l) => l.event === 'rotation.finished' && l.secret === 'app/ticker' && l.version === 2, 20_000);
+    } finally {
+      await postgres.resume();
+      await admin.end().catch(() => {});
+      admin = new pg.Client({ connectionString: postgres.url });
+      admin.on('error', () => {});
+      await admin.connect();
+    }
+    await expectInvariantAtServer(sb, login, 'target back, rotation still open');
+    // The daemon does not retry the resume by itself (see the report); the operator's `rotor resume` beside it does.
+    const r = await sb.run(['resume']);
+    expect(r.code, r.stdout + r.stderr).toBe(1); // rolled back cleanly
+    expect(r.stdout).toMatch(/ROLLED BACK db\/app/);
+    await d2.stop();
+    await expectSettled(sb, login, 'after rotor resume');
+  });
+});
+
 describe('SIGTERM mid-rotation', () => {
   it('twice (then SIGHUP and SIGINT while stopping), while a consumer reloads: the reload finishes, exit 0, the rotation is finished or journaled, the next start resumes it', async () => {
     const { sb, login, config } = await pgSandbox({
