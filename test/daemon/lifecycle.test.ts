@@ -308,6 +308,26 @@ describe('signals at the first instant', () => {
   });
 });
 
+describe('a port already taken', () => {
+  it('is refused with exit 2 and a clear message, not an unexpected error; the state is left free', async () => {
+    const sb = new Sandbox('version: 1\nsecrets:\n  - { id: app/key, type: random, interval: 1h }\n');
+    sandboxes.push(sb);
+    await sb.ok(['init']);
+    const d = await serve(sb);
+    const other = new Sandbox('version: 1\nsecrets: []\n');
+    sandboxes.push(other);
+    await other.ok(['init']);
+    const r = await other.run(['serve', '--listen', `127.0.0.1:${d.port}`]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: the address is already in use/);
+    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    await d.stop();
+    // Its daemon lock went with it: the next serve on that state starts.
+    const again = await serve(other);
+    await again.stop();
+  });
+});
+
 describe('two daemons racing for one state', () => {
   it('started at the same instant: exactly one runs, the other is refused with exit 2', async () => {
     const sb = new Sandbox('version: 1\nserve: { tick: 100ms }\nsecrets:\n  - { id: app/key, type: random, interval: 1h }\n');
