@@ -43,7 +43,7 @@ async function serve(sb: Sandbox, env: NodeJS.ProcessEnv = {}): Promise<ServePro
 
 let logins = 0;
 /** A fresh NOLOGIN role for an `alternating` secret, and a sandbox whose rotor.yaml manages it. */
-async function pgSandbox(opts: { interval: string; consumer?: string; extra?: string; serve?: string }): Promise<{ sb: Sandbox; login: string; config: (o: { interval: string; extra?: string }) => string }> {
+async function pgSandbox(opts: { interval: string; consumer?: string; extra?: string; serve?: string; grace?: string }): Promise<{ sb: Sandbox; login: string; config: (o: { interval: string; extra?: string }) => string }> {
   const login = `dmn_${process.pid}_${++logins}`;
   await admin.query(`CREATE ROLE ${login} NOLOGIN`);
   const config = (o: { interval: string; extra?: string }) => `version: 1
@@ -57,7 +57,7 @@ consumers:
     deliver: [{ store: app-env, key: DB_PASSWORD, field: password }]
 ${opts.consumer ?? ''}
 secrets:
-  - { id: db/app, type: postgres-password, target: main, strategy: alternating, username: ${login}, interval: ${o.interval}, grace: 1h, consumers: [app] }
+  - { id: db/app, type: postgres-password, target: main, strategy: alternating, username: ${login}, interval: ${o.interval}, grace: ${opts.grace ?? '1h'}, consumers: [app] }
 ${o.extra ?? ''}`;
   const sb = new Sandbox(config(opts));
   sandboxes.push(sb);
@@ -123,6 +123,23 @@ describe('kill -9 during a scheduled rotation, then restart', () => {
     expect(h.rotations.map((r) => r.trigger)).toEqual(['manual', 'schedule']);
     expectCleanLogs(d2, await storedSecretValues(sb, ['db/app']));
     expectCleanLogs(d1, await storedSecretValues(sb, ['db/app']));
+  });
+
+  it('retire:after (the old password revoked, not yet recorded): the next start finishes the retire', async () => {
+    const { sb, login } = await pgSandbox({ interval: '1h', grace: '1s' });
+    await sb.ok(['rotate', 'db/app', '--no-grace']);
+    await sb.ok(['rotate', 'db/app']); // v2 current, v1 previous for 1s
+    const d1 = await serve(sb, { ROTOR_CRASH_AT: 'retire:after' });
+    expect((await d1.exited).signal, d1.output()).toBe('SIGKILL');
+    await expectInvariantAtServer(sb, login, 'after the crash');
+    const d2 = await serve(sb);
+    const resumed = await d2.waitFor((l) => l.event === 'daemon.resumed');
+    expect(resumed.outcomes).toEqual([{ secret: 'db/app', status: 'succeeded' }]);
+    await d2.stop();
+    const { stored } = await expectInvariantAtServer(sb, login, 'after the resume');
+    expect(stored.map((v) => v.stage)).toEqual(['retired', 'current']);
+    expect(await pgAccepts(stored[0]!.value), 'v1 revoked').toBe(false);
+    await expectSettled(sb, login, 'after the resume');
   });
 
   it('a CLI `rotor rotate` while the daemon is dead does not break the invariant; the restart settles everything', async () => {
