@@ -5,11 +5,12 @@
  * rotation finished or journaled; SIGHUP reloads a good rotor.yaml, refuses a bad one and
  * survives a storm; a secret removed while it rotates; two daemons racing for one state.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from '../helpers/daemon.js';
-import { Sandbox } from '../helpers/sandbox.js';
+import { BIN, Sandbox } from '../helpers/sandbox.js';
 import { startPostgres, type PostgresServer } from '../helpers/servers/postgres.js';
 import { pgAccepts } from '../helpers/logins.js';
 import { storedValues } from '../helpers/db-history.js';
@@ -171,6 +172,17 @@ describe('kill -9, then the target is down at the restart', () => {
     await postgres.halt();
     let d2: ServeProcess;
     try {
+      // SIGTERM while the start is still resuming (the target does not answer): exit 0, nothing scheduled.
+      const early = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0'], { cwd: sb.dir, env: sb.env() });
+      let out = '';
+      early.stdout.on('data', (b: Buffer) => (out += b));
+      early.stderr.on('data', (b: Buffer) => (out += b));
+      const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => early.on('close', (c, sig) => r([c, sig])));
+      await until(() => out.includes('"daemon.starting"'), 20_000, 'daemon.starting');
+      early.kill('SIGTERM');
+      expect(await closed, out).toEqual([0, null]);
+      expect(out).not.toMatch(/"event":"(schedule\.rotate|rotation\.finished)"[^\n]*app\/ticker/);
+      expect(out).toMatch(/"event":"daemon\.stopped"/);
       d2 = await serve(sb);
       // Resume could not reach the target: it says so (needs attention), and the daemon runs on.
       const resumed = await d2.waitFor((l) => l.event === 'daemon.resumed');
