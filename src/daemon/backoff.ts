@@ -18,6 +18,13 @@ export class Backoff {
     return retryAt;
   }
 
+  /** The same failures under new options (after SIGHUP): a reload is no reason to retry early. */
+  reconfigured(opts: { initialMs: number; maxMs: number; random?: () => number }): Backoff {
+    const next = new Backoff(opts);
+    for (const [id, f] of this.failures) next.failures.set(id, { ...f });
+    return next;
+  }
+
   succeeded(secretId: string): void {
     this.failures.delete(secretId);
   }

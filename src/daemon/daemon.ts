@@ -50,7 +50,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await daemon.stop('start failed').catch(() => {});
     throw err;
   }
-  return daemon.done;
+  const code = await daemon.done;
+  // Steps still running at the shutdown timeout are journaled (the next start resumes them);
+  // waiting for the event loop to drain would wait for them, and the exit would not be bounded.
+  if (daemon.abandoned) process.exit(code);
+  return code;
 }
 
 class Daemon {
@@ -65,6 +69,8 @@ class Daemon {
   });
   private stopping = false;
   private locked = false;
+  /** Stopped with work still running at the shutdown timeout. */
+  abandoned = false;
 
   constructor(config: RotorConfig, engine: Engine, private readonly log: Log, private readonly configFlag: string | undefined, private readonly listen: string | undefined) {
     const view = new StateView(engine.state);
@@ -83,6 +89,12 @@ class Daemon {
   async start(): Promise<void> {
     const { svc, log } = this;
     const { config, engine } = svc;
+    // Handlers first: a signal before them would take Node's default action (SIGTERM and
+    // SIGHUP kill the process), and a supervisor may signal as soon as it sees daemon.ready.
+    // What arrives while starting is acted on once the daemon is up.
+    process.on('SIGHUP', this.onHup);
+    process.on('SIGTERM', this.onTerm);
+    process.on('SIGINT', this.onTerm);
     if (config.state.driver === 'sqlite') {
       const { busy } = await engine.state.acquireLocks([DAEMON_LOCK], engine.deps.owner);
       const holder = busy.get(DAEMON_LOCK);
@@ -107,17 +119,31 @@ class Daemon {
     this.scheduler = new Scheduler(svc);
     this.scheduler.start();
     log.info({ event: 'daemon.ready', listen: this.http.address }, `rotor serve listening on ${this.http.address}`);
-
-    process.on('SIGHUP', this.onHup);
-    process.on('SIGTERM', this.onTerm);
-    process.on('SIGINT', this.onTerm);
+    this.starting = false;
+    if (this.termWhileStarting) this.onTerm(this.termWhileStarting);
+    else if (this.hupWhileStarting) this.onHup();
   }
 
+  private starting = true;
+  private termWhileStarting: NodeJS.Signals | undefined;
+  private hupWhileStarting = false;
+
   private readonly onHup = () => {
+    if (this.stopping) return; // reloading now would reopen what stop() closes
+    if (this.starting) {
+      this.hupWhileStarting = true;
+      return;
+    }
     void this.reload();
   };
 
   private readonly onTerm = (signal: NodeJS.Signals) => {
+    if (this.starting) {
+      // Resuming at start stops between steps, like any run; then the daemon stops.
+      this.termWhileStarting ??= signal;
+      this.shutdownController.abort(new Error(`rotor serve is stopping (${signal})`));
+      return;
+    }
     if (this.stopping) return;
     void this.stop(signal).then(() => this.finish(0), (err: unknown) => {
       this.log.error({ event: 'daemon.stop-failed', error: describeError(err) }, 'shutdown failed');
@@ -150,6 +176,7 @@ class Daemon {
     const old = svc.engine;
     svc.config = config;
     svc.engine = engine;
+    svc.view.useState(engine.state);
     svc.metrics.useConfig(config);
     this.scheduler.useConfig(config);
     const oldNotifications = this.notifications;
@@ -167,10 +194,10 @@ class Daemon {
     this.stopping = true;
     const { svc, log } = this;
     log.info({ event: 'daemon.stopping', reason, running: svc.runs.size }, `stopping (${reason}): no new work; running steps finish`);
-    process.off('SIGHUP', this.onHup);
     this.scheduler?.stop();
     this.shutdownController.abort(new Error(`rotor serve is stopping (${reason})`));
     const settled = await svc.runs.idle(svc.config.serve.shutdownTimeoutMs);
+    this.abandoned = !settled;
     if (!settled) log.warn({ event: 'daemon.stop-timeout', running: svc.runs.size }, 'steps still running at the shutdown timeout: they are journaled; the next start resumes them');
     await this.http?.close().catch(() => {});
     await this.notifications.drain(2_000).catch(() => {});
@@ -178,8 +205,8 @@ class Daemon {
     if (this.locked) await svc.engine.state.releaseLocks([DAEMON_LOCK], svc.engine.deps.owner).catch(() => {});
     await svc.engine.close().catch(() => {});
     log.info({ event: 'daemon.stopped' }, 'rotor serve stopped');
-    process.off('SIGTERM', this.onTerm);
-    process.off('SIGINT', this.onTerm);
+    // The handlers stay until the process exits, doing nothing now: without them a SIGHUP or
+    // SIGTERM while stopping or just after would take Node's default action and kill it.
   }
 
   private notificationsFor(config: RotorConfig): Notifications {

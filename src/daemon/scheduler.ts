@@ -38,7 +38,9 @@ export class Scheduler {
   }
 
   useConfig(config: RotorConfig): void {
-    this.backoff = new Backoff(config.serve.retry);
+    // Keep what failed (a SIGHUP must not make a failing target be hammered), forget what is gone.
+    this.backoff = this.backoff.reconfigured(config.serve.retry);
+    this.backoff.keepOnly(new Set(config.secrets.map((s) => s.id)));
   }
 
   start(): void {
@@ -100,7 +102,12 @@ export class Scheduler {
       config: svc.config, select: { secrets }, trigger: 'schedule', reason: 'scheduled rotation', incident: null, noGrace: false,
       concurrency: undefined, signal: svc.shutdown, actor: 'rotor serve (schedule)', progress: () => svc.progress('schedule'),
     })
-      .then(({ outcomes }) => outcomes.forEach((o) => this.judge(o)))
+      // Judged against the state as the batch left it: a view read mid-rotation (a tick
+      // during propagate) would show the new version as current and date the due time from it.
+      .then(async ({ outcomes }) => {
+        await svc.view.refreshNow().catch(() => {});
+        outcomes.forEach((o) => this.judge(o));
+      })
       .catch((err: unknown) => {
         svc.log.error({ event: 'schedule.error', secrets: ids.length <= 20 ? ids : ids.length, error: describeError(err) }, 'a scheduled batch could not run');
         for (const id of ids) this.backoff.failed(id, Date.now());

@@ -13,7 +13,13 @@ export class StateView {
   private marker: string | undefined;
   private reading: Promise<boolean> | undefined;
 
-  constructor(private readonly state: StateStore) {}
+  constructor(private state: StateStore) {}
+
+  /** After SIGHUP: read through the new engine's connection (the old one is closed next); the next refresh re-reads. */
+  useState(state: StateStore): void {
+    this.state = state;
+    this.marker = undefined;
+  }
 
   /** Re-reads when the state changed since the last read; true when it did. Concurrent calls share one read. */
   refresh(): Promise<boolean> {
@@ -21,6 +27,12 @@ export class StateView {
       this.reading = undefined;
     });
     return this.reading;
+  }
+
+  /** A read that starts now, after any in flight (which may predate a commit the caller just saw end). */
+  async refreshNow(): Promise<boolean> {
+    await this.reading?.catch(() => {});
+    return this.refresh();
   }
 
   private async read(): Promise<boolean> {

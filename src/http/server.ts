@@ -11,7 +11,7 @@ import { errorBody, httpStatusOf } from '../app/outcomes.js';
 import { readTls } from '../daemon/daemon.js';
 import { buildJwks, type JwksDocument } from '../daemon/jwks.js';
 import type { DaemonServices } from '../daemon/services.js';
-import { describeError, RotorError } from '../errors.js';
+import { describeError, RotorError, UsageError } from '../errors.js';
 import { authorize, FailureLimiter, HttpError } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { registerRoutes } from './routes.js';
@@ -30,7 +30,15 @@ export async function startHttp(svc: DaemonServices, opts: { ready: () => boolea
   const app = buildApp(svc, opts);
   // Bounded: a flood of idle connections cannot exhaust the daemon's descriptors.
   app.server.maxConnections = 1024;
-  await app.listen({ host: serve.host, port: serve.port });
+  try {
+    await app.listen({ host: serve.host, port: serve.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL' && code !== 'ENOTFOUND') throw err;
+    await app.close().catch(() => {});
+    const why = { EADDRINUSE: 'the address is already in use', EACCES: 'permission denied', EADDRNOTAVAIL: 'no such address on this host', ENOTFOUND: 'unknown host' }[code];
+    throw new UsageError(`cannot listen on ${serve.host}:${serve.port}: ${why}`, 'pick another address with --listen HOST:PORT or serve.listen in rotor.yaml (is another rotor serve or service on it?)');
+  }
   const addr = app.server.address();
   const address = typeof addr === 'object' && addr ? `${serve.tls ? 'https' : 'http'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   return { address, app, close: () => app.close() };

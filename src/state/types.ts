@@ -139,6 +139,11 @@ export interface TokenRow {
 export interface SecretSummary {
   secretId: string;
   currentVersion: number | null;
+  /**
+   * When the current value was made (its version's createdAt), not when it last became
+   * current: a rollback to an old value must not make it young again (SPEC: due `interval`
+   * after the current version was made).
+   */
   currentSince: number | null;
   /** When the current value stops working by itself (a certificate's notAfter), or null. */
   currentExpiresAt: number | null;

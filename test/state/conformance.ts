@@ -248,7 +248,7 @@ export function runStateConformance(name: string, newState: () => StateUnderTest
         await s.commit([
           { kind: 'version.insert', row: version('a', 1, { stage: 'retired' }) },
           { kind: 'version.insert', row: version('a', 2, { stage: 'previous' }) },
-          { kind: 'version.insert', row: version('a', 3, { stage: 'current', stageChangedAt: T0 + 30 }) },
+          { kind: 'version.insert', row: version('a', 3, { stage: 'current', createdAt: T0 + 25, stageChangedAt: T0 + 30 }) },
           { kind: 'rotation.insert', row: rotation('r-a1', 'a', { status: 'succeeded', startedAt: T0 + 1, finishedAt: T0 + 2 }) },
           { kind: 'rotation.insert', row: rotation('r-a2', 'a', { status: 'grace', startedAt: T0 + 20, toVersion: 3 }) },
           { kind: 'rotation.insert', row: rotation('r-b1', 'b', { status: 'running', startedAt: T0 + 5, error: 'boom' }) },
@@ -256,7 +256,7 @@ export function runStateConformance(name: string, newState: () => StateUnderTest
         const summaries = await s.summaries();
         expect([...summaries.keys()].sort()).toEqual(['a', 'b']);
         expect(summaries.get('a')).toEqual({
-          secretId: 'a', currentVersion: 3, currentSince: T0 + 30, currentExpiresAt: null, stageCounts: { retired: 1, previous: 1, current: 1 },
+          secretId: 'a', currentVersion: 3, currentSince: T0 + 25, currentExpiresAt: null, stageCounts: { retired: 1, previous: 1, current: 1 },
           lastRotation: expect.objectContaining({ id: 'r-a2', status: 'grace', startedAt: T0 + 20, finishedAt: null, error: null }),
         });
         expect(summaries.get('b')).toEqual({

@@ -414,7 +414,7 @@ export class SqliteStateStore implements StateStore {
       }
       return s;
     };
-    for (const row of this.db.prepare('SELECT secret_id, stage, COUNT(*) n, MAX(version) v, MAX(stage_changed_at) t, MAX(expires_at) e FROM versions GROUP BY secret_id, stage').iterate()) {
+    for (const row of this.db.prepare('SELECT secret_id, stage, COUNT(*) n, MAX(version) v, MAX(created_at) t, MAX(expires_at) e FROM versions GROUP BY secret_id, stage').iterate()) {
       const r = row as { secret_id: string; stage: Stage; n: number; v: number; t: number; e: number | null };
       const s = get(r.secret_id);
       s.stageCounts[r.stage] = r.n;
