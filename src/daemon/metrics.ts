@@ -71,17 +71,31 @@ export class DaemonMetrics {
     return `${await this.registry.metrics()}${this.secretGauges(now)}`;
   }
 
+  /** Each secret's label text, escaped once per config rather than once per scrape. */
+  private labels: { of: RotorConfig; map: Map<string, { id: string; all: string }> } | undefined;
+  private labelsOf(): Map<string, { id: string; all: string }> {
+    if (this.labels?.of !== this.config) {
+      const map = new Map(this.config.secrets.map((s) => {
+        const id = label(s.id);
+        return [s.id, { id, all: `secret=${id},type=${label(s.type)},priority=${label(s.priority)}` }];
+      }));
+      this.labels = { of: this.config, map };
+    }
+    return this.labels.map;
+  }
+
   private secretGauges(now: number): string {
     const info: string[] = [];
     const age: string[] = [];
     const due: string[] = [];
     const expiry: string[] = [];
     const success: string[] = [];
+    const labels = this.labelsOf();
     for (const s of this.config.secrets) {
       const sum = this.view.summaries.get(s.id);
-      const id = label(s.id);
-      info.push(`rotor_secret_info{secret=${id},type=${label(s.type)},priority=${label(s.priority)}} 1`);
-      if (sum?.currentSince) age.push(`rotor_secret_age_seconds{secret=${id},type=${label(s.type)},priority=${label(s.priority)}} ${((now - sum.currentSince) / 1000).toFixed(3)}`);
+      const { id, all } = labels.get(s.id)!;
+      info.push(`rotor_secret_info{${all}} 1`);
+      if (sum?.currentSince) age.push(`rotor_secret_age_seconds{${all}} ${((now - sum.currentSince) / 1000).toFixed(3)}`);
       const at = dueAt(s, sum);
       // The time it will really rotate: a window moves it (the overdue alert must not fire while it waits for one).
       if (at !== undefined) due.push(`rotor_secret_due_timestamp_seconds{secret=${id}} ${Math.floor(nextWindowOpen(s.window, at) / 1000)}`);

@@ -431,7 +431,8 @@ export class SqliteStateStore implements StateStore {
     for (const row of last.iterate()) {
       const r = rotationFromRow(row);
       const s = get(r.secretId);
-      if (!s.lastRotation || s.lastRotation.id < r.id) s.lastRotation = r;
+      // Only what a summary promises: the daemon keeps 10,000 of these in memory.
+      if (!s.lastRotation || s.lastRotation.id < r.id) s.lastRotation = { id: r.id, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, error: r.error };
     }
     return out;
   }
