@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/.build/'] },
+  // .venv: the test tools' Python virtualenv (moto), which ships browser JavaScript.
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/.build/', '.venv/', 'dist.next-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
