@@ -185,6 +185,6 @@ function sinceOf(text: string | undefined): number | undefined {
   const ago = parseDuration(text);
   if (ago !== undefined) return Date.now() - ago;
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new UsageError(`since ${text} is neither a time (2026-01-31T00:00Z) nor a duration (24h)`, 'give an ISO time like 2026-01-31T00:00Z or a duration back like 24h or 7d');
+  if (Number.isNaN(at)) throw new UsageError(`since "${text}" is neither a time (2026-01-31T00:00Z) nor a duration (24h)`, 'give an ISO time like 2026-01-31T00:00Z or a duration back like 24h or 7d');
   return at;
 }

@@ -108,7 +108,7 @@ describe.concurrent('bad flags', () => {
     [['rotate', '--all', '--reason', 'two\nlines'], /--reason must be one line/],
     [['get', 'app/a', '--stage', 'future'], /--stage must be/],
     [['emergency', '--scope', 'critical'], /needs --incident and --reason/],
-    [['audit', 'export', '--since', 'whenever'], /--since whenever/],
+    [['audit', 'export', '--since', 'whenever'], /since "whenever" is neither a time/],
     [['audit', 'verify', '--since', '24h'], /--since applies to `audit export`/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ])('rotor %j exits 2', async (args, message) => {
