@@ -58,11 +58,8 @@ const checkpointSchema = z.strictObject({
 export async function verifyAudit(config: RotorConfig, opts: { checkpointFile?: string } = {}): Promise<AuditVerified | AuditBroken> {
   const given = opts.checkpointFile === undefined ? undefined : readCheckpoint(opts.checkpointFile);
   return withKeyedState(config, async (state, keys) => {
-    const keyedFrom = await state.useAuditKey(keys.audit);
-    const result = await verifyChain(state.auditEvents(), keys.audit, keyedFrom);
-    if (!result.ok) return broken(result.seq, result.problem);
-    const cut = await cutAtEnd(state, result.headSeq, result.head, keyedFrom);
-    if (cut) return cut;
+    const result = await verifiedChain(state, keys.audit);
+    if (!result.ok) return result;
     if (given) {
       if (given.keyId !== keys.keyId || !checkpointIsAuthentic(keys.checkpoint, given)) {
         return { ok: false, problem: 'checkpoint-not-authentic', message: `the checkpoint ${opts.checkpointFile} was not signed with this master key, or was changed`, hint: undefined };
@@ -99,17 +96,22 @@ export async function exportAudit(
   }
   const file = opts.checkpointFile;
   return withKeyedState(config, async (state, keys) => {
-    const keyedFrom = await state.useAuditKey(keys.audit);
-    const result = await verifyChain(state.auditEvents(), keys.audit, keyedFrom);
-    if (!result.ok) return broken(result.seq, result.problem);
-    const cut = await cutAtEnd(state, result.headSeq, result.head, keyedFrom);
-    if (cut) return cut;
+    const result = await verifiedChain(state, keys.audit);
+    if (!result.ok) return result;
     const since = sinceOf(opts.since);
     for await (const e of state.auditEvents(since)) onEvent(e);
     const checkpoint = signCheckpoint(keys.checkpoint, { seq: result.headSeq, hash: result.head, at: new Date().toISOString(), keyId: keys.keyId });
     writeFileSync(file, `${JSON.stringify(checkpoint)}\n`, { flag: 'wx', mode: 0o644 });
     return { ok: true, checkpoint };
   });
+}
+
+/** The whole chain checked link by link, and against the head it recorded (verify and export both start here). */
+async function verifiedChain(state: StateStore, auditKey: Buffer): Promise<AuditVerified | AuditBroken> {
+  const keyedFrom = await state.useAuditKey(auditKey);
+  const result = await verifyChain(state.auditEvents(), auditKey, keyedFrom);
+  if (!result.ok) return broken(result.seq, result.problem);
+  return (await cutAtEnd(state, result.headSeq, result.head, keyedFrom)) ?? result;
 }
 
 /** Every keyed event also records itself as the head: a chain that ends before it was cut. */

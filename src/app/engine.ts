@@ -22,7 +22,7 @@ import { Runner } from '../engine/runner.js';
 import { MasterKeyError, NotFoundError, type ConfigProblem } from '../errors.js';
 import { definitionOf } from '../rotators/registry.js';
 import { describeState as describeStateConfig, openStateStore, stateExists as stateConfigExists } from '../state/registry.js';
-import type { StateStore } from '../state/types.js';
+import type { LockOwner, StateStore } from '../state/types.js';
 import { isVersionStoreConfig, openVersionStore } from '../stores/registry.js';
 import type { VersionStore } from '../stores/types.js';
 
@@ -113,7 +113,11 @@ export async function withEngine<T>(config: RotorConfig, fn: (engine: Engine) =>
 }
 
 /** Opens everything a rotation needs and checks the master key against the vault and the state. */
-export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void, actor?: string): Promise<Engine> {
+/**
+ * @param owner who holds the locks this engine takes: a new, unique owner by default; the
+ *   daemon passes its own, so the engine it opens on SIGHUP holds its daemon lock.
+ */
+export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void, actor?: string, owner?: LockOwner): Promise<Engine> {
   const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
   const crash = crashPointFrom(process.env);
   const state = await openState(config);
@@ -143,7 +147,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
       redactor,
       crash,
       actor: actor ?? actorName(),
-      owner: { id: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, pid: process.pid, host: hostname() },
+      owner: owner ?? { id: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, pid: process.pid, host: hostname() },
       now: Date.now,
       onEvent,
     };

@@ -168,7 +168,7 @@ class Daemon {
     }
     let engine: Engine;
     try {
-      engine = await openEngine(config);
+      engine = await openEngine(config, undefined, undefined, svc.engine.deps.owner);
     } catch (err) {
       log.error({ event: 'config.refused', error: describeError(err) }, 'SIGHUP: the new configuration cannot open the engine; the running one is kept');
       return false;
@@ -182,7 +182,8 @@ class Daemon {
     const oldNotifications = this.notifications;
     this.notifications = this.notificationsFor(config);
     void oldNotifications.drain(5_000).finally(() => oldNotifications.close());
-    // The old engine's state connection holds the daemon lock's lease: take it over first.
+    // The same owner, through the new engine's connection: it renews the daemon lock's lease
+    // from now on (the old connection stops when it closes).
     if (this.locked) await engine.state.acquireLocks([DAEMON_LOCK], engine.deps.owner);
     await old.close();
     log.info({ event: 'config.reloaded', secrets: config.secrets.length }, 'SIGHUP: rotor.yaml reloaded');

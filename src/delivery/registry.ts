@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { envFileTarget, jsonFileTarget, yamlFileTarget } from './files/index.js';
 import { kubernetesTarget } from './kubernetes/index.js';
 import type { DeliveryTarget, DeliveryTargetDefinition } from './types.js';
+import { namesOf, schemasOf } from '../registry.js';
 
 const definitions = {
   'env-file': envFileTarget,
@@ -28,10 +29,10 @@ export type DeliveryTargetConfig = ConfigOf[DeliveryTargetType];
 
 export const deliveryTargets: { [T in DeliveryTargetType]: DeliveryTargetDefinition<ConfigOf[T]> } = definitions;
 
-export const deliveryTargetTypes: readonly string[] = Object.keys(deliveryTargets);
+export const deliveryTargetTypes: readonly string[] = namesOf(deliveryTargets);
 
 /** Each kind's schema, for the `stores` union in config/schema.ts. */
-export const deliveryTargetSchemas = Object.values(definitions).map((d) => d.schema);
+export const deliveryTargetSchemas = schemasOf(definitions);
 
 export function isDeliveryTargetType(type: string): type is DeliveryTargetType {
   return Object.hasOwn(deliveryTargets, type);

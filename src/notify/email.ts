@@ -6,7 +6,7 @@
  * this machine, STARTTLS is required: a password never crosses a network in clear.
  * The URL holds the password, so it appears in no message.
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { z } from 'zod';
 import { eventsSchema, isLoopbackHost } from './config.js';
@@ -78,13 +78,17 @@ export const emailNotifier = {
   schema: emailNotifierSchema,
   create({ name, config, timeoutMs }) {
     const label = notifierLabel('email', name);
-    const transport = nodemailer.createTransport(transportOptions(config.smtp, timeoutMs));
+    // nodemailer is loaded on the first mail, not with the config: every command loads the
+    // config, and nodemailer alone would double a command's start-up.
+    let transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+    const transportOf = () => (transport ??= import('nodemailer').then((m) => m.default.createTransport(transportOptions(config.smtp, timeoutMs))));
     return {
       async send({ notification, signal }) {
         try {
           // sendMail takes no signal; its own timeouts end it, and abortable() stops the wait on close.
+          const smtp = await transportOf();
           await abortable(
-            transport.sendMail({
+            smtp.sendMail({
               from: config.from,
               to: config.to,
               subject: titleOf(notification),
@@ -99,7 +103,7 @@ export const emailNotifier = {
         return 'sent';
       },
       async close() {
-        transport.close();
+        (await transport)?.close();
       },
     };
   },

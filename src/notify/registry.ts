@@ -13,6 +13,7 @@ import { pagerdutyNotifier } from './pagerduty.js';
 import { slackNotifier } from './slack.js';
 import type { Notifier, NotifierCreateOptions, NotifierDefinition } from './types.js';
 import { webhookNotifier } from './webhook.js';
+import { namesOf, schemasOf } from '../registry.js';
 
 const definitions = {
   slack: slackNotifier,
@@ -29,18 +30,10 @@ export type NotifierConfig = ConfigOf[NotifierType];
 
 export const notifierKinds: { [T in NotifierType]: NotifierDefinition<ConfigOf[T]> } = definitions;
 
-export const notifierTypes: readonly string[] = Object.keys(notifierKinds);
-
-type NotifierSchema = Definitions[NotifierType]['schema'];
-
-function nonEmpty<T>(items: T[]): [T, ...T[]] {
-  const [first, ...rest] = items;
-  if (first === undefined) throw new Error('no notifier kinds registered');
-  return [first, ...rest];
-}
+export const notifierTypes: readonly string[] = namesOf(notifierKinds);
 
 /** Each kind's schema, for the `notify` union in config/schema.ts (z.union or z.discriminatedUnion on `type`). */
-export const notifierSchemas: [NotifierSchema, ...NotifierSchema[]] = nonEmpty(Object.values(definitions).map((d) => d.schema));
+export const notifierSchemas = schemasOf(definitions);
 
 /** Builds the notifier `opts.config` describes with its kind's definition. */
 export function createNotifier<T extends NotifierType>(opts: NotifierCreateOptions<ConfigOf[T] & { type: T }>): Notifier {

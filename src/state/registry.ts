@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import { SQLITE_DEFAULT_PATH, sqliteDriver } from './sqlite/index.js';
 import type { StateDriver, StateOpenOptions, StateStore } from './types.js';
+import { namesOf, schemasOf } from '../registry.js';
 
 const definitions = {
   sqlite: sqliteDriver,
@@ -23,11 +24,10 @@ export type StateConfig = ConfigOf[StateDriverName];
 
 export const stateDrivers: { [D in StateDriverName]: StateDriver<ConfigOf[D]> } = definitions;
 
-export const stateDriverNames: readonly string[] = Object.keys(stateDrivers);
+export const stateDriverNames: readonly string[] = namesOf(stateDrivers);
 
-type StateSchema = Definitions[StateDriverName]['schema'];
 /** Each driver's schema, for the `state` union in config/schema.ts (at least one: sqlite). */
-export const stateSchemas = Object.values(definitions).map((d) => d.schema) as [StateSchema, ...StateSchema[]];
+export const stateSchemas = schemasOf(definitions);
 
 /** `state` when rotor.yaml has none. */
 export const defaultStateConfig: StateConfig = { driver: 'sqlite', path: SQLITE_DEFAULT_PATH };

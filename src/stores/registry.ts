@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { secretsManagerStoreDefinition } from './aws-secrets-manager/index.js';
 import { localVaultDefinition } from './local-vault/index.js';
 import type { VersionStore, VersionStoreDefinition, VersionStoreOpenOptions } from './types.js';
+import { namesOf, schemasOf } from '../registry.js';
 
 const definitions = {
   local: localVaultDefinition,
@@ -25,10 +26,10 @@ export type VersionStoreConfig = ConfigOf[VersionStoreType];
 
 export const versionStores: { [T in VersionStoreType]: VersionStoreDefinition<ConfigOf[T]> } = definitions;
 
-export const versionStoreTypes: readonly string[] = Object.keys(versionStores);
+export const versionStoreTypes: readonly string[] = namesOf(versionStores);
 
 /** Each kind's schema, for the `stores` union in config/schema.ts. */
-export const versionStoreSchemas = Object.values(definitions).map((d) => d.schema);
+export const versionStoreSchemas = schemasOf(definitions);
 
 export function isVersionStoreType(type: string): type is VersionStoreType {
   return Object.hasOwn(versionStores, type);

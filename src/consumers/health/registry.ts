@@ -15,6 +15,7 @@ import { httpHealth } from './http.js';
 import { prometheusHealth } from './prometheus.js';
 import { rolloutStatusHealth } from './rollout-status.js';
 import { tcpHealth } from './tcp.js';
+import { namesOf, schemasOf } from '../../registry.js';
 
 const definitions = {
   http: httpHealth,
@@ -31,13 +32,13 @@ export type HealthStep = StepOf[HealthKindName];
 
 export const healthKinds: { [K in HealthKindName]: ConsumerActionKind<StepOf[K]> } = definitions;
 
-const names = Object.keys(healthKinds).filter((k): k is HealthKindName => Object.hasOwn(healthKinds, k));
+const names = namesOf(healthKinds);
 
 /** The kinds' names, for messages. */
 export const healthKindNames: readonly string[] = names;
 
 /** Each kind's schema, for the `health` union in config/schema.ts. */
-export const healthSchemas = Object.values(definitions).map((d) => d.schema);
+export const healthSchemas = schemasOf(definitions);
 
 /** Which kind `step` is. */
 export function healthKindOf(step: HealthStep): HealthKindName {

@@ -15,6 +15,7 @@ import { externalSecretReload } from './external-secret.js';
 import { httpReload } from './http.js';
 import { rolloutRestartReload } from './rollout-restart.js';
 import { signalReload } from './signal.js';
+import { namesOf, schemasOf } from '../../registry.js';
 
 const definitions = {
   command: commandReload,
@@ -31,13 +32,13 @@ export type ReloadStep = StepOf[ReloadKindName];
 
 export const reloadKinds: { [K in ReloadKindName]: ConsumerActionKind<StepOf[K]> } = definitions;
 
-const names = Object.keys(reloadKinds).filter((k): k is ReloadKindName => Object.hasOwn(reloadKinds, k));
+const names = namesOf(reloadKinds);
 
 /** The kinds' names, for messages. */
 export const reloadKindNames: readonly string[] = names;
 
 /** Each kind's schema, for the `reload` union in config/schema.ts. */
-export const reloadSchemas = Object.values(definitions).map((d) => d.schema);
+export const reloadSchemas = schemasOf(definitions);
 
 /** Which kind `step` is. */
 export function reloadKindOf(step: ReloadStep): ReloadKindName {

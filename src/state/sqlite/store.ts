@@ -38,6 +38,8 @@ export interface SqliteOptions {
 const DEFAULT_LEASE_MS = 30_000;
 /** Audit events read at a time. */
 const AUDIT_PAGE = 1000;
+/** When this process started (ms): a lock with its pid taken earlier was another process's. */
+const PROCESS_STARTED = Date.now() - process.uptime() * 1000;
 
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
@@ -304,8 +306,12 @@ export class SqliteStateStore implements StateStore {
    * even if a pause let the lease run out); on another host, it stopped renewing.
    */
   private isStale(lock: LockRow, now: number): boolean {
-    // Taken before this machine last booted: its pid may belong to another process now.
-    if (lock.host === this.host) return lock.acquiredAt < now - uptime() * 1000 || !this.isAlive(lock.pid);
+    // Taken before this machine last booted: its pid may belong to another process now. Taken
+    // with this process's own pid before this process started: an earlier process that had
+    // the same pid (a restarted container, where every run is pid 1) holds it no more.
+    if (lock.host === this.host) {
+      return lock.acquiredAt < now - uptime() * 1000 || !this.isAlive(lock.pid) || (lock.pid === process.pid && lock.acquiredAt < PROCESS_STARTED);
+    }
     return lock.expiresAt <= now;
   }
 
