@@ -80,15 +80,16 @@ export async function verifyAudit(config: RotorConfig, opts: { checkpointFile?: 
  * Hands every event (since `since`: a time, 2026-01-31T00:00Z, or a duration ago, 24h) to
  * `onEvent`. With `checkpointFile`, verifies the chain first and then writes a signed
  * checkpoint of its head there (never over an existing file), to keep where this host cannot write.
+ * Without a checkpoint nothing is verified, and `onEvent` may return false to stop reading.
  */
 export async function exportAudit(
-  config: RotorConfig, opts: { since?: string; checkpointFile?: string }, onEvent: (e: AuditEvent) => void,
+  config: RotorConfig, opts: { since?: string; checkpointFile?: string }, onEvent: (e: AuditEvent) => void | false,
 ): Promise<AuditExported | AuditBroken> {
   if (opts.checkpointFile === undefined) {
     const state = await openState(config);
     try {
       const since = sinceOf(opts.since);
-      for await (const e of state.auditEvents(since)) onEvent(e);
+      for await (const e of state.auditEvents(since)) if (onEvent(e) === false) break;
       return { ok: true };
     } finally {
       await state.close();

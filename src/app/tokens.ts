@@ -16,6 +16,7 @@ import { openState, withEngine } from './engine.js';
 
 const TOKEN = /^rotor_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+const ID = /^[0-9a-f]{16}$/;
 
 /** Each role may do what the ones before it may. */
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -29,6 +30,8 @@ export function parseRole(text: string): Role {
 
 export async function createToken(config: RotorConfig, req: { role: Role; name: string }): Promise<{ token: string; row: TokenRow }> {
   if (!NAME.test(req.name)) throw new UsageError(`bad token name "${req.name}"`, 'use letters, digits, _ . @ and -, up to 64, starting with a letter or digit');
+  // `token revoke` takes a name or an id: a name shaped like an id could revoke another token.
+  if (ID.test(req.name)) throw new UsageError(`bad token name "${req.name}": it looks like a token id`, 'choose a name that is not 16 hexadecimal digits');
   return withEngine(config, async (engine) => {
     const live = (await engine.state.tokens()).filter((t) => t.revokedAt === null);
     if (live.some((t) => t.name === req.name)) {

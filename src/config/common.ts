@@ -30,3 +30,10 @@ export const durationSchema = z
 
 /** A file path in rotor.yaml; relative ones resolve against its directory. */
 export const pathSchema = z.string().min(1).max(4096);
+
+/** `HOST:PORT` (an IPv6 host in brackets) as host and port, or undefined when it is not one. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}

@@ -14,6 +14,7 @@ import { rotatorRegistry, isRotatorType, rotatorTypes } from '../rotators/regist
 import { stateWithPaths } from '../state/registry.js';
 import { isVersionStoreConfig, versionStoreWithPaths } from '../stores/registry.js';
 import { toWindow } from '../schedule/policy.js';
+import { parseListen } from './common.js';
 import { parseDuration } from './duration.js';
 import { checkConfigRules, checkReferences, type RuleProblem } from './rules.js';
 import { configSchema, secretCommonSchema, type RawConfig, type RotorConfig, type SecretConfig, type ServeConfig, type StoreConfig } from './schema.js';
@@ -185,11 +186,9 @@ function validate(
 }
 
 function serveConfig(raw: RawConfig['serve'], dir: string): ServeConfig {
-  const at = raw.listen.lastIndexOf(':');
   const ms = (text: string) => parseDuration(text) ?? 0;
   return {
-    host: raw.listen.slice(0, at).replace(/^\[(.*)\]$/, '$1'),
-    port: Number(raw.listen.slice(at + 1)),
+    ...parseListen(raw.listen)!, // the schema has checked it
     ...(raw.tls ? { tls: { cert: resolve(dir, raw.tls.cert), key: resolve(dir, raw.tls.key) } } : {}),
     metricsToken: raw.metricsToken,
     tickMs: ms(raw.tick),

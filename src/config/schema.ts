@@ -16,7 +16,7 @@ import { defaultStateConfig, stateDriverNames, stateSchemas, type StateConfig } 
 import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
 import { notifierSchemas, notifierTypes, type NotifierConfig } from '../notify/registry.js';
 import { cronSchema, windowSchema, type Window } from '../schedule/policy.js';
-import { durationSchema, nameSchema, secretIdSchema } from './common.js';
+import { durationSchema, nameSchema, parseListen, secretIdSchema } from './common.js';
 import { parseDuration } from './duration.js';
 
 /** Which version a delivery takes. */
@@ -166,7 +166,7 @@ const targetSchema = z.strictObject({
 const listenSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:8200')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'the port must be at most 65535');
+  .refine((s) => parseListen(s) !== undefined || !/:\d{1,5}$/.test(s), 'the port must be at most 65535');
 
 /** `serve`: the daemon (`rotor serve`). */
 const serveSchema = z

@@ -8,17 +8,18 @@
  *   and the process exits 0 within `serve.shutdownTimeout`. What did not finish is resumed
  *   at the next start.
  */
-import { readFileSync } from 'node:fs';
-import { openConfig as loadConfigFile, openEngine, type Engine } from '../app/engine.js';
+import { describeState, openConfig as loadConfigFile, openEngine, type Engine } from '../app/engine.js';
 import { resumeOpenRotations } from '../app/resume.js';
 import type { ProgressListener } from '../app/rotate.js';
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import type { EngineEvent, RotationOutcome } from '../engine/context.js';
+import { parseListen } from '../config/common.js';
 import { describeError, UsageError } from '../errors.js';
 import { Notifications } from '../notify/dispatcher.js';
 import type { Notification, NotifyEvent } from '../notify/types.js';
 import type { Trigger } from '../state/types.js';
 import { startHttp, type HttpServer } from '../http/server.js';
+import { readTls } from '../http/tls.js';
 import { daemonLog, type Log } from './log.js';
 import { DaemonMetrics } from './metrics.js';
 import { Runs } from './runs.js';
@@ -39,11 +40,14 @@ export interface DaemonOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const config = withListen(opts.config, opts.listen);
   // Unreadable TLS files stop the start before anything opens or resumes.
-  if (config.serve.tls) readTls(config.serve.tls);
+  const tls = config.serve.tls ? readTls(config.serve.tls) : undefined;
   const engine = await openEngine(config);
-  const redact = (s: string) => engine.deps.redactor?.redact(s) ?? s;
+  // The redactor of the engine in use: SIGHUP opens a new one, with the new config's credentials pinned.
+  const running: { daemon?: Daemon } = {};
+  const redact = (s: string) => (running.daemon?.engine ?? engine).deps.redactor?.redact(s) ?? s;
   const log = daemonLog({ redact });
-  const daemon = new Daemon(config, engine, log, opts.configFlag, opts.listen);
+  const daemon = new Daemon(config, engine, log, opts.configFlag, opts.listen, tls);
+  running.daemon = daemon;
   try {
     await daemon.start();
   } catch (err) {
@@ -72,7 +76,8 @@ class Daemon {
   /** Stopped with work still running at the shutdown timeout. */
   abandoned = false;
 
-  constructor(config: RotorConfig, engine: Engine, private readonly log: Log, private readonly configFlag: string | undefined, private readonly listen: string | undefined) {
+  constructor(config: RotorConfig, engine: Engine, private readonly log: Log, private readonly configFlag: string | undefined, private readonly listen: string | undefined,
+    private readonly tls: { cert: Buffer; key: Buffer } | undefined) {
     const view = new StateView(engine.state);
     this.notifications = this.notificationsFor(config);
     const svc: DaemonServices = {
@@ -84,6 +89,10 @@ class Daemon {
       progress: (trigger) => this.progress(trigger),
     };
     this.svc = svc;
+  }
+
+  get engine(): Engine {
+    return this.svc.engine;
   }
 
   async start(): Promise<void> {
@@ -115,7 +124,7 @@ class Daemon {
       for (const o of resumed.outcomes) this.finished(o, 'schedule', undefined);
     }
 
-    this.http = await startHttp(svc, { ready: () => !this.stopping });
+    this.http = await startHttp(svc, { ready: () => !this.stopping, tls: this.tls });
     this.scheduler = new Scheduler(svc);
     this.scheduler.start();
     log.info({ event: 'daemon.ready', listen: this.http.address }, `rotor serve listening on ${this.http.address}`);
@@ -161,6 +170,11 @@ class Daemon {
       for (const w of loaded.warnings) log.warn({ event: 'config.warning', path: w.path, line: w.line, message: w.message }, 'rotor.yaml warning');
     } catch (err) {
       log.error({ event: 'config.refused', error: describeError(err), problems: (err as { problems?: unknown }).problems }, 'SIGHUP: rotor.yaml refused; the running configuration is kept');
+      return false;
+    }
+    if (describeState(config) !== describeState(svc.config)) {
+      // Another state is another daemon's to serve: this one's lock and open rotations are here.
+      log.error({ event: 'config.refused', error: `state changed from ${describeState(svc.config)} to ${describeState(config)}` }, 'SIGHUP: `state` cannot change while the daemon runs; restart it to serve another state. The running configuration is kept');
       return false;
     }
     if (config.serve.host !== svc.config.serve.host || config.serve.port !== svc.config.serve.port || JSON.stringify(config.serve.tls) !== JSON.stringify(svc.config.serve.tls)) {
@@ -296,16 +310,7 @@ function summaryOf(o: RotationOutcome, retire: boolean): string {
 
 function withListen(config: RotorConfig, listen: string | undefined): RotorConfig {
   if (listen === undefined) return config;
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen ${listen}: expected HOST:PORT`, 'e.g. --listen 127.0.0.1:8200');
-  return { ...config, serve: { ...config.serve, host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) } };
-}
-
-/** For TLS: the PEM files, read at start. */
-export function readTls(tls: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
-  try {
-    return { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
-  } catch (err) {
-    throw new UsageError(`serve.tls: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot read'} ${(err as NodeJS.ErrnoException).path ?? ''}`, 'give the PEM certificate and key files under serve.tls');
-  }
+  const at = parseListen(listen);
+  if (!at) throw new UsageError(`--listen ${listen}: expected HOST:PORT`, 'e.g. --listen 127.0.0.1:8200');
+  return { ...config, serve: { ...config.serve, ...at } };
 }

@@ -16,7 +16,8 @@ import type { Trigger } from '../state/types.js';
 import type { StateView } from './state-view.js';
 
 const TRIGGERS: Trigger[] = ['manual', 'schedule', 'emergency', 'api'];
-const RESULTS: OutcomeStatus[] = ['succeeded', 'rolled-back', 'failed', 'refused', 'not-started', 'busy', 'skipped', 'interrupted'];
+// `grace`: rotated, the previous value still valid (retire follows); `succeeded`: retired at once.
+const RESULTS: OutcomeStatus[] = ['succeeded', 'grace', 'rolled-back', 'failed', 'refused', 'not-started', 'busy', 'skipped', 'interrupted'];
 const OPEN_STATUSES = ['running', 'grace', 'rolling-back'] as const;
 
 export class DaemonMetrics {

@@ -61,7 +61,9 @@ export function firstSight(secretId: string): { onEvent: (e: EngineEvent) => voi
         settle({ rotationId: e.rotationId });
       } else if (e.kind === 'finished') {
         done = true;
-        settle(e.outcome.rotationId ? { rotationId: e.outcome.rotationId } : { outcome: e.outcome });
+        // Ended before a step of its own: busy, refused, not started. A rotationId it carries
+        // is the rotation that holds the secret, not one started here.
+        settle({ outcome: e.outcome });
       }
     },
   };

@@ -27,6 +27,8 @@ export interface TickResult {
 export class Scheduler {
   private readonly busy = new Set<string>();
   private backoff: Backoff;
+  /** Failed retires wait too: the previous value stays valid, and retrying each tick would hammer the target and page every second. */
+  private retireBackoff: Backoff;
   /** Due times already reminded of / reported overdue, per secret, so each is told once. */
   private readonly reminded = new Map<string, number>();
   private readonly overdue = new Map<string, number>();
@@ -35,12 +37,16 @@ export class Scheduler {
 
   constructor(private readonly svc: DaemonServices) {
     this.backoff = new Backoff(svc.config.serve.retry);
+    this.retireBackoff = new Backoff(svc.config.serve.retry);
   }
 
   useConfig(config: RotorConfig): void {
     // Keep what failed (a SIGHUP must not make a failing target be hammered), forget what is gone.
+    const ids = new Set(config.secrets.map((s) => s.id));
     this.backoff = this.backoff.reconfigured(config.serve.retry);
-    this.backoff.keepOnly(new Set(config.secrets.map((s) => s.id)));
+    this.backoff.keepOnly(ids);
+    this.retireBackoff = this.retireBackoff.reconfigured(config.serve.retry);
+    this.retireBackoff.keepOnly(ids);
   }
 
   start(): void {
@@ -86,7 +92,10 @@ export class Scheduler {
       if (this.backoff.waiting(s.id, now) || !inWindow(s.window, now)) continue;
       rotate.push(s);
     }
-    const retire = config.secrets.filter((s) => !this.busy.has(s.id) && (inGrace.get(s.id)?.retireAfter ?? Infinity) <= now).map((s) => s.id);
+    const rotating = new Set(rotate.map((s) => s.id)); // a new rotation ends the grace itself
+    const retire = config.secrets
+      .filter((s) => !this.busy.has(s.id) && !rotating.has(s.id) && !this.retireBackoff.waiting(s.id, now) && (inGrace.get(s.id)?.retireAfter ?? Infinity) <= now)
+      .map((s) => s.id);
     if (rotate.length) this.rotate(rotate);
     if (retire.length) this.retire(retire);
     this.svc.metrics.tick((performance.now() - started) / 1000);
@@ -120,6 +129,12 @@ export class Scheduler {
     ids.forEach((id) => this.busy.add(id));
     const { svc } = this;
     const work = retireSecrets({ config: svc.config, ids, force: false, signal: svc.shutdown, actor: 'rotor serve (schedule)', progress: () => svc.progress('retire') })
+      .then(({ outcomes }) => {
+        for (const o of outcomes) {
+          if (o.status === 'succeeded') this.retireBackoff.succeeded(o.secretId);
+          else if (o.status !== 'busy' && o.status !== 'interrupted') this.retireBackoff.failed(o.secretId, Date.now());
+        }
+      })
       .catch((err: unknown) => svc.log.error({ event: 'retire.error', error: describeError(err) }, 'a scheduled retire could not run'))
       .finally(() => ids.forEach((id) => this.busy.delete(id)));
     svc.runs.track(work);

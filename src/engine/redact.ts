@@ -125,7 +125,7 @@ export class Redactor {
  * A redactor that already knows the admin passwords in `targets`: a driver error may echo
  * the URL it was given. They are pinned: the process uses them until it ends.
  */
-export function newRedactor(config: Pick<RotorConfig, 'targets'> & Partial<Pick<RotorConfig, 'notify'>>): Redactor {
+export function newRedactor(config: Pick<RotorConfig, 'targets'> & Partial<Pick<RotorConfig, 'notify' | 'consumers'>>): Redactor {
   const redactor = new Redactor();
   const pinPassword = (url: string) => {
     try {
@@ -136,6 +136,9 @@ export function newRedactor(config: Pick<RotorConfig, 'targets'> & Partial<Pick<
     }
   };
   for (const target of Object.values(config.targets)) pinPassword(target.url);
+  // Consumers' reload and health URLs may carry a password too (basic auth in the URL): an
+  // HTTP client's error quotes the URL it refused.
+  for (const url of urlsWithPasswords(config.consumers ?? {})) pinPassword(url);
   // A notifier's credentials are secrets too: a Slack webhook URL is one whole.
   for (const n of Object.values(config.notify ?? {})) {
     if (n.type === 'slack') redactor.pin(n.webhook);
@@ -144,4 +147,16 @@ export function newRedactor(config: Pick<RotorConfig, 'targets'> & Partial<Pick<
     if (n.type === 'email') pinPassword(n.smtp);
   }
   return redactor;
+}
+
+/** Every string in `value` that is a URL with a password in it. */
+function urlsWithPasswords(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(value)) out.push(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) urlsWithPasswords(v, out);
+  } else if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) urlsWithPasswords(v, out);
+  }
+  return out;
 }

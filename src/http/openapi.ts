@@ -45,7 +45,7 @@ export function openApiDocument() {
       '/v1/audit': { get: { summary: 'the audit log (admin)', parameters: [
         { name: 'since', in: 'query', schema: { type: 'string' }, description: 'ISO time or a duration back (24h)' },
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } },
-      ], responses: responses({ 200: json('events, and whether the chain verifies') }) } },
+      ], responses: responses({ 200: json('events as stored, oldest first, and whether more follow (not verified: `rotor audit verify` does that)') }) } },
       '/v1/emergency': { post: {
         summary: 'rotate everything in scope now, no grace (admin)',
         requestBody: body({ scope: { enum: ['critical', 'high', 'all'] }, incident: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' }, reason: { type: 'string', minLength: 1, maxLength: 500 } }, ['scope', 'incident', 'reason']),

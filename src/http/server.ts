@@ -8,7 +8,6 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorBody, httpStatusOf } from '../app/outcomes.js';
-import { readTls } from '../daemon/daemon.js';
 import { buildJwks, type JwksDocument } from '../daemon/jwks.js';
 import type { DaemonServices } from '../daemon/services.js';
 import { describeError, RotorError, UsageError } from '../errors.js';
@@ -25,7 +24,13 @@ export interface HttpServer {
 /** Request bodies are small JSON objects: reason, incident, a flag. */
 export const BODY_LIMIT = 16 * 1024;
 
-export async function startHttp(svc: DaemonServices, opts: { ready: () => boolean }): Promise<HttpServer> {
+export interface HttpOptions {
+  ready: () => boolean;
+  /** `serve.tls`, read at start (http/tls.ts). */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export async function startHttp(svc: DaemonServices, opts: HttpOptions): Promise<HttpServer> {
   const { serve } = svc.config;
   const app = buildApp(svc, opts);
   // Bounded: a flood of idle connections cannot exhaust the daemon's descriptors.
@@ -44,8 +49,7 @@ export async function startHttp(svc: DaemonServices, opts: { ready: () => boolea
   return { address, app, close: () => app.close() };
 }
 
-export function buildApp(svc: DaemonServices, opts: { ready: () => boolean }): FastifyInstance {
-  const { serve } = svc.config;
+export function buildApp(svc: DaemonServices, opts: HttpOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -61,7 +65,7 @@ export function buildApp(svc: DaemonServices, opts: { ready: () => boolean }): F
       kind: 'BadRequest',
       hint: 'ids are lower-case segments like database/primary, URL-encoded in one path segment (database%2Fprimary)',
     }),
-    ...(serve.tls ? { https: readTls(serve.tls) } : {}),
+    ...(opts.tls ? { https: opts.tls } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const limiter = new FailureLimiter();
 

@@ -56,8 +56,8 @@ export function connect(conn: KubeConnection, dir: string): Kube {
     else if (!process.env.KUBECONFIG && process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
     else kc.loadFromDefault();
   } catch (err) {
-    throw new KubeConfigError(`cannot load ${file ?? (process.env.KUBECONFIG ? `KUBECONFIG (${process.env.KUBECONFIG})` : 'the in-cluster service account or ~/.kube/config')}: ${(err as Error).message}`,
-      'set `kubeconfig` on the store or step, or KUBECONFIG, to a readable kubeconfig', err);
+    throw new KubeConfigError(`cannot load ${file ?? (process.env.KUBECONFIG ? `KUBECONFIG (${process.env.KUBECONFIG})` : 'the in-cluster service account or ~/.kube/config')}: ${loadProblem(err)}`,
+      'set `kubeconfig` on the store or step, or KUBECONFIG, to a readable kubeconfig');
   }
   if (conn.context !== undefined) {
     if (!kc.getContextObject(conn.context)) throw new KubeConfigError(`the kubeconfig has no context "${conn.context}"`, `one of: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
@@ -108,4 +108,17 @@ export function kubeError(err: unknown, doing: string, kube: Pick<Kube, 'where'>
     ? 'grant the missing verb on that resource to the identity Rotor uses (README: the minimal Role)'
     : err.code === 401 ? `the credentials of ${kube.where} were refused; renew the token or fix the kubeconfig` : undefined;
   return new KubeApiError(err.code, s.reason ?? 'Unknown', `${text} at ${kube.where}`, hint, err);
+}
+
+/**
+ * Why a kubeconfig did not load, without its text: a YAML error's message quotes the lines
+ * around the mistake, and a kubeconfig holds tokens and keys. The reason and position only.
+ */
+function loadProblem(err: unknown): string {
+  const e = err as { name?: string; reason?: string; mark?: { line: number; column: number }; code?: string };
+  if (e.name === 'YAMLException') return `not valid YAML (${e.reason ?? 'syntax error'}${e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : ''})`;
+  if (e.code) return e.code;
+  // JSON.parse quotes the text around the error too.
+  if (e.name === 'SyntaxError') return 'not valid JSON or YAML';
+  return (err as Error).message?.split('\n')[0]?.slice(0, 120) ?? 'unreadable';
 }

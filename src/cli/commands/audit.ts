@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
   const { since, checkpoint: checkpointFile } = parsed.values;
 
   if (sub === 'export') {
-    const r = await exportAudit(config, { since, checkpointFile }, (e) => process.stdout.write(`${JSON.stringify(e)}\n`));
+    const r = await exportAudit(config, { since, checkpointFile }, (e) => void process.stdout.write(`${JSON.stringify(e)}\n`));
     if (!r.ok) printBroken(r);
     else if (r.checkpoint) process.stderr.write(`checkpoint of event #${r.checkpoint.seq} written to ${checkpointFile}: keep it where this host cannot write\n`);
     return exitCodeForAudit(r);
