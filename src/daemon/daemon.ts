@@ -127,6 +127,9 @@ class Daemon {
     this.http = await startHttp(svc, { ready: () => !this.stopping, tls: this.tls });
     this.scheduler = new Scheduler(svc);
     this.scheduler.start();
+    if (!config.serve.tls && !isLoopback(config.serve.host)) {
+      log.warn({ event: 'config.warning', listen: this.http.address }, 'serve listens beyond this host without serve.tls: bearer tokens cross the network in clear');
+    }
     log.info({ event: 'daemon.ready', listen: this.http.address }, `rotor serve listening on ${this.http.address}`);
     this.starting = false;
     if (this.termWhileStarting) this.onTerm(this.termWhileStarting);
@@ -314,3 +317,5 @@ function withListen(config: RotorConfig, listen: string | undefined): RotorConfi
   if (!at) throw new UsageError(`--listen ${listen}: expected HOST:PORT`, 'e.g. --listen 127.0.0.1:8200');
   return { ...config, serve: { ...config.serve, ...at } };
 }
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);

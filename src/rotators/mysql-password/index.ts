@@ -1,6 +1,6 @@
 import type { RotatorDefinition } from '../types.js';
 import { mysqlSpecSchema, mysqlValueSchema, type MysqlSpec, type MysqlValue } from './schema.js';
-import { parseDuration } from '../../config/duration.js';
+import { drainWaits } from '../shared/spec.js';
 
 const APPLY: Record<MysqlSpec['strategy'], (s: MysqlSpec) => string> = {
   single: (s) => `ALTER USER '${s.username}'@'${s.userHost}' with the new password (the old one stops working now)`,
@@ -45,6 +45,6 @@ export const mysqlDefinition = {
       ...(spec.strategy === 'single' ? ['single: clients on the old password fail from apply until they get the new one; alternating avoids that'] : []),
     ],
   }),
-  waits: (spec) => ({ retire: parseDuration(spec.drain.timeout) ?? 0 }),
+  waits: drainWaits,
   load: async () => (await import('./rotator.js')).createMysqlRotator,
 } satisfies RotatorDefinition<'mysql-password', MysqlSpec, MysqlValue>;

@@ -1,6 +1,6 @@
 import type { RotatorDefinition } from '../types.js';
 import { postgresSpecSchema, postgresValueSchema, type PostgresSpec, type PostgresValue } from './schema.js';
-import { parseDuration } from '../../config/duration.js';
+import { drainWaits } from '../shared/spec.js';
 
 const APPLY: Record<PostgresSpec['strategy'], (s: PostgresSpec) => string> = {
   single: (s) => `ALTER ROLE ${s.username} PASSWORD <SCRAM verifier> (the old password stops working now)`,
@@ -45,6 +45,6 @@ export const postgresDefinition = {
       ...(spec.keepOriginal ? [`keepOriginal: ${spec.username} still logs in with a password Rotor does not hold`] : []),
     ],
   }),
-  waits: (spec) => ({ retire: parseDuration(spec.drain.timeout) ?? 0 }),
+  waits: drainWaits,
   load: async () => (await import('./rotator.js')).createPostgresRotator,
 } satisfies RotatorDefinition<'postgres-password', PostgresSpec, PostgresValue>;

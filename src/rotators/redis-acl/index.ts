@@ -1,6 +1,6 @@
 import type { RotatorDefinition } from '../types.js';
 import { baseUser, redisSpecSchema, redisValueSchema, type RedisSpec, type RedisValue } from './schema.js';
-import { parseDuration } from '../../config/duration.js';
+import { drainWaits } from '../shared/spec.js';
 
 const APPLY: Record<RedisSpec['strategy'], (u: string) => string> = {
   'dual-password': (u) => `ACL SETUSER ${u} #<sha256 of new>: old and new passwords both work until retire`,
@@ -39,6 +39,6 @@ export const redisDefinition = {
       ...(spec.persist === 'none' ? ['persist: none — a server restart brings back the passwords in its config'] : []),
     ],
   }),
-  waits: (spec) => ({ retire: parseDuration(spec.drain.timeout) ?? 0 }),
+  waits: drainWaits,
   load: async () => (await import('./rotator.js')).createRedisRotator,
 } satisfies RotatorDefinition<'redis-acl', RedisSpec, RedisValue>;

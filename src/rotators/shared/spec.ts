@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../config/schema.js';
 import { randomString } from '../../crypto/generate.js';
 import { RotorError } from '../../errors.js';
+import { parseDuration } from '../../config/duration.js';
 
 /** Login names: quoted safely everywhere, but kept to characters every server and shell handles. */
 export const loginNameSchema = z
@@ -78,3 +79,6 @@ export function adoptedLogin(spec: LoginSpec, addr: { host: string; port: number
  * they are given the new one.
  */
 export const otherLogin = (name: string, user: string | undefined): string => (user === `${name}_clone` ? name : `${name}_clone`);
+
+/** RotatorDefinition.waits of a type that drains sessions before retire: the drain's timeout. */
+export const drainWaits = (spec: { drain: { timeout: string } }) => ({ retire: parseDuration(spec.drain.timeout) ?? 0 });
