@@ -130,7 +130,7 @@ function describeConsumers(config: RotorConfig, secret: SecretConfig): string {
     const mine = deliveriesFor(c, secret.id);
     const others = config.secrets.filter((s) => s.id !== secret.id && s.consumers.includes(n)).map((s) => s.id);
     const parts = [
-      mine.length ? `deliver ${mine.map((d) => ('template' in d ? `${d.template} → ${d.to}` : `${d.key}${d.field ? ` (${d.field})` : ''} → ${d.store}`)).join(', ')}` : '',
+      mine.length ? `deliver ${mine.map((d) => ('template' in d ? `${d.template} → ${d.to}` : `${d.key}${d.field ? ` (${d.field})` : d.format ? ' (format)' : ''} → ${d.store}`)).join(', ')}` : '',
       c.reload.length ? `${c.reload.length} reload${c.reload.length === 1 ? '' : 's'}` : '',
       c.health.length ? `${c.health.length} health check${c.health.length === 1 ? '' : 's'}` : '',
       others.length && c.reload.length + c.health.length ? `shared with ${others.join(', ')} when rotated in one run` : '',

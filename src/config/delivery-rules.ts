@@ -31,6 +31,10 @@ export function checkDeliveries(config: RotorConfig): { errors: RuleProblem[]; w
         if (!secret) return;
         const problem = d.field === undefined ? undefined : fieldRefProblem(secret, d.field);
         if (problem) errors.push({ at: [...at, 'field'], message: `${about}: ${problem}` });
+        for (const p of d.format === undefined ? [] : placeholdersIn(d.format)) {
+          const bad = p.field === undefined ? undefined : fieldRefProblem(secret, p.field);
+          if (bad) errors.push({ at: [...at, 'format'], message: `{{ ${p.text} }}: ${about}: ${bad}` });
+        }
         if (d.stage === 'previous' && secret.graceMs === 0) {
           warnings.push({ at: [...at, 'stage'], message: `${secret.id} has no grace period: its previous value is retired at once, so this delivery is always empty` });
         }

@@ -8,7 +8,8 @@ export interface LenientView {
   secrets: { index: number; id?: string; type?: string; store: string; target?: string; consumers: string[]; after: string[] }[];
   consumers: Record<string, { deliver: { secret?: string; store?: string }[]; reload: Record<string, unknown>[]; health: Record<string, unknown>[] }>;
   targets: Record<string, { type?: string }>;
-  stores: Record<string, { type?: string }>;
+  /** Each entry as written (its `type` a string or absent): version store or delivery target is told by its fields too. */
+  stores: Record<string, { type?: string } & Record<string, unknown>>;
   /** Secret id → where it is first defined (its index under `secrets:` in the document). */
   firstIndex: Map<string, number>;
 }
@@ -35,7 +36,7 @@ export function lenientView(js: unknown): LenientView {
       health: records(c.health),
     })),
     targets: byName(doc.targets, (t) => ({ type: text(t.type) })),
-    stores: { local: { type: 'local' }, ...byName(doc.stores, (s) => ({ type: text(s.type) })) },
+    stores: { local: { type: 'local' }, ...byName(doc.stores, (s) => ({ ...s, type: text(s.type) })) },
     firstIndex: new Map(),
   };
   for (const s of view.secrets) if (s.id !== undefined && !view.firstIndex.has(s.id)) view.firstIndex.set(s.id, s.index);

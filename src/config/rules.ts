@@ -11,9 +11,9 @@
 import { healthStepProblems } from '../consumers/health/registry.js';
 import { consumerOrder } from '../consumers/order.js';
 import { reloadStepProblems } from '../consumers/reload/registry.js';
-import { deliveryTargets, deliveryTargetTypes, isDeliveryTargetType } from '../delivery/registry.js';
+import { deliveryTargets, deliveryTargetTypes, isDeliveryTargetConfig, isDeliveryTargetType } from '../delivery/registry.js';
 import { rotatorRegistry, isRotatorType } from '../rotators/registry.js';
-import { isVersionStoreType, versionStores, versionStoreTypes } from '../stores/registry.js';
+import { isVersionStoreConfig, versionStores, versionStoreTypes } from '../stores/registry.js';
 import type { AnyRotatorDefinition } from '../rotators/types.js';
 import { checkDeliveries } from './delivery-rules.js';
 import { formatDuration } from './duration.js';
@@ -53,8 +53,8 @@ export const secretStoresExist: ReferenceRule = {
   check: (v) => v.secrets.flatMap((s) => {
     const store = v.stores[s.store];
     if (!store) return [{ at: ['secrets', s.index, 'store'], message: `unknown store "${s.store}"; define it under \`stores\`` }];
-    if (store.type === undefined || !isVersionStoreType(store.type)) {
-      const what = store.type !== undefined && isDeliveryTargetType(store.type) ? deliveryTargets[store.type].noun : `a ${store.type} file`;
+    if (!isVersionStoreConfig(store)) {
+      const what = isDeliveryTargetConfig(store) ? deliveryTargets[store.type].noun : `a ${store.type} file`;
       return [{ at: ['secrets', s.index, 'store'], message: `store "${s.store}" is ${what} that consumers deliver into; versions live in a ${versionStoreTypes.join(' or ')} store` }];
     }
     return [];
@@ -128,8 +128,9 @@ export const deliveriesGoToTargets: ReferenceRule = {
     if (d.store === undefined) return [];
     const store = v.stores[d.store];
     if (!store) return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `unknown store "${d.store}"; define it under \`stores\`` }];
-    if (store.type !== undefined && isVersionStoreType(store.type)) {
-      return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a file store (${deliveryTargetTypes.join(', ')}), not ${versionStores[store.type].noun}` }];
+    if (isVersionStoreConfig(store)) {
+      const also = isDeliveryTargetType(store.type) ? ` (${deliveryTargets[store.type].noun} is a delivery target)` : '';
+      return [{ at: ['consumers', name, 'deliver', j, 'store'], message: `deliver into a delivery target (${deliveryTargetTypes.join(', ')})${also}, not ${versionStores[store.type].noun}, which keeps versions` }];
     }
     return [];
   })),

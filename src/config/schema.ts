@@ -9,11 +9,11 @@
  */
 import { z } from 'zod';
 import { FIELD_PATH } from '../consumers/field-problem.js';
-import { deliveryTargetSchemas, deliveryTargetTypes, type DeliveryTargetConfig } from '../delivery/registry.js';
+import { deliveryTargetSchemas, deliveryTargetTypes, isDeliveryTargetConfig, type DeliveryTargetConfig } from '../delivery/registry.js';
 import { healthKindNames, healthSchemas } from '../consumers/health/registry.js';
 import { reloadKindNames, reloadSchemas } from '../consumers/reload/registry.js';
 import { defaultStateConfig, stateDriverNames, stateSchemas, type StateConfig } from '../state/registry.js';
-import { versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
+import { isVersionStoreConfig, versionStoreSchemas, versionStoreTypes, type VersionStoreConfig } from '../stores/registry.js';
 import { notifierSchemas, notifierTypes, type NotifierConfig } from '../notify/registry.js';
 import { cronSchema, windowSchema, type Window } from '../schedule/policy.js';
 import { durationSchema, nameSchema, parseListen, secretIdSchema } from './common.js';
@@ -82,9 +82,13 @@ const stateSchema = z
  */
 export const storeSchema = z
   .union([...versionStoreSchemas, ...deliveryTargetSchemas], {
-    error: (issue) => (issue.code === 'invalid_union' && !hasKnownType(issue.input, [...versionStoreTypes, ...deliveryTargetTypes])
-      ? `\`type\` must be a version store (${versionStoreTypes.join(', ')}) or a delivery target (${deliveryTargetTypes.join(', ')})`
-      : undefined),
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      if (!hasKnownType(issue.input, [...versionStoreTypes, ...deliveryTargetTypes])) {
+        return `\`type\` must be a version store (${versionStoreTypes.join(', ')}) or a delivery target (${deliveryTargetTypes.join(', ')})`;
+      }
+      return ownBranchProblems(issue.input as { type: string }, (issue as { errors?: { path: PropertyKey[]; message: string }[][] }).errors);
+    },
   })
   .describe(
     `a version store (${versionStoreTypes.join(', ')}: keeps every version of a secret, which names it with \`store\`) `
@@ -113,7 +117,18 @@ const deliverSchema = z.union([
         'current: the value in use; previous: the value it replaced, while that is valid in its grace period, and an empty string when there is none '
           + '(first rotation, after retire) — for services that accept both, e.g. { key: JWT_PREVIOUS_SECRET, field: secret, stage: previous }',
       ),
+    format: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe(
+        'instead of `field`: the text to deliver, with the placeholders a template takes — '
+          + 'connection_string: "postgresql://{{ username }}:{{ password }}@{{ host }}:{{ port }}/{{ database }}"',
+      ),
     secret: secretIdSchema.optional().describe('the secret this delivery is for, when the consumer uses several'),
+  }).refine((d) => d.format === undefined || (d.field === undefined && d.stage === 'current'), {
+    message: '`format` says with its placeholders what to deliver: drop `field` and `stage` ({{ previous.… }} reads the previous value)',
   }),
   z.strictObject({
     template: z
@@ -135,6 +150,20 @@ const reloadSchema = z.union(reloadSchemas, { error: (issue) => kindError(issue,
 const healthSchema = z.union(healthSchemas, { error: (issue) => kindError(issue, 'health', healthKindNames) });
 
 /** Whether a union member's `type` is one the union knows: then its own, precise errors are the ones to show. */
+/**
+ * A type that is both a version store and a delivery target (aws-secrets-manager) matches
+ * two branches, and zod then says only "Invalid input": the problems are taken from the
+ * branch of the kind that claims the entry (`owns`), so a typo is named.
+ */
+function ownBranchProblems(input: { type: string }, errors: { path: PropertyKey[]; message: string }[][] | undefined): string | undefined {
+  const index = isVersionStoreConfig(input)
+    ? versionStoreTypes.indexOf(input.type)
+    : isDeliveryTargetConfig(input) ? versionStoreTypes.length + deliveryTargetTypes.indexOf(input.type) : -1;
+  const problems = errors?.[index];
+  if (!problems?.length) return undefined;
+  return problems.map((p) => (p.path.length ? `${p.path.join('.')}: ${p.message}` : p.message)).join('; ');
+}
+
 function hasKnownType(input: unknown, types: readonly string[]): boolean {
   return typeof input === 'object' && input !== null && types.includes((input as { type?: unknown }).type as string);
 }

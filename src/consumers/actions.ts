@@ -75,7 +75,7 @@ export function deliversPrevious(config: RotorConfig, secretId: string): boolean
   return (secret?.consumers ?? []).some((name) => {
     const consumer = config.consumers[name];
     return consumer !== undefined && deliveriesFor(consumer, secretId).some((d) => {
-      if (!('template' in d)) return d.stage === 'previous';
+      if (!('template' in d)) return d.stage === 'previous' || (d.format !== undefined && placeholdersIn(d.format).some((p) => p.stage === 'previous'));
       try {
         return placeholdersIn(readFileSync(resolve(config.dir, d.template), 'utf8')).some((p) => p.stage === 'previous');
       } catch {
@@ -125,7 +125,10 @@ export async function deliver(
       continue;
     }
     const list = byStore.get(d.store) ?? [];
-    list.push({ key: d.key, value: deliveredText(input, { stage: d.stage, field: d.field, type }, name) });
+    const value = d.format === undefined
+      ? deliveredText(input, { stage: d.stage, field: d.field, type }, name)
+      : fillTemplate(d.format, (p) => deliveredText(input, { stage: p.stage, field: p.field, type }, name));
+    list.push({ key: d.key, value });
     byStore.set(d.store, list);
   }
   for (const [storeName, assignments] of byStore) {

@@ -9,6 +9,7 @@
  * await target.assign({ assignments: [{ key: 'API_KEY', value }] });
  */
 import type { z } from 'zod';
+import { secretsManagerTarget } from './aws-secrets-manager/index.js';
 import { envFileTarget, jsonFileTarget, yamlFileTarget } from './files/index.js';
 import { kubernetesTarget } from './kubernetes/index.js';
 import type { DeliveryTarget, DeliveryTargetDefinition } from './types.js';
@@ -19,6 +20,7 @@ const definitions = {
   json: jsonFileTarget,
   yaml: yamlFileTarget,
   kubernetes: kubernetesTarget,
+  'aws-secrets-manager': secretsManagerTarget,
 } as const;
 
 type Definitions = typeof definitions;
@@ -38,8 +40,11 @@ export function isDeliveryTargetType(type: string): type is DeliveryTargetType {
   return Object.hasOwn(deliveryTargets, type);
 }
 
-export function isDeliveryTargetConfig(config: { type: string }): config is DeliveryTargetConfig {
-  return isDeliveryTargetType(config.type);
+/** Whether a `stores` entry is a delivery target: its type's, and the kind claims it (`owns`). */
+export function isDeliveryTargetConfig(config: { type?: string | undefined }): config is DeliveryTargetConfig {
+  if (config.type === undefined || !isDeliveryTargetType(config.type)) return false;
+  const def: { owns?(entry: object): boolean } = deliveryTargets[config.type];
+  return def.owns?.(config) ?? true;
 }
 
 /** Opens the delivery target `config` describes with its kind's definition. */

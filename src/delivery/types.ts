@@ -55,6 +55,12 @@ export interface DeliveryTargetDefinition<Config extends { type: string }> {
   noun: string;
   /** Its entry under `stores`; `type` a literal, so the union of every kind picks the branch. */
   schema: z.ZodType<Config>;
+  /**
+   * Optional: which entries of this `type` are this kind's, when the type names both a
+   * version store and a delivery target (aws-secrets-manager: an entry with `name` is one
+   * secret to deliver into, one without keeps versions). Without it, every entry of the type.
+   */
+  owns?(entry: object): boolean;
   /** The config with its relative paths resolved against rotor.yaml's directory. */
   withPaths(config: Config, dir: string): Config;
   /** Opens the target; the implementation is imported here, so loading the config stays cheap. */

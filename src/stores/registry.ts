@@ -35,8 +35,11 @@ export function isVersionStoreType(type: string): type is VersionStoreType {
   return Object.hasOwn(versionStores, type);
 }
 
-export function isVersionStoreConfig(config: { type: string }): config is VersionStoreConfig {
-  return isVersionStoreType(config.type);
+/** Whether a `stores` entry is a version store: its type's, and the kind claims it (`owns`). */
+export function isVersionStoreConfig(config: { type?: string | undefined }): config is VersionStoreConfig {
+  if (config.type === undefined || !isVersionStoreType(config.type)) return false;
+  const def: { owns?(entry: object): boolean } = versionStores[config.type];
+  return def.owns?.(config) ?? true;
 }
 
 /** Opens the version store `config` describes with its kind's definition. */

@@ -93,7 +93,7 @@ stores: { out: { type: env-fil, path: .env } }
 consumers:
   api: { reload: [{ comand: "true" }], health: [{ htp: "http://x" }] }
 `).join('\n');
-    expect(found).toMatch(/stores\.out: `type` must be a version store \(local, aws-secrets-manager\) or a delivery target \(env-file, json, yaml, kubernetes\)/);
+    expect(found).toMatch(/stores\.out: `type` must be a version store \(local, aws-secrets-manager\) or a delivery target \(env-file, json, yaml, kubernetes, aws-secrets-manager\)/);
     expect(found).toMatch(/consumers\.api\.reload\.0: a reload step names one kind: \{ command: … \}/);
     expect(found).toMatch(/consumers\.api\.health\.0: a health step names one kind: \{ http: … \}/);
   });

@@ -34,6 +34,7 @@ export const secretsManagerStoreDefinition = {
   summary: 'every version a Secrets Manager version under a KMS key, staging labels following Rotor\'s stages',
   noun: 'an AWS Secrets Manager store',
   schema: secretsManagerStoreSchema,
+  owns: (entry) => !Object.hasOwn(entry, 'name'),
   withPaths: (config) => config,
   async open(config) {
     const [{ SecretsManagerStore }, { secretsManagerClient }] = await Promise.all([import('./store.js'), import('../../aws/secrets-manager.js')]);
