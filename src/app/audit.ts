@@ -11,10 +11,11 @@ import { z } from 'zod';
 import { checkpointIsAuthentic, signCheckpoint, verifyChain, type Checkpoint } from '../audit/chain.js';
 import { parseDuration } from '../config/duration.js';
 import type { RotorConfig } from '../config/schema.js';
-import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
+import { deriveKeys } from '../crypto/master-key.js';
 import { MasterKeyError, UnkeyedAuditError, UsageError } from '../errors.js';
 import type { AuditEvent, StateStore } from '../state/types.js';
-import { defaultMasterKeyFile, describeState, openState } from './engine.js';
+import { describeState, openState } from './engine.js';
+import { masterKeyOf } from './master-key.js';
 
 /** The chain or a checkpoint does not hold: treat the state database as tampered with. */
 export interface AuditBroken {
@@ -144,7 +145,7 @@ export async function acceptLegacyAudit(config: RotorConfig): Promise<AuditAccep
 async function withKeyedState<T>(config: RotorConfig, fn: (state: StateStore, keys: ReturnType<typeof deriveKeys>) => Promise<T>): Promise<T> {
   const state = await openState(config);
   try {
-    const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
+    const keys = deriveKeys((await masterKeyOf(config)).key);
     if (!(await state.checkKeyId(keys.keyId))) {
       throw new MasterKeyError(`the master key is not the one ${describeState(config)} was created with`, 'the audit chain is keyed with the original master key: use it');
     }

@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { SealedDeliveryBackups } from '../backup/delivery-backups.js';
 import { loadConfig } from '../config/load.js';
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
-import { deriveKeys, loadMasterKey } from '../crypto/master-key.js';
+import { deriveKeys } from '../crypto/master-key.js';
+import { defaultMasterKeyFile, masterKeyOf } from './master-key.js';
 import type { EngineDeps, EngineEvent } from '../engine/context.js';
 import { crashPointFrom } from '../engine/crash.js';
 import { newRedactor } from '../engine/redact.js';
@@ -56,9 +57,7 @@ export function stateExists(config: RotorConfig): Promise<boolean> {
   return stateConfigExists(config.state);
 }
 
-export function defaultMasterKeyFile(config: RotorConfig): string {
-  return join(config.dir, '.rotor', 'master.key');
-}
+export { defaultMasterKeyFile };
 
 export interface Engine {
   deps: EngineDeps;
@@ -118,7 +117,7 @@ export async function withEngine<T>(config: RotorConfig, fn: (engine: Engine) =>
  *   daemon passes its own, so the engine it opens on SIGHUP holds its daemon lock.
  */
 export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent) => void, actor?: string, owner?: LockOwner): Promise<Engine> {
-  const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
+  const keys = deriveKeys((await masterKeyOf(config)).key);
   const crash = crashPointFrom(process.env);
   const state = await openState(config);
   try {

@@ -3,13 +3,15 @@
  * state, and a new master key in .rotor/master.key (mode 0600) unless the environment already
  * provides one. Refuses to replace anything that exists. Behind `rotor init`.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { KmsMasterKeyConfig } from '../aws/kms.js';
 import { dirname } from 'node:path';
 import type { RotorConfig } from '../config/schema.js';
 import { deriveKeys, encodeMasterKey, loadMasterKey, newMasterKey } from '../crypto/master-key.js';
-import { MasterKeyError, type ConfigProblem } from '../errors.js';
+import { MasterKeyError, UsageError, type ConfigProblem } from '../errors.js';
 import { isVersionStoreConfig, openVersionStore } from '../stores/registry.js';
-import { actorName, defaultMasterKeyFile, describeState, openConfig, openState, stateExists } from './engine.js';
+import { actorName, describeState, openConfig, openState, stateExists } from './engine.js';
+import { defaultMasterKeyFile, masterKeyOf } from './master-key.js';
 
 const STARTER = `# rotor.yaml — what Rotor rotates, where values live, who uses them.
 # Reference: \`rotor schema\` prints the JSON Schema (point your editor at it).
@@ -71,6 +73,8 @@ export interface InitResult {
   wroteConfig: boolean;
   /** Where the master key comes from: ROTOR_MASTER_KEY, the ROTOR_MASTER_KEY_FILE path, or .rotor/master.key. */
   keySource: string;
+  /** With KMS: what `rotor init` wrapped (a new key, or the plaintext key it found, which may now be deleted). */
+  wrapped?: string;
   /** The local vaults' directories. */
   vaults: string[];
   /** The state's path. */
@@ -78,21 +82,42 @@ export interface InitResult {
   config: RotorConfig;
 }
 
+export interface InitOptions {
+  /** `--kms KEY`: keep the master key wrapped by this KMS key (rotor.yaml's `masterKey.kms`). */
+  kms?: string | undefined;
+}
+
 /**
  * @param file rotor.yaml, absolute (written from the starter when missing)
  * @param onWarnings rotor.yaml's warnings, as soon as it is read (before anything else is created)
  */
-export async function initProject(file: string, onWarnings: (warnings: ConfigProblem[]) => void = () => {}): Promise<InitResult> {
+export async function initProject(file: string, onWarnings: (warnings: ConfigProblem[]) => void = () => {}, opts: InitOptions = {}): Promise<InitResult> {
   const wroteConfig = !existsSync(file);
+  const stanza = opts.kms === undefined ? '' : `\nmasterKey:\n  kms: { keyId: ${JSON.stringify(opts.kms)}, ciphertextFile: .rotor/master.key.kms }\n`;
   if (wroteConfig) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, STARTER, { flag: 'wx' });
+    writeFileSync(file, STARTER + stanza, { flag: 'wx' });
   }
-  const { config, warnings } = openConfig(file);
+  let { config, warnings } = openConfig(file);
+  if (opts.kms !== undefined && !wroteConfig) {
+    if (config.masterKey && config.masterKey.kms.keyId !== opts.kms) {
+      throw new UsageError(`rotor.yaml's masterKey.kms names ${config.masterKey.kms.keyId}, not ${opts.kms}`, 'drop --kms, or change masterKey.kms.keyId in rotor.yaml; nothing was changed');
+    }
+    if (!config.masterKey) {
+      // Appended as a top-level key: the rest of the file keeps its bytes and comments.
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${stanza}`);
+      ({ config, warnings } = openConfig(file));
+    }
+  }
   onWarnings(warnings);
 
   let keySource = 'ROTOR_MASTER_KEY';
-  if (!process.env.ROTOR_MASTER_KEY) {
+  let wrapped: string | undefined;
+  const kms = config.masterKey?.kms;
+  if (kms && !existsSync(kms.ciphertextFile)) {
+    wrapped = await wrapNewOrExistingKey(config, kms);
+  } else if (!kms && !process.env.ROTOR_MASTER_KEY) {
     if (process.env.ROTOR_MASTER_KEY_FILE) {
       keySource = process.env.ROTOR_MASTER_KEY_FILE;
     } else {
@@ -110,7 +135,9 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
       }
     }
   }
-  const keys = deriveKeys(loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) }));
+  const origin = await masterKeyOf(config);
+  if (kms) keySource = origin.source;
+  const keys = deriveKeys(origin.key);
   for (const store of Object.values(config.stores)) {
     if (isVersionStoreConfig(store)) await (await openVersionStore(store, { key: keys.vault, create: true })).close();
   }
@@ -133,9 +160,39 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
     await state.close();
   }
   return {
-    file, wroteConfig, keySource,
+    file, wroteConfig, keySource, ...(wrapped ? { wrapped } : {}),
     vaults: Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path),
     state: describeState(config),
     config,
   };
+}
+
+/**
+ * Writes the KMS ciphertext of the project's master key: the key already in use (from the
+ * environment or a key file, when a project moves under KMS) or, in a new project, a new
+ * data key from KMS. Says which, for `rotor init` to tell the user.
+ */
+async function wrapNewOrExistingKey(config: RotorConfig, kms: KmsMasterKeyConfig): Promise<string> {
+  const { newWrappedMasterKey, wrapMasterKey } = await import('../aws/kms.js');
+  const envKey = process.env.ROTOR_MASTER_KEY;
+  const keyFile = process.env.ROTOR_MASTER_KEY_FILE || defaultMasterKeyFile(config);
+  let ciphertext: Buffer;
+  let said: string;
+  if ((envKey !== undefined && envKey !== '') || existsSync(keyFile)) {
+    const existing = loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) });
+    ciphertext = await wrapMasterKey(kms, existing);
+    said = envKey ? 'the key in ROTOR_MASTER_KEY' : `the key in ${keyFile} (delete it once \`rotor status\` works without it)`;
+  } else {
+    if (await stateExists(config)) {
+      throw new MasterKeyError(
+        `${describeState(config)} exists but there is no master key to wrap: refusing to create a new key for existing data`,
+        'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE, and run `rotor init --kms` again to wrap it',
+      );
+    }
+    ({ ciphertext } = await newWrappedMasterKey(kms));
+    said = 'a new master key from KMS';
+  }
+  mkdirSync(dirname(kms.ciphertextFile), { recursive: true, mode: 0o700 });
+  writeFileSync(kms.ciphertextFile, `${ciphertext.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  return said;
 }

@@ -179,6 +179,7 @@ function validate(
     secrets,
     serve: serveConfig(raw.serve, dir),
     notify: raw.notify,
+    ...(raw.masterKey ? { masterKey: { kms: { ...raw.masterKey.kms, ciphertextFile: resolve(dir, raw.masterKey.kms.ciphertextFile) } } } : {}),
     targetEnv,
   };
   const { errors, warnings } = checkConfigRules(config, js);

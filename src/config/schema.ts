@@ -7,6 +7,7 @@
  * second pass, so an unknown type gets its own clear message instead of a wall of union
  * errors.
  */
+import { kmsMasterKeySchema, type KmsMasterKeyConfig } from '../aws/kms.js';
 import { z } from 'zod';
 import { FIELD_PATH } from '../consumers/field-problem.js';
 import { deliveryTargetSchemas, deliveryTargetTypes, isDeliveryTargetConfig, type DeliveryTargetConfig } from '../delivery/registry.js';
@@ -239,6 +240,10 @@ export const configSchema = z.strictObject({
   consumers: z.record(name, consumerSchema).default({}),
   secrets: z.array(secretCommonSchema).max(100_000).default([]),
   serve: serveSchema,
+  masterKey: z
+    .strictObject({ kms: kmsMasterKeySchema })
+    .optional()
+    .describe('where the master key comes from when ROTOR_MASTER_KEY is not set: wrapped by AWS KMS (`rotor init --kms KEY`)'),
   notify: z
     .record(name, z.discriminatedUnion('type', notifierSchemas))
     .default({})
@@ -305,6 +310,8 @@ export interface RotorConfig {
   consumers: Record<string, ConsumerConfig>;
   secrets: SecretConfig[];
   serve: ServeConfig;
+  /** `masterKey.kms`, its ciphertext file resolved: the master key is unwrapped by KMS. */
+  masterKey?: { kms: KmsMasterKeyConfig };
   /** `notify`: the daemon's notifiers, by name. */
   notify: Record<string, NotifierConfig>;
   /** Environment variables the targets' admin URLs are built from: no hook command inherits them. */
