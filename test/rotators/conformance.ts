@@ -54,6 +54,7 @@ export function runRotatorConformance<V extends SecretValue>(line: ConformanceLi
       const sb = new Sandbox(rotorYaml(line, login, { grace: opts.grace ?? '1h', reload: opts.reload, deliver: opts.deliver ?? line.delivers ?? false }));
       sandboxes.push(sb);
       if (line.target) sb.baseEnv.ADMIN_URL = line.target.url();
+      if (line.versionStore) Object.assign(sb.baseEnv, line.versionStore.env());
       const s = new Session(line, sb, login, opts.deliver ?? line.delivers ?? false);
       await s.ok(['init']);
       return s;

@@ -82,6 +82,11 @@ export class Session<V extends SecretValue> {
         if (ok !== undefined) expect(ok, `${when}: v${v.version} (${v.stage}) ${want ? 'works' : 'is refused'} at the target`).toBe(want);
       }
     }
+    if (this.line.versionStore) {
+      // The store serves what Rotor staged current, even between a crash and resume.
+      const served = await this.line.versionStore.current(this.login, ID);
+      expect(served === undefined ? undefined : JSON.parse(served), `${when}: the store serves v${current[0]!.version} as current`).toEqual(current[0]!.value);
+    }
     if (!opts.unheld) {
       expectNothing(await probe.unexplained(this.ctx, this.login, stored.map((v) => v.value)), `${when}: the target accepts what no stored value explains`);
     }
@@ -133,7 +138,11 @@ function canonical(v: Json): string {
 export function rotorYaml<V extends SecretValue>(line: ConformanceLine<V>, login: string, opts: { grace: string; reload?: string; deliver: boolean }): string {
   const out = ['version: 1'];
   if (line.target) out.push('targets:', `  main: { type: ${line.target.type}, url: "\${ADMIN_URL}" }`);
-  if (opts.deliver) out.push('stores:', '  app: { type: json, path: ./delivered.json }');
+  const stores = [
+    ...(opts.deliver ? ['  app: { type: json, path: ./delivered.json }'] : []),
+    ...(line.versionStore ? [`  versions: ${line.versionStore.entry(login)}`] : []),
+  ];
+  if (stores.length) out.push('stores:', ...stores);
   const consumer = opts.deliver || opts.reload !== undefined;
   if (consumer) {
     out.push('consumers:', '  svc:');
@@ -142,7 +151,7 @@ export function rotorYaml<V extends SecretValue>(line: ConformanceLine<V>, login
   }
   const secret = {
     id: ID, type: line.type, ...(line.target ? { target: 'main' } : {}), grace: opts.grace,
-    ...(consumer ? { consumers: ['svc'] } : {}), ...line.fields(login),
+    ...(consumer ? { consumers: ['svc'] } : {}), ...(line.versionStore ? { store: 'versions' } : {}), ...line.fields(login),
   };
   out.push('secrets:', `  - ${JSON.stringify(secret)}`);
   return `${out.join('\n')}\n`;

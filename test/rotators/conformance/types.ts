@@ -58,6 +58,18 @@ export interface ConformanceLine<V extends SecretValue = SecretValue> {
   secretsOf(value: V): string[];
   /** Why this line cannot run here. */
   skip?: string;
+  /** Keep the versions in another version store than the local vault (conformance/aws-store.ts). */
+  versionStore?: VersionStoreLine;
+}
+
+/** A version store a line's secret keeps its versions in, and how to read what it serves as current. */
+export interface VersionStoreLine {
+  /** Its `stores:` entry as a YAML flow map, for the rotor.yaml of the test using `login` (each test its own login). */
+  entry(login: string): string;
+  /** Variables rotor needs to reach it (credentials, endpoint). */
+  env(): Record<string, string>;
+  /** What the store serves as the secret's current value (AWSCURRENT), or undefined when it holds none. */
+  current(login: string, secretId: string): Promise<string | undefined>;
 }
 
 export interface Stored<V> {
