@@ -115,9 +115,9 @@ if (wanted('status')) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// 4 and 5. Sections that start their own servers, written in TypeScript against the test
-// harness (bench/databases.ts, bench/keys.ts), bundled here.
-for (const section of ['databases', 'keys', 'daemon']) {
+// 4 to 7. Sections that start their own servers, written in TypeScript against the test
+// harness (bench/databases.ts, bench/keys.ts, bench/daemon.ts, bench/aws.ts), bundled here.
+for (const section of ['databases', 'keys', 'daemon', 'aws']) {
   if (!wanted(section)) continue;
   const { build } = await import('esbuild');
   // Two levels under the repository, like test/helpers, so the harness finds bin/ and node_modules/.
