@@ -100,6 +100,12 @@ export class KubeDouble {
   externalSecretDelayMs: number | null = 300;
   source: ExternalSource = () => undefined;
   rolloutStepMs = 60;
+  /**
+   * The kubelet's part, for tests that run a real service as the workload: called when a
+   * `rollout restart` starts new pods; the rollout progresses once it resolves (the new pod
+   * is ready) and fails when it rejects (the new pod never becomes ready).
+   */
+  onRestart?: (kind: WorkloadKind, namespace: string, name: string) => Promise<void>;
 
   private constructor(private readonly server: Server, readonly url: string, readonly token: string) {}
 
@@ -385,9 +391,8 @@ export class KubeDouble {
       return isObj(t) ? t : {};
     };
     const at = annotations(after)['kubectl.kubernetes.io/restartedAt'];
-    if (typeof at === 'string' && at !== annotations(before)['kubectl.kubernetes.io/restartedAt']) {
-      this.restartLog.set(k, [...(this.restartLog.get(k) ?? []), at]);
-    }
+    const restarted = typeof at === 'string' && at !== annotations(before)['kubectl.kubernetes.io/restartedAt'];
+    if (restarted) this.restartLog.set(k, [...(this.restartLog.get(k) ?? []), at]);
     const r = this.rollout.get(k) ?? { mode: 'ok' as const, replicas: 1 };
     const generation = meta(after).generation as number;
     const stallAt = Math.floor(r.replicas / 2);
@@ -403,7 +408,15 @@ export class KubeDouble {
       this.setStatus(k, generation, r.replicas, Math.min(updated, r.replicas), updated > r.replicas ? 'done' : 'progressing');
       if (updated <= r.replicas) this.later(tick, this.rolloutStepMs);
     };
-    this.later(tick, this.rolloutStepMs);
+    const [resource, namespace, name] = k.split('/') as [WorkloadKind, string, string];
+    if (!restarted || !this.onRestart) {
+      this.later(tick, this.rolloutStepMs);
+      return;
+    }
+    this.onRestart(resource, namespace, name).then(
+      () => this.later(tick, this.rolloutStepMs),
+      () => this.setStatus(k, generation, r.replicas, 0, 'failed'),
+    );
   }
 
   /** Writes the status fields of each workload kind as its controller does. */
