@@ -15,7 +15,7 @@ import {
 import { IntegrityError, RotorError } from '../../errors.js';
 import { awsError, awsErrorName } from '../../aws/secrets-manager.js';
 import type { Stage } from '../../state/types.js';
-import type { GetVersionRequest, PutVersionRequest, StagedVersionStore, SyncStagesRequest, SyncStagesResponse } from '../types.js';
+import type { CurrentValue, GetVersionRequest, PutVersionRequest, StagedVersionStore, SyncStagesRequest, SyncStagesResponse } from '../types.js';
 
 export interface SecretsManagerStoreOptions {
   client: SecretsManagerClient;
@@ -132,6 +132,22 @@ export class SecretsManagerStore implements StagedVersionStore {
     }
   }
 
+  /**
+   * AWSCURRENT as Secrets Manager serves it, for `rotor adopt --from-store`; undefined when
+   * there is no such secret or it has no text value (a SecretBinary is not a Rotor value).
+   */
+  async readCurrent(secretId: string): Promise<CurrentValue | undefined> {
+    const name = this.nameOf(secretId);
+    try {
+      const got = await this.opts.client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
+      if (got.SecretString === undefined || got.VersionId === undefined) return undefined;
+      return { plaintext: got.SecretString, versionId: got.VersionId, source: `AWSCURRENT of ${name}` };
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
+      throw awsError(err, { action: 'GetSecretValue', resource: name, kmsKeyId: this.opts.kmsKeyId });
+    }
+  }
+
   async syncStages(req: SyncStagesRequest): Promise<SyncStagesResponse> {
     const name = this.nameOf(req.secretId);
     let described = await this.describe(name);
@@ -149,7 +165,16 @@ export class SecretsManagerStore implements StagedVersionStore {
       const holder = holderOf(described, label);
       const target = want.get(label);
       if (target === holder) continue;
-      if (holder !== undefined && !ours.has(holder)) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation?); ${target ? 'moved to Rotor\'s' : 'removed'}`);
+      if (holder !== undefined && !ours.has(holder)) {
+        if (holder !== req.adopted) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation?); ${target ? 'moved to Rotor\'s' : 'removed'}`);
+        // The adopted version: its value is Rotor's version now, so AWSCURRENT moves to that
+        // and the AWSPREVIOUS Secrets Manager hands it on the way is taken off too. Readers of
+        // AWSCURRENT get the same credential; AWSPREVIOUS matters only during a changeover,
+        // and at the first rotation's promote it lands on Rotor's adopted version, which holds
+        // this same value. Left here, it would name a version Rotor's journal does not know,
+        // and the next sync would take it off anyway.
+        else if (label === 'AWSCURRENT') foreign.push(`AWSCURRENT moved from version ${holder} of ${name} (the value adopted) to Rotor's; that version keeps no label`);
+      }
       if (target === undefined && label === 'AWSCURRENT') {
         // Secrets Manager keeps AWSCURRENT on some version; with none staged current it stays.
         continue;
