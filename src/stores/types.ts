@@ -85,6 +85,11 @@ export interface SyncStagesRequest {
 export interface SyncStagesResponse {
   /** What was changed that Rotor did not put there (a label another rotation left), one line each; never values. */
   foreign: string[];
+  /**
+   * What the step's record and outcome should warn about although nothing failed (a
+   * replica region that does not serve the new current value yet); never values.
+   */
+  warnings?: string[];
 }
 
 /**
