@@ -3,7 +3,8 @@ import { UsageError } from '../errors.js';
 
 const LIMIT = 1 << 20;
 
-export async function readValueFromStdin(command: string): Promise<string> {
+/** `orElse`: another way to give the value, named in the hint when stdin is empty. */
+export async function readValueFromStdin(command: string, orElse?: string): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write(`${command}: paste the value, then press Enter and Ctrl-D\n`);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -13,6 +14,6 @@ export async function readValueFromStdin(command: string): Promise<string> {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (!text.trim()) throw new UsageError('no value on stdin', `pipe it in: \`printf %s "$VALUE" | ${command}\``);
+  if (!text.trim()) throw new UsageError('no value on stdin', `pipe it in: \`printf %s "$VALUE" | ${command}\`${orElse ? `; ${orElse}` : ''}`);
   return text;
 }

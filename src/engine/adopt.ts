@@ -2,10 +2,13 @@
  * `rotor adopt`: the value in use before Rotor becomes version 1 `current`, after it is
  * proven at the target. Adopted, it is rotated and revoked like any version: the first
  * rotation's rollback restores it, and its retire revokes it (SPEC "Nothing left behind").
+ * The value comes on stdin, or from the secret's own store when its service already serves
+ * one Rotor did not write (`--from-store`: a Secrets Manager secret's AWSCURRENT).
  */
 import type { SecretConfig } from '../config/schema.js';
 import { describeError, RotorError, UsageError } from '../errors.js';
 import type { SecretValue } from '../rotators/types.js';
+import { isStagedVersionStore, type CurrentValue } from '../stores/types.js';
 import type { AnyRotator, EngineDeps } from './context.js';
 import { releaseInCommit, releaseUnstarted, takeOne } from './locks.js';
 import { requestFor } from './rotator-pool.js';
@@ -20,8 +23,14 @@ export interface AdoptResult {
   detail: string;
 }
 
-/** What the value is for: adopting the one in use, or setting the next version (`rotor set`). */
-export type ValuePurpose = { kind: 'adopt' } | { kind: 'set'; version: number; current: SecretValue | undefined };
+/**
+ * What the value is for: adopting the one in use (`from`: where it was read, when not
+ * stdin), or setting the next version (`rotor set`).
+ */
+export type ValuePurpose = { kind: 'adopt'; from?: string } | { kind: 'set'; version: number; current: SecretValue | undefined };
+
+/** Where adopt takes the value: what was piped in, or the store's current value (VersionStore.readCurrent). */
+export type AdoptSource = { kind: 'stdin'; text: string } | { kind: 'store' };
 
 /**
  * Takes what the user typed: a whole value (JSON, as `rotor get` prints it, or the plain
@@ -36,7 +45,10 @@ export async function valueFrom(
   const schema = deps.definitionOf(secret).valueSchema;
   const text = input.replace(/\r?\n$/, '');
   const command = `rotor ${purpose.kind} ${secret.id}`;
-  if (!text) throw new UsageError('no value on stdin', `pipe it into \`${command}\``);
+  const from = purpose.kind === 'adopt' ? purpose.from : undefined;
+  /** Nothing is stored on any refusal; a value read from the store is left where it is. */
+  const fixIt = from ? `fix ${from} to hold the value as the type needs it, or pipe the value in use into \`${command}\`; nothing was changed` : undefined;
+  if (!text) throw new UsageError(from ? `${from} is empty` : 'no value on stdin', fixIt ?? `pipe it into \`${command}\``);
   const request = requestFor(deps.config, secret, signal);
   /** The login (every field but the password) this purpose needs, when the type has one. */
   let login: Promise<Record<string, unknown> | undefined> | undefined;
@@ -49,7 +61,8 @@ export async function valueFrom(
   })());
 
   const candidates: unknown[] = [];
-  if (text.startsWith('{')) {
+  // In a store, a string may be JSON-quoted already: that is how Rotor itself stores one.
+  if (text.startsWith('{') || (from && text.startsWith('"'))) {
     try {
       candidates.push(JSON.parse(text));
     } catch {
@@ -65,7 +78,7 @@ export async function valueFrom(
       const differs = Object.keys(expected).filter((k) => k !== 'password' && JSON.stringify(expected[k]) !== JSON.stringify((parsed.data as Record<string, unknown>)[k]));
       if (differs.length) {
         const want = differs.map((k) => `${k} ${JSON.stringify(expected[k])}`).join(', ');
-        throw new UsageError(`the value given is not for this secret's login: it needs ${want}`, 'give the password alone, and Rotor completes the login');
+        throw new UsageError(`the value ${from ? `in ${from}` : 'given'} is not for this secret's login: it needs ${want}`, fixIt ?? 'give the password alone, and Rotor completes the login');
       }
     }
     return parsed.data;
@@ -78,15 +91,15 @@ export async function valueFrom(
     if (parsed.success) return parsed.data;
   }
   throw new UsageError(
-    `what was given on stdin is not a value of a ${secret.type} secret`,
-    rotator.adoptValue
+    `what ${from ? `${from} holds` : 'was given on stdin'} is not a value of a ${secret.type} secret`,
+    fixIt ?? (rotator.adoptValue
       ? 'give the password alone, or the whole value as JSON (the shape `rotor get` prints)'
-      : 'give the whole value as `rotor get` prints it (JSON for structured values)',
+      : 'give the whole value as `rotor get` prints it (JSON for structured values)'),
   );
 }
 
 export async function adoptValue(
-  deps: EngineDeps, rotator: AnyRotator, secret: SecretConfig, input: string, opts: { reason: string | null; signal: AbortSignal },
+  deps: EngineDeps, rotator: AnyRotator, secret: SecretConfig, source: AdoptSource, opts: { reason: string | null; signal: AbortSignal },
 ): Promise<AdoptResult> {
   if (!(await takeOne(deps, secret.id))) throw new UsageError(`${secret.id} is locked by another Rotor process`, 'wait for it to finish, or run `rotor resume` if it died');
   let released = false;
@@ -102,8 +115,15 @@ export async function adoptValue(
     }
     const version = (await deps.state.maxVersion(secret.id)) + 1;
     const request = requestFor(deps.config, secret, opts.signal);
+    const access = valueAccess(deps, secret);
+    // Adopting moves AWSCURRENT: a secret Secrets Manager rotates itself, or will delete, is refused here too.
+    if (isStagedVersionStore(access.store)) await access.store.preflight({ secretId: secret.id });
     await rotator.preflight({ ...request, supplied: true });
-    const value = await valueFrom(deps, rotator, secret, input, opts.signal, { kind: 'adopt' });
+    const current = source.kind === 'store' ? await currentInStore(access.store, secret) : undefined;
+    if (current) deps.redactor.register(current.plaintext);
+    const value = current
+      ? await valueFrom(deps, rotator, secret, current.plaintext, opts.signal, { kind: 'adopt', from: current.source })
+      : await valueFrom(deps, rotator, secret, source.kind === 'stdin' ? source.text : '', opts.signal, { kind: 'adopt' });
     deps.redactor.register(value);
     let proof: string | undefined;
     try {
@@ -115,11 +135,13 @@ export async function adoptValue(
         'adopt the credential services use today; nothing was stored',
       );
     }
-    const access = valueAccess(deps, secret);
     const now = deps.now();
     const rotationId = newRotationId(now);
     await access.store.putVersion({ secretId: secret.id, version, rotationId, plaintext: serialize(value) });
-    const detail = `adopted the value in use as v${version}${proof ? ` (${proof})` : ''}`;
+    const detail = [
+      `adopted ${current ? current.source : 'the value in use'} as v${version}${proof ? ` (${proof})` : ''}`,
+      ...(current ? takeoverNotes(current, value) : []),
+    ].join('; ');
     await deps.state.commit([
       {
         kind: 'rotation.insert',
@@ -140,9 +162,40 @@ export async function adoptValue(
       releaseInCommit(deps, secret.id),
     ]);
     released = true;
-    const foreign = await mirrorStages(deps, secret, access.store);
+    const foreign = await mirrorStages(deps, secret, access.store, undefined, current?.versionId);
     return { secretId: secret.id, version, rotationId, detail: [detail, ...foreign].join('; ') };
   } finally {
     if (!released) await releaseUnstarted(deps, secret.id, { quiet: true });
   }
+}
+
+/** The value the secret's store serves today, or a refusal saying to pipe it in. */
+async function currentInStore(store: ReturnType<typeof valueAccess>['store'], secret: SecretConfig): Promise<CurrentValue> {
+  const hint = `pipe the value in use on stdin: printf %s "$VALUE" | rotor adopt ${secret.id}`;
+  if (!store.readCurrent) throw new UsageError(`${secret.id}: this store (${store.kind}) holds no value to adopt; pipe it on stdin`, hint);
+  const current = await store.readCurrent(secret.id);
+  if (!current) throw new UsageError(`${secret.id}: its ${store.kind} store serves no current text value to adopt (no such secret, or a binary one)`, hint);
+  return current;
+}
+
+/**
+ * What readers of the store see change when Rotor's version takes over: Rotor stores every
+ * value as JSON, so a plain string gains quotes, and an object keeps only its type's keys.
+ * Names keys, never values.
+ */
+function takeoverNotes(current: CurrentValue, value: SecretValue): string[] {
+  const stored = serialize(value);
+  if (stored === current.plaintext) return [];
+  if (typeof value === 'string') {
+    return [`${current.source} now holds it as Rotor stores every value, a JSON string (in quotes): apps that read it as raw text must parse it`];
+  }
+  let before: unknown;
+  try {
+    before = JSON.parse(current.plaintext);
+  } catch {
+    return [];
+  }
+  if (typeof before !== 'object' || before === null || typeof value !== 'object' || value === null) return [];
+  const dropped = Object.keys(before).filter((k) => !Object.hasOwn(value, k));
+  return dropped.length ? [`${current.source} no longer has the keys ${dropped.join(', ')}, which this type's value does not keep`] : [];
 }

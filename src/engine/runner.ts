@@ -22,7 +22,7 @@ import type { SecretValue } from '../rotators/types.js';
 import type { RotationRow, Step, VersionRow } from '../state/types.js';
 import type { EngineDeps, RotateOptions, RotationOutcome } from './context.js';
 import { soloPropagation, type Propagation } from './propagation.js';
-import { adoptValue, valueFrom, type AdoptResult } from './adopt.js';
+import { adoptValue, valueFrom, type AdoptResult, type AdoptSource } from './adopt.js';
 import { audit, commit, runStep } from './journal.js';
 import { actLive, LIVE_STEPS, type LiveStep } from './live-steps.js';
 import { releaseInCommit, releaseUnstarted } from './locks.js';
@@ -202,9 +202,9 @@ export class Runner {
   }
 
   /** `rotor adopt`: the value in use today becomes v1 current, proven at the target first. */
-  async adopt(secret: SecretConfig, input: string, reason: string | null): Promise<AdoptResult> {
+  async adopt(secret: SecretConfig, source: AdoptSource, reason: string | null): Promise<AdoptResult> {
     const rotator = await this.rotators.get(this.deps.definitionOf(secret));
-    return adoptValue(this.deps, rotator, secret, input, { reason, signal: this.abort.signal });
+    return adoptValue(this.deps, rotator, secret, source, { reason, signal: this.abort.signal });
   }
 
   async close(): Promise<void> {

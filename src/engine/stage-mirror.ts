@@ -19,13 +19,15 @@ export function changesStages(mutations: Mutation[], secretId: string): boolean 
 /**
  * Makes `store`'s stages those the state store holds for `secret`, changed by `adjust`
  * (a version about to be staged, one about to leave). Returns what it had to take from
- * versions Rotor did not write, for the step's record; nothing for stores without stages.
+ * versions Rotor did not write, and what the store warns about (a replica region behind),
+ * for the step's record; nothing for stores without stages. `adopted`: the service's
+ * version whose value adopt just took over (SyncStagesRequest.adopted).
  */
 export async function mirrorStages(
-  deps: EngineDeps, secret: SecretConfig, store: VersionStore, adjust: (versions: StagedVersion[]) => StagedVersion[] = (v) => v,
+  deps: EngineDeps, secret: SecretConfig, store: VersionStore, adjust: (versions: StagedVersion[]) => StagedVersion[] = (v) => v, adopted?: string,
 ): Promise<string[]> {
   if (!isStagedVersionStore(store)) return [];
   const live = (await deps.state.liveVersions(secret.id)).map((v) => ({ version: v.version, rotationId: v.rotationId, stage: v.stage }));
-  const { foreign } = await store.syncStages({ secretId: secret.id, versions: adjust(live) });
-  return foreign;
+  const { foreign, warnings = [] } = await store.syncStages({ secretId: secret.id, versions: adjust(live), ...(adopted ? { adopted } : {}) });
+  return [...foreign, ...warnings];
 }

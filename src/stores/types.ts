@@ -42,7 +42,23 @@ export interface VersionStore {
   putVersion(req: PutVersionRequest): Promise<void>;
   /** The plaintext of a version, or undefined when the store does not hold it. */
   getVersion(req: GetVersionRequest): Promise<string | undefined>;
+  /**
+   * Optional: the value the store's service serves as current today, written by something
+   * other than Rotor (a secret a team kept in Secrets Manager before moving it to Rotor), for
+   * `rotor adopt --from-store`. Undefined when the service holds no such secret. Stores that
+   * only hold what Rotor put there (the local vault) do not have it.
+   */
+  readCurrent?(secretId: string): Promise<CurrentValue | undefined>;
   close(): Promise<void>;
+}
+
+/** A value a store's service serves as current. */
+export interface CurrentValue {
+  plaintext: string;
+  /** The service's id of that version (a Secrets Manager VersionId), for messages. */
+  versionId: string;
+  /** How messages name where it was read: "AWSCURRENT of prod/app/key". */
+  source: string;
 }
 
 /** A version as the state store stages it. */
@@ -59,11 +75,21 @@ export interface SyncStagesRequest {
    * or not, holds none of those stages in the store afterwards.
    */
   versions: StagedVersion[];
+  /**
+   * The service's version whose value `rotor adopt --from-store` just took over as Rotor's
+   * version: its labels move to Rotor's like any foreign version's, but the record says why.
+   */
+  adopted?: string;
 }
 
 export interface SyncStagesResponse {
   /** What was changed that Rotor did not put there (a label another rotation left), one line each; never values. */
   foreign: string[];
+  /**
+   * What the step's record and outcome should warn about although nothing failed (a
+   * replica region that does not serve the new current value yet); never values.
+   */
+  warnings?: string[];
 }
 
 /**

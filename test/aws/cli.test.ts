@@ -82,6 +82,31 @@ describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () =>
     await expectInvariant(sb, 'app/key', VALUE);
   });
 
+  it('replicaRegions: a secret that exists without the DR region gains it, and the DR replica serves AWSCURRENT after the rotation', async () => {
+    const sb = sandbox('dr/');
+    sb.write('rotor.yaml', config('dr/').replace('endpoint:', 'replicaRegions: [eu-west-1], endpoint:'));
+    const { CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
+    await client.send(new CreateSecretCommand({ Name: 'dr/app/key' }));
+    await sb.ok(['init']);
+    const rotated = await sb.ok(['rotate', 'app/key', '--json']);
+    expect(rotated.stdout).not.toMatch(/warning|replica/i);
+    const replica = new SecretsManagerClient({ ...moto.clientConfig, region: 'eu-west-1' });
+    try {
+      const inDr = await replica.send(new GetSecretValueCommand({ SecretId: 'dr/app/key', VersionStage: 'AWSCURRENT' }));
+      expect(inDr.SecretString).toBe(JSON.stringify(await get(sb)));
+    } finally {
+      replica.destroy();
+    }
+    const d = await client.send(new DescribeSecretCommand({ SecretId: 'dr/app/key' }));
+    expect(d.ReplicationStatus?.map((r) => r.Region)).toEqual(['eu-west-1']);
+
+    // The primary region named as a replica is a config error.
+    sb.write('rotor.yaml', config('dr/').replace('endpoint:', 'replicaRegions: [us-east-1], endpoint:'));
+    const bad = await sb.run(['status']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/replicaRegions.*differ from `region`/);
+  });
+
   it('a bad store entry is a config error (exit 2) naming the field', async () => {
     const sb = sandbox('bad/');
     sb.write('rotor.yaml', config('bad/').replace('region: us-east-1', 'region: Frankfurt'));

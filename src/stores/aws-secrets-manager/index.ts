@@ -23,8 +23,9 @@ export const secretsManagerStoreSchema = z
       .array(regionSchema)
       .max(10)
       .optional()
-      .describe('regions new secrets are replicated to (a disaster-recovery region); Secrets Manager keeps them in step'),
+      .describe('disaster-recovery regions every secret is replicated to (added to existing secrets too); Secrets Manager keeps them in step, Rotor reads each back after AWSCURRENT moves'),
   })
+  .refine((c) => !c.replicaRegions?.includes(c.region), { message: 'a replica region must differ from `region`, the primary', path: ['replicaRegions'] })
   .describe('aws-secrets-manager: a version store, every version a Secrets Manager version, staged AWSPENDING/AWSCURRENT/AWSPREVIOUS');
 
 export type SecretsManagerStoreConfig = z.infer<typeof secretsManagerStoreSchema>;
@@ -39,6 +40,12 @@ export const secretsManagerStoreDefinition = {
   async open(config) {
     const [{ SecretsManagerStore }, { secretsManagerClient }] = await Promise.all([import('./store.js'), import('../../aws/secrets-manager.js')]);
     // Secrets Manager encrypts with KMS itself: the master key is not needed here.
-    return new SecretsManagerStore({ client: await secretsManagerClient(config), prefix: config.prefix, kmsKeyId: config.kmsKeyId, replicaRegions: config.replicaRegions });
+    return new SecretsManagerStore({
+      client: await secretsManagerClient(config), prefix: config.prefix, kmsKeyId: config.kmsKeyId, replicaRegions: config.replicaRegions,
+      // Same credentials and endpoint override as the primary: an emulator serves every
+      // region at one address. (A VPC endpoint is regional: replica reads through it fail
+      // and are reported as warnings.)
+      replicaClient: (region) => secretsManagerClient({ region, endpoint: config.endpoint }),
+    });
   },
 } satisfies VersionStoreDefinition<SecretsManagerStoreConfig>;

@@ -6,22 +6,29 @@
  * Rotor's stages (AWSPENDING, AWSCURRENT, AWSPREVIOUS; retired and failed versions hold
  * none), so apps and External Secrets that read AWSCURRENT get the value Rotor made current.
  * Rotor's journal stays in its state store: a label is a view of a stage, not its record.
+ * Configured replica regions are added to secrets that lack them and read back after
+ * AWSCURRENT moves (replicas.ts).
  */
 import { createHash } from 'node:crypto';
 import {
-  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand,
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, ReplicateSecretToRegionsCommand, UpdateSecretVersionStageCommand,
   type DescribeSecretResponse, type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { IntegrityError, RotorError } from '../../errors.js';
 import { awsError, awsErrorName } from '../../aws/secrets-manager.js';
 import type { Stage } from '../../state/types.js';
-import type { GetVersionRequest, PutVersionRequest, StagedVersionStore, SyncStagesRequest, SyncStagesResponse } from '../types.js';
+import type { CurrentValue, GetVersionRequest, PutVersionRequest, StagedVersionStore, SyncStagesRequest, SyncStagesResponse } from '../types.js';
+import { checkReplicas, missingReplicas } from './replicas.js';
 
 export interface SecretsManagerStoreOptions {
   client: SecretsManagerClient;
   prefix: string;
   kmsKeyId?: string | undefined;
   replicaRegions?: readonly string[] | undefined;
+  /** A client for a replica region (same credentials and endpoint override), to read replicas back. */
+  replicaClient?: ((region: string) => Promise<SecretsManagerClient>) | undefined;
+  /** How long a replica may take to serve a new AWSCURRENT before it is reported (default 5 s). */
+  replicaWaitMs?: number | undefined;
 }
 
 /** Rotor's stages as Secrets Manager labels; retired and failed versions carry none. */
@@ -41,6 +48,8 @@ export class SecretsManagerStore implements StagedVersionStore {
   readonly kind = 'aws-secrets-manager';
   /** Secrets known to exist, so each version does not ask again. */
   private readonly known = new Set<string>();
+  /** Per secret, the AWSCURRENT VersionId whose replicas this process has checked: each is read back once. */
+  private readonly replicasChecked = new Map<string, string>();
 
   constructor(private readonly opts: SecretsManagerStoreOptions) {}
 
@@ -71,7 +80,27 @@ export class SecretsManagerStore implements StagedVersionStore {
         outcome: 'usage', hint: `turn it off (aws secretsmanager cancel-rotate-secret --secret-id ${name}) so that Rotor alone rotates it; nothing was changed`,
       });
     }
-    if (found) this.known.add(name);
+    if (found) {
+      await this.ensureReplicas(name, found);
+      this.known.add(name);
+    }
+  }
+
+  /**
+   * Replicates an existing secret to the configured regions it lacks (one made before the
+   * region was configured, or by someone else). A region whose replication failed is left
+   * to the operator: forcing it would overwrite a secret of the same name in that region.
+   */
+  private async ensureReplicas(name: string, described: DescribeSecretResponse): Promise<void> {
+    const add = missingReplicas(described, this.opts.replicaRegions);
+    if (!add.length) return;
+    try {
+      await this.opts.client.send(new ReplicateSecretToRegionsCommand({
+        SecretId: name, AddReplicaRegions: add.map((Region) => ({ Region, ...(this.opts.kmsKeyId ? { KmsKeyId: this.opts.kmsKeyId } : {}) })),
+      }));
+    } catch (err) {
+      throw awsError(err, { action: 'ReplicateSecretToRegions', resource: name, kmsKeyId: this.opts.kmsKeyId });
+    }
   }
 
   /**
@@ -81,7 +110,9 @@ export class SecretsManagerStore implements StagedVersionStore {
   private async ensureSecret(secretId: string): Promise<void> {
     const name = this.nameOf(secretId);
     if (this.known.has(name)) return;
-    if (!(await this.describe(name))) {
+    const found = await this.describe(name);
+    if (found) await this.ensureReplicas(name, found);
+    else {
       try {
         await this.opts.client.send(new CreateSecretCommand({
           Name: name,
@@ -132,6 +163,22 @@ export class SecretsManagerStore implements StagedVersionStore {
     }
   }
 
+  /**
+   * AWSCURRENT as Secrets Manager serves it, for `rotor adopt --from-store`; undefined when
+   * there is no such secret or it has no text value (a SecretBinary is not a Rotor value).
+   */
+  async readCurrent(secretId: string): Promise<CurrentValue | undefined> {
+    const name = this.nameOf(secretId);
+    try {
+      const got = await this.opts.client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
+      if (got.SecretString === undefined || got.VersionId === undefined) return undefined;
+      return { plaintext: got.SecretString, versionId: got.VersionId, source: `AWSCURRENT of ${name}` };
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
+      throw awsError(err, { action: 'GetSecretValue', resource: name, kmsKeyId: this.opts.kmsKeyId });
+    }
+  }
+
   async syncStages(req: SyncStagesRequest): Promise<SyncStagesResponse> {
     const name = this.nameOf(req.secretId);
     let described = await this.describe(name);
@@ -149,7 +196,16 @@ export class SecretsManagerStore implements StagedVersionStore {
       const holder = holderOf(described, label);
       const target = want.get(label);
       if (target === holder) continue;
-      if (holder !== undefined && !ours.has(holder)) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation?); ${target ? 'moved to Rotor\'s' : 'removed'}`);
+      if (holder !== undefined && !ours.has(holder)) {
+        if (holder !== req.adopted) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation?); ${target ? 'moved to Rotor\'s' : 'removed'}`);
+        // The adopted version: its value is Rotor's version now, so AWSCURRENT moves to that
+        // and the AWSPREVIOUS Secrets Manager hands it on the way is taken off too. Readers of
+        // AWSCURRENT get the same credential; AWSPREVIOUS matters only during a changeover,
+        // and at the first rotation's promote it lands on Rotor's adopted version, which holds
+        // this same value. Left here, it would name a version Rotor's journal does not know,
+        // and the next sync would take it off anyway.
+        else if (label === 'AWSCURRENT') foreign.push(`AWSCURRENT moved from version ${holder} of ${name} (the value adopted) to Rotor's; that version keeps no label`);
+      }
       if (target === undefined && label === 'AWSCURRENT') {
         // Secrets Manager keeps AWSCURRENT on some version; with none staged current it stays.
         continue;
@@ -157,7 +213,28 @@ export class SecretsManagerStore implements StagedVersionStore {
       const moved = await this.moveLabel(name, label, target, holder, target !== undefined && !(target in (described.VersionIdsToStages ?? {})));
       if (moved && label === 'AWSCURRENT') described = (await this.describe(name)) ?? described;
     }
-    return { foreign };
+    const warnings = await this.replicasAfter(req, name, described, want.get('AWSCURRENT'));
+    return { foreign, ...(warnings.length ? { warnings } : {}) };
+  }
+
+  /**
+   * Reads the staged-current version back in every replica region once per process and
+   * version: after a promote, a rollback, an adopt, or a first version (which Secrets
+   * Manager labels AWSCURRENT itself, so no label moves). Not while a version is pending:
+   * AWSCURRENT is then the value from before, already checked or not Rotor's news.
+   */
+  private async replicasAfter(req: SyncStagesRequest, name: string, described: DescribeSecretResponse, current: string | undefined): Promise<string[]> {
+    const regions = this.opts.replicaRegions ?? [];
+    if (!regions.length || !this.opts.replicaClient || current === undefined || this.replicasChecked.get(name) === current) return [];
+    if (req.versions.some((v) => v.stage === 'pending')) return [];
+    if (holderOf(described, 'AWSCURRENT') !== current) return [];
+    this.replicasChecked.set(name, current);
+    const value = await this.opts.client.send(new GetSecretValueCommand({ SecretId: name, VersionId: current }))
+      .then((got) => got.SecretString, () => undefined);
+    return checkReplicas({
+      name, current: { versionId: current, value }, regions, described, clientFor: this.opts.replicaClient,
+      ...(this.opts.replicaWaitMs !== undefined ? { waitMs: this.opts.replicaWaitMs } : {}),
+    });
   }
 
   /**
