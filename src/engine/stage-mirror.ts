@@ -27,7 +27,12 @@ export async function mirrorStages(
   deps: EngineDeps, secret: SecretConfig, store: VersionStore, adjust: (versions: StagedVersion[]) => StagedVersion[] = (v) => v, adopted?: string,
 ): Promise<string[]> {
   if (!isStagedVersionStore(store)) return [];
-  const live = (await deps.state.liveVersions(secret.id)).map((v) => ({ version: v.version, rotationId: v.rotationId, stage: v.stage }));
-  const { foreign, warnings = [] } = await store.syncStages({ secretId: secret.id, versions: adjust(live), ...(adopted ? { adopted } : {}) });
+  const all = await deps.state.versions(secret.id);
+  const live = all.filter((v) => v.stage !== 'retired' && v.stage !== 'failed').map((v) => ({ version: v.version, rotationId: v.rotationId, stage: v.stage }));
+  const versions = adjust(live);
+  const staged = new Set(versions.map((v) => `${v.version}\0${v.rotationId}`));
+  // Rotor's own versions that hold no stage now (retired, failed, or leaving in this step).
+  const retired = all.filter((v) => !staged.has(`${v.version}\0${v.rotationId}`)).map((v) => ({ version: v.version, rotationId: v.rotationId }));
+  const { foreign, warnings = [] } = await store.syncStages({ secretId: secret.id, versions, retired, ...(adopted ? { adopted } : {}) });
   return [...foreign, ...warnings];
 }

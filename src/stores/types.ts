@@ -76,6 +76,12 @@ export interface SyncStagesRequest {
    */
   versions: StagedVersion[];
   /**
+   * Every other version Rotor wrote for the secret (retired, failed): a label found on one
+   * of these is Rotor's own left behind (AWSPREVIOUS that Secrets Manager moved onto the
+   * version being retired), not another rotation's.
+   */
+  retired?: { version: number; rotationId: string }[];
+  /**
    * The service's version whose value `rotor adopt --from-store` just took over as Rotor's
    * version: its labels move to Rotor's like any foreign version's, but the record says why.
    */

@@ -14,7 +14,7 @@
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -151,18 +151,30 @@ it.skipIf(missing)('an emergency rotates all five with one restart and no failed
 
   let stop = false;
   let ok = 0;
+  let resigned = 0;
   const failures: string[] = [];
   const load = Array.from({ length: 3 }, async () => {
     while (!stop) {
       try {
         const h = await fetch(`${url}/health`);
         if (h.status !== 200) throw new Error(`health ${h.status}: ${await h.text()}`);
-        const { token } = (await (await fetch(`${url}/token`)).json()) as { token: string };
-        const w = await fetch(`${url}/whoami`, { headers: { authorization: `Bearer ${token}` } });
-        if (w.status !== 200) throw new Error(`whoami ${w.status}: ${await w.text()}`);
-        const { session } = (await (await fetch(`${url}/session`)).json()) as { session: string };
-        const c = await fetch(`${url}/check-session`, { headers: { cookie: session } });
-        if (c.status !== 200) throw new Error(`session ${c.status}`);
+        // An emergency has no grace: a token or session signed with the compromised key by
+        // the old pod a moment before the new one serves is refused, as it must be; the
+        // client signs in again once. A second refusal is a failure.
+        for (let attempt = 1; ; attempt++) {
+          const { token } = (await (await fetch(`${url}/token`)).json()) as { token: string };
+          const w = await fetch(`${url}/whoami`, { headers: { authorization: `Bearer ${token}` } });
+          if (w.status === 200) break;
+          if (w.status !== 401 || attempt === 2) throw new Error(`whoami ${w.status}: ${await w.text()}`);
+          resigned++;
+        }
+        for (let attempt = 1; ; attempt++) {
+          const { session } = (await (await fetch(`${url}/session`)).json()) as { session: string };
+          const c = await fetch(`${url}/check-session`, { headers: { cookie: session } });
+          if (c.status === 200) break;
+          if (c.status !== 401 || attempt === 2) throw new Error(`session ${c.status}`);
+          resigned++;
+        }
         ok++;
       } catch (err) {
         failures.push((err as Error).message);
@@ -176,9 +188,9 @@ it.skipIf(missing)('an emergency rotates all five with one restart and no failed
   stop = true;
   await Promise.all(load);
   expect(emergency.code, emergency.stdout + emergency.stderr).toBe(0);
-  console.log('DEBUG restarts', kube.restarts('deployments', NS, 'mita-production') - restarts, 'ok', ok, emergency.stdout.slice(0, 3000));
   expect(failures).toEqual([]);
   expect(ok).toBeGreaterThan(20);
+  expect(resigned, 'sign-ins again after the compromised keys were dropped: at most one per client and key').toBeLessThanOrEqual(6);
   expect(kube.restarts('deployments', NS, 'mita-production') - restarts, 'one restart for the whole emergency').toBe(1);
 
   // Every secret has a new current value, and Secrets Manager serves it as AWSCURRENT.
@@ -207,8 +219,9 @@ it.skipIf(missing)('an emergency rotates all five with one restart and no failed
   // A provider's key: Rotor cannot revoke it and says so, naming where to.
   const report = JSON.parse(emergency.stdout) as unknown;
   expect(JSON.stringify(report)).not.toContain(db.password);
-  const history = await sb.json<{ rotations: { steps?: { step: string; detail?: string }[] }[] }>(['history', 'external/openai-api-key']);
-  expect(JSON.stringify(history)).toMatch(/OpenAI dashboard/);
+  expect((await sb.ok(['audit', 'export'])).stdout).toMatch(/external\/openai-api-key.*OpenAI dashboard/);
+  // Labels are Rotor's own throughout: no warning of a foreign (stuck) rotation.
+  expect((JSON.parse(emergency.stdout) as { outcomes: { warnings?: string[] }[] }).outcomes.flatMap((o) => o.warnings ?? [])).toEqual([]);
   for (const id of IDS) expect(emergency.stdout + emergency.stderr, `no value of ${id} in the output`).not.toContain(after[id]!.slice(0, 40));
 
   // A rollout that fails: everything it delivered rolls back, in Secrets Manager and in the Secret.
@@ -225,5 +238,4 @@ it.skipIf(missing)('an emergency rotates all five with one restart and no failed
   expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ ok: true, dbUser: db.username });
   await sb.ok(['audit', 'verify']);
   expect(spawnSync('node', [sb.path('provider.mjs'), 'check'], { input: after['external/openai-api-key'], env: { ...process.env, PROVIDER_STATE: sb.path('provider.json') } }).status).toBe(0);
-  void readFileSync;
 }, 240_000);

@@ -191,6 +191,7 @@ export class SecretsManagerStore implements StagedVersionStore {
       const label = LABEL_OF[v.stage];
       if (label) want.set(label, token);
     }
+    for (const v of req.retired ?? []) ours.add(versionToken({ secretId: req.secretId, ...v }));
     const foreign: string[] = [];
     for (const label of LABELS) {
       const holder = holderOf(described, label);
