@@ -43,6 +43,9 @@ export class KubeApiError extends RotorError {
 /** Merge patch (RFC 7386): it works the same on Secrets, workloads and custom resources, which strategic merge does not. */
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** Whether Rotor talks as the pod's service account: no kubeconfig named anywhere, and the kubelet's variables set. */
+const inCluster = (file: string | undefined) => file === undefined && !process.env.KUBECONFIG && !!process.env.KUBERNETES_SERVICE_HOST;
+
 /**
  * Opens the cluster `conn` names. The order is kubectl's, except that a pod's service
  * account comes before ~/.kube/config: in a pod, a kubeconfig baked into the image is
@@ -53,7 +56,7 @@ export function connect(conn: KubeConnection, dir: string): Kube {
   const file = conn.kubeconfig === undefined ? undefined : resolve(dir, conn.kubeconfig);
   try {
     if (file !== undefined) kc.loadFromFile(file);
-    else if (!process.env.KUBECONFIG && process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else if (inCluster(file)) kc.loadFromCluster();
     else kc.loadFromDefault();
   } catch (err) {
     throw new KubeConfigError(`cannot load ${file ?? (process.env.KUBECONFIG ? `KUBECONFIG (${process.env.KUBECONFIG})` : 'the in-cluster service account or ~/.kube/config')}: ${loadProblem(err)}`,
@@ -70,7 +73,7 @@ export function connect(conn: KubeConnection, dir: string): Kube {
     apps: kc.makeApiClient(AppsV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
     authz: kc.makeApiClient(AuthorizationV1Api),
-    where: `${kc.getCurrentContext() ? `context ${kc.getCurrentContext()} ` : ''}(${cluster.server})`,
+    where: inCluster(file) ? `the pod's service account (${cluster.server})` : `${kc.getCurrentContext() ? `context ${kc.getCurrentContext()} ` : ''}(${cluster.server})`,
   };
 }
 

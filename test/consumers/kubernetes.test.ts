@@ -137,6 +137,34 @@ describe('kubernetes delivery, rollout restart and rollout status', () => {
     expect(r.stdout + r.stderr).toMatch(/exceeded its progress deadline/);
     expect(Date.now() - t).toBeLessThan(15_000);
   });
+
+  it('restarts and waits for a DaemonSet, and rolls back when its rollout stalls', async () => {
+    const sb = new Sandbox(`version: 1
+stores:
+  k8s: { type: kubernetes, namespace: apps, name: agent-secrets, kubeconfig: kube.yaml }
+consumers:
+  agent:
+    deliver: [{ store: k8s, key: AGENT_TOKEN }]
+    reload: [{ rolloutRestart: { namespace: apps, daemonset: agent, kubeconfig: kube.yaml } }]
+    health: [{ rolloutStatus: { namespace: apps, daemonset: agent, kubeconfig: kube.yaml }, timeout: 1500ms }]
+secrets:
+  - { id: agent/token, type: random, length: 24, encoding: alnum, grace: 1h, consumers: [agent] }
+`);
+    sandboxes.push(sb);
+    sb.write('kube.yaml', kube.kubeconfig());
+    kube.addWorkload('daemonsets', 'apps', 'agent', { replicas: 4 });
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'agent/token']);
+    const v1 = await get(sb, 'agent/token');
+    expect(kube.secretData('apps', 'agent-secrets')).toEqual({ AGENT_TOKEN: v1 });
+    expect(kube.restarts('daemonsets', 'apps', 'agent')).toBe(1);
+    kube.setRolloutMode('daemonsets', 'apps', 'agent', 'stall');
+    const r = await sb.run(['rotate', 'agent/token']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/ROLLED BACK\s+agent\/token\s+at propagate/);
+    expect(await get(sb, 'agent/token')).toBe(v1);
+    expect(kube.secretData('apps', 'agent-secrets')).toEqual({ AGENT_TOKEN: v1 });
+  });
 });
 
 describe('externalSecret force-sync', () => {

@@ -26,6 +26,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -109,12 +110,14 @@ export class KubeDouble {
 
   private constructor(private readonly server: Server, readonly url: string, readonly token: string) {}
 
-  static async start(opts: { source?: ExternalSource } = {}): Promise<KubeDouble> {
+  /** `tls`: serve HTTPS with this key and certificate (PEM), as an in-cluster API server does. */
+  static async start(opts: { source?: ExternalSource; tls?: { key: string; cert: string } } = {}): Promise<KubeDouble> {
     const ref: { self?: KubeDouble } = {};
-    const server = createServer((req, res) => void ref.self?.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void ref.self?.handle(req, res);
+    const server = opts.tls ? createHttpsServer(opts.tls, handler) : createServer(handler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
-    const self = (ref.self = new KubeDouble(server, `http://127.0.0.1:${port}`, `admin-${randomUUID()}`));
+    const self = (ref.self = new KubeDouble(server, `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`, `admin-${randomUUID()}`));
     self.addUser(self.token, 'kubernetes-admin', [ALL]);
     if (opts.source) self.source = opts.source;
     return self;
