@@ -1,6 +1,7 @@
 /** `health: [{ http: URL }]`: the answer must have `status` (200) and, when given, a body matching `body`. */
 import { z } from 'zod';
 import { timed, type ConsumerActionKind } from '../kinds.js';
+import { withoutCredentials } from '../url-auth.js';
 
 /** Compiled at load, so a typo is a config error (exit 2), not a failed rotation. */
 const regexSchema = z.string().max(1000).refine((text) => {
@@ -23,10 +24,11 @@ export type HttpHealthStep = z.infer<typeof httpHealthSchema>;
 export const httpHealth = {
   schema: httpHealthSchema,
   async run({ step, timeoutMs }) {
-    const res = await fetch(step.http, { signal: AbortSignal.timeout(timeoutMs) });
+    const { url, headers, shown } = withoutCredentials(step.http);
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.text();
-    if (res.status !== step.status) throw new Error(`${step.http} answered ${res.status}, expected ${step.status}`);
-    if (step.body !== undefined && !new RegExp(step.body).test(body)) throw new Error(`${step.http} body does not match /${step.body}/`);
-    return `${step.http}: ${res.status}`;
+    if (res.status !== step.status) throw new Error(`${shown} answered ${res.status}, expected ${step.status}`);
+    if (step.body !== undefined && !new RegExp(step.body).test(body)) throw new Error(`${shown} body does not match /${step.body}/`);
+    return `${shown}: ${res.status}`;
   },
 } satisfies ConsumerActionKind<HttpHealthStep>;

@@ -7,6 +7,7 @@
  * @example
  * const series = await instantQuery({ url: 'http://127.0.0.1:9090', query: 'up == 0', timeoutMs: 5_000 });
  */
+import { shownUrl, withoutCredentials } from '../url-auth.js';
 import { z } from 'zod';
 
 const sampleSchema = z.tuple([z.number(), z.string()]);
@@ -39,23 +40,11 @@ export interface QueryRequest {
   timeoutMs: number;
 }
 
-/** The URL without its credentials: what messages may show. */
-export function shownUrl(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  return u.href.replace(/\/$/, '');
-}
+export { shownUrl };
 
 /** The series `query` returns now. A scalar or string result is refused: it is never "a series". */
 export async function instantQuery(req: QueryRequest): Promise<Series[]> {
-  const base = new URL(req.url);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  // fetch() refuses URLs with credentials in them.
-  if (base.username || base.password) {
-    const pair = `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`;
-    headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
-  }
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...withoutCredentials(req.url).headers };
   const endpoint = new URL('api/v1/query', shownUrl(req.url) + '/');
   // Prometheus stops evaluating at its own `timeout` too, rather than working on for no one.
   const body = new URLSearchParams({ query: req.query, timeout: String(req.timeoutMs / 1000) });
