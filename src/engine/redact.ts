@@ -75,10 +75,11 @@ export class Redactor {
     if (typeof value === 'string') {
       if (value.length < MIN_LENGTH) return;
       // The forms a value takes when a tool echoes it: as is, inside JSON (once, or twice when a
-      // JSON document is itself quoted, as on a shared reload's stdin), and URL-encoded.
+      // JSON document is itself quoted, as on a shared reload's stdin), URL-encoded, and
+      // base64 (a Kubernetes Secret's `data`, which an API error may quote back).
       const once = JSON.stringify(value).slice(1, -1);
       const twice = JSON.stringify(once).slice(1, -1);
-      for (const form of new Set([value, once, twice, encodeURIComponent(value)])) add(form);
+      for (const form of new Set([value, once, twice, encodeURIComponent(value), Buffer.from(value, 'utf8').toString('base64')])) add(form);
       return;
     }
     if (Array.isArray(value)) {

@@ -36,6 +36,13 @@ describe('Redactor', () => {
     expect(r.redact(JSON.stringify({ p: 'pa"ss\\word' }))).toBe('{"p":"[REDACTED]"}');
   });
 
+  it('redacts the base64 form a Kubernetes Secret\'s data holds', () => {
+    const r = new Redactor();
+    r.register({ password: 'k8s-delivered-pw-42' });
+    const b64 = Buffer.from('k8s-delivered-pw-42').toString('base64');
+    expect(r.redact(`Secret "api" is invalid: data[DB_PASSWORD]: ${b64}`)).toBe('Secret "api" is invalid: data[DB_PASSWORD]: [REDACTED]');
+  });
+
   it('pins the admin passwords of targets', () => {
     const r = newRedactor({ targets: { db: { type: 'postgres', url: 'postgres://admin:s3cret-admin@h/db' } } } as never);
     expect(r.redact('could not connect with s3cret-admin')).toBe('could not connect with [REDACTED]');
