@@ -127,22 +127,15 @@ const refused = (cmd) => client.send(cmd).then(() => { throw new Error(cmd.const
 const describe = (name) => client.send(new DescribeSecretCommand({ SecretId: name }));
 async function rotate(name) {
   const old = (await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }))).VersionId; // read the live value
-  await describe(name); // preflight
+  await describe(name); // preflight (the labels, once per rotation)
   const token = 'base-' + randomUUID();
   await refused(new GetSecretValueCommand({ SecretId: name, VersionId: token })); // create: a value stored before a crash?
-  await describe(name); // create: labels first
-  await refused(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPENDING', MoveToVersionId: token }));
-  await refused(new GetSecretValueCommand({ SecretId: name, VersionId: token })); // putVersion: stored already?
   await client.send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: value(), VersionStages: ['AWSPENDING'] }));
-  await describe(name); // commit of create
   await client.send(new GetSecretValueCommand({ SecretId: name, VersionId: token })); // the new value read back
-  await describe(name); // promote
   await client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: old }));
-  await describe(name);
+  await describe(name); // where AWSPREVIOUS went
   await client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }));
-  await describe(name); // retire
-  await client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS', RemoveFromVersionId: old }));
-  await describe(name); // commit of retire
+  await client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS', RemoveFromVersionId: old })); // retire
 }
 const setup = (name) => client.send(new CreateSecretCommand({ Name: name, SecretString: value() }));
 let next = 0;

@@ -50,6 +50,17 @@ export class SecretsManagerStore implements StagedVersionStore {
   private readonly known = new Set<string>();
   /** Per secret, the AWSCURRENT VersionId whose replicas this process has checked: each is read back once. */
   private readonly replicasChecked = new Map<string, string>();
+  /**
+   * By secret name: its versions' labels as this process last saw or made them (the
+   * description, then each label move and write applied here), so a sync asks Secrets
+   * Manager only the first time. Each rotation's preflight looks afresh (a Lambda rotation
+   * that died since leaves an AWSPENDING); during the rotation Rotor holds the secret's lock
+   * and refuses a secret Secrets Manager rotates itself, so nobody else moves these labels.
+   * Any failed call drops the entry.
+   */
+  private readonly labels = new Map<string, Record<string, string[]>>();
+  /** Version tokens this process found unwritten: putVersion need not ask again before writing one. */
+  private readonly absent = new Set<string>();
 
   constructor(private readonly opts: SecretsManagerStoreOptions) {}
 
@@ -59,8 +70,11 @@ export class SecretsManagerStore implements StagedVersionStore {
 
   private async describe(name: string): Promise<DescribeSecretResponse | undefined> {
     try {
-      return await this.opts.client.send(new DescribeSecretCommand({ SecretId: name }));
+      const d = await this.opts.client.send(new DescribeSecretCommand({ SecretId: name }));
+      this.labels.set(name, structuredClone(d.VersionIdsToStages ?? {}));
+      return d;
     } catch (err) {
+      this.labels.delete(name);
       if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
       throw awsError(err, { action: 'DescribeSecret', resource: name });
     }
@@ -135,14 +149,25 @@ export class SecretsManagerStore implements StagedVersionStore {
     // Asked first rather than left to the token: a repeated PutSecretValue would move the
     // version's labels back to AWSPENDING, and not every implementation refuses a token
     // reused with another value (moto overwrites it).
-    const stored = await this.getVersion(req);
+    const token = versionToken(req);
+    const stored = this.absent.has(token) ? undefined : await this.getVersion(req);
     if (stored === req.plaintext) return;
     if (stored !== undefined) throw new IntegrityError(`${name} version ${versionToken(req)}`, 'version already stored with another value; refusing to overwrite');
     try {
       await this.opts.client.send(new PutSecretValueCommand({
-        SecretId: name, ClientRequestToken: versionToken(req), SecretString: req.plaintext, VersionStages: ['AWSPENDING'],
+        SecretId: name, ClientRequestToken: token, SecretString: req.plaintext, VersionStages: ['AWSPENDING'],
       }));
+      this.absent.delete(token);
+      const model = this.labels.get(name);
+      if (model) {
+        // A secret's first version gets AWSCURRENT from Secrets Manager too.
+        const first = !Object.values(model).some((l) => l.includes('AWSCURRENT'));
+        relabel(model, 'AWSPENDING', token);
+        if (first) relabel(model, 'AWSCURRENT', token);
+      }
     } catch (err) {
+      this.absent.delete(token);
+      this.labels.delete(name);
       if (awsErrorName(err) === 'ResourceExistsException') {
         // The token is taken by another value: a stored version is never replaced.
         throw new IntegrityError(`${name} version ${versionToken(req)}`, 'version already stored with another value; refusing to overwrite');
@@ -158,7 +183,10 @@ export class SecretsManagerStore implements StagedVersionStore {
       const got = await this.opts.client.send(new GetSecretValueCommand({ SecretId: name, VersionId: versionToken(req) }));
       return got.SecretString;
     } catch (err) {
-      if (awsErrorName(err) === 'ResourceNotFoundException') return undefined;
+      if (awsErrorName(err) === 'ResourceNotFoundException') {
+        this.absent.add(versionToken(req));
+        return undefined;
+      }
       throw awsError(err, { action: 'GetSecretValue', resource: name, kmsKeyId: this.opts.kmsKeyId });
     }
   }
@@ -181,8 +209,6 @@ export class SecretsManagerStore implements StagedVersionStore {
 
   async syncStages(req: SyncStagesRequest): Promise<SyncStagesResponse> {
     const name = this.nameOf(req.secretId);
-    let described = await this.describe(name);
-    if (!described) return { foreign: [] };
     const ours = new Set<string>();
     const want = new Map<string, string>();
     for (const v of req.versions) {
@@ -191,6 +217,9 @@ export class SecretsManagerStore implements StagedVersionStore {
       const label = LABEL_OF[v.stage];
       if (label) want.set(label, token);
     }
+    const known = this.labels.get(name);
+    let described = known ? { VersionIdsToStages: known } : await this.describe(name);
+    if (!described) return { foreign: [] };
     for (const v of req.retired ?? []) ours.add(versionToken({ secretId: req.secretId, ...v }));
     const foreign: string[] = [];
     for (const label of LABELS) {
@@ -211,10 +240,18 @@ export class SecretsManagerStore implements StagedVersionStore {
         // Secrets Manager keeps AWSCURRENT on some version; with none staged current it stays.
         continue;
       }
-      const moved = await this.moveLabel(name, label, target, holder, target !== undefined && !(target in (described.VersionIdsToStages ?? {})));
+      const unlisted = target !== undefined && !(target in (described.VersionIdsToStages ?? {}));
+      if (label === 'AWSPENDING' && unlisted) {
+        // The version about to be written: PutSecretValue labels it AWSPENDING itself.
+        if (holder !== undefined) await this.moveLabel(name, label, undefined, holder, false);
+        continue;
+      }
+      const moved = await this.moveLabel(name, label, target, holder, unlisted);
+      // Moving AWSCURRENT drags AWSPREVIOUS along, where Secrets Manager decides (AWS and
+      // moto differ when the target held it): asked rather than modelled.
       if (moved && label === 'AWSCURRENT') described = (await this.describe(name)) ?? described;
     }
-    const warnings = await this.replicasAfter(req, name, described, want.get('AWSCURRENT'));
+    const warnings = await this.replicasAfter(req, name, want.get('AWSCURRENT'));
     return { foreign, ...(warnings.length ? { warnings } : {}) };
   }
 
@@ -224,11 +261,13 @@ export class SecretsManagerStore implements StagedVersionStore {
    * Manager labels AWSCURRENT itself, so no label moves). Not while a version is pending:
    * AWSCURRENT is then the value from before, already checked or not Rotor's news.
    */
-  private async replicasAfter(req: SyncStagesRequest, name: string, described: DescribeSecretResponse, current: string | undefined): Promise<string[]> {
+  private async replicasAfter(req: SyncStagesRequest, name: string, current: string | undefined): Promise<string[]> {
     const regions = this.opts.replicaRegions ?? [];
     if (!regions.length || !this.opts.replicaClient || current === undefined || this.replicasChecked.get(name) === current) return [];
     if (req.versions.some((v) => v.stage === 'pending')) return [];
-    if (holderOf(described, 'AWSCURRENT') !== current) return [];
+    // Fresh from the service: the replication status of each region is part of the answer.
+    const described = await this.describe(name);
+    if (!described || holderOf(described, 'AWSCURRENT') !== current) return [];
     this.replicasChecked.set(name, current);
     const value = await this.opts.client.send(new GetSecretValueCommand({ SecretId: name, VersionId: current }))
       .then((got) => got.SecretString, () => undefined);
@@ -249,8 +288,11 @@ export class SecretsManagerStore implements StagedVersionStore {
         ...(target ? { MoveToVersionId: target } : {}),
         ...(holder ? { RemoveFromVersionId: holder } : {}),
       }));
+      const model = this.labels.get(name);
+      if (model) relabel(model, label, target);
       return true;
     } catch (err) {
+      this.labels.delete(name);
       // A version Rotor stages but never stored here (stored elsewhere before a move of
       // stores, or a crash before its write): nothing to label.
       // (AWS answers ResourceNotFoundException; moto InvalidParameterException.)
@@ -261,6 +303,16 @@ export class SecretsManagerStore implements StagedVersionStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Moves `label` to `target` (off every version when undefined) in a label model. */
+function relabel(model: Record<string, string[]>, label: string, target: string | undefined): void {
+  for (const [id, labels] of Object.entries(model)) {
+    const rest = labels.filter((l) => l !== label);
+    if (rest.length) model[id] = rest;
+    else delete model[id];
+  }
+  if (target !== undefined) model[target] = [...(model[target] ?? []), label];
 }
 
 function holderOf(d: DescribeSecretResponse, label: string): string | undefined {
