@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { KmsMasterKeyConfig } from '../aws/kms.js';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { RotorConfig } from '../config/schema.js';
 import { deriveKeys, encodeMasterKey, loadMasterKey, newMasterKey } from '../crypto/master-key.js';
 import { MasterKeyError, UsageError, type ConfigProblem } from '../errors.js';
@@ -93,49 +93,47 @@ export interface InitOptions {
  */
 export async function initProject(file: string, onWarnings: (warnings: ConfigProblem[]) => void = () => {}, opts: InitOptions = {}): Promise<InitResult> {
   const wroteConfig = !existsSync(file);
-  const stanza = opts.kms === undefined ? '' : `\nmasterKey:\n  kms: { keyId: ${JSON.stringify(opts.kms)}, ciphertextFile: .rotor/master.key.kms }\n`;
   if (wroteConfig) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, STARTER + stanza, { flag: 'wx' });
+    writeFileSync(file, STARTER, { flag: 'wx' });
   }
-  let { config, warnings } = openConfig(file);
-  if (opts.kms !== undefined && !wroteConfig) {
-    if (config.masterKey && config.masterKey.kms.keyId !== opts.kms) {
-      throw new UsageError(`rotor.yaml's masterKey.kms names ${config.masterKey.kms.keyId}, not ${opts.kms}`, 'drop --kms, or change masterKey.kms.keyId in rotor.yaml; nothing was changed');
-    }
-    if (!config.masterKey) {
-      // Appended as a top-level key: the rest of the file keeps its bytes and comments.
-      const text = readFileSync(file, 'utf8');
-      writeFileSync(file, `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${stanza}`);
-      ({ config, warnings } = openConfig(file));
-    }
+  const { config, warnings } = openConfig(file);
+  if (opts.kms !== undefined && config.masterKey && config.masterKey.kms.keyId !== opts.kms) {
+    throw new UsageError(`rotor.yaml's masterKey.kms names ${config.masterKey.kms.keyId}, not ${opts.kms}`, 'drop --kms, or change masterKey.kms.keyId in rotor.yaml; nothing was changed');
   }
   onWarnings(warnings);
 
+  // With --kms and no masterKey in rotor.yaml yet, the stanza is added only once the key is
+  // wrapped and proven against the project's data: a failed init leaves rotor.yaml as it was.
+  const kms = config.masterKey?.kms ?? (opts.kms === undefined ? undefined : { keyId: opts.kms, ciphertextFile: resolve(config.dir, KMS_FILE) });
+  const addStanza = kms !== undefined && config.masterKey === undefined;
   let keySource = 'ROTOR_MASTER_KEY';
-  let wrapped: string | undefined;
-  const kms = config.masterKey?.kms;
+  let wrapped: { key: Buffer; said: string; ciphertext?: Buffer } | undefined;
+  let origin: { key: Buffer; source: string };
   if (kms && !existsSync(kms.ciphertextFile)) {
     wrapped = await wrapNewOrExistingKey(config, kms);
-  } else if (!kms && !process.env.ROTOR_MASTER_KEY) {
-    if (process.env.ROTOR_MASTER_KEY_FILE) {
-      keySource = process.env.ROTOR_MASTER_KEY_FILE;
-    } else {
-      const keyFile = defaultMasterKeyFile(config);
-      keySource = keyFile;
-      if (!existsSync(keyFile)) {
-        if (await stateExists(config)) {
-          throw new MasterKeyError(
-            `${describeState(config)} exists but ${keyFile} does not: refusing to create a new key for existing data`,
-            'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE',
-          );
+    origin = { key: wrapped.key, source: `KMS ${kms.keyId} (${kms.ciphertextFile})` };
+  } else {
+    if (!kms && !process.env.ROTOR_MASTER_KEY) {
+      if (process.env.ROTOR_MASTER_KEY_FILE) {
+        keySource = process.env.ROTOR_MASTER_KEY_FILE;
+      } else {
+        const keyFile = defaultMasterKeyFile(config);
+        keySource = keyFile;
+        if (!existsSync(keyFile)) {
+          if (await stateExists(config)) {
+            throw new MasterKeyError(
+              `${describeState(config)} exists but ${keyFile} does not: refusing to create a new key for existing data`,
+              'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE',
+            );
+          }
+          mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+          writeFileSync(keyFile, `${encodeMasterKey(newMasterKey())}\n`, { mode: 0o600, flag: 'wx' });
         }
-        mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
-        writeFileSync(keyFile, `${encodeMasterKey(newMasterKey())}\n`, { mode: 0o600, flag: 'wx' });
       }
     }
+    origin = await masterKeyOf(kms ? { ...config, masterKey: { kms } } : config);
   }
-  const origin = await masterKeyOf(config);
   if (kms) keySource = origin.source;
   const keys = deriveKeys(origin.key);
   for (const store of Object.values(config.stores)) {
@@ -159,40 +157,52 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
   } finally {
     await state.close();
   }
+  // The key opened this project's vault and state: now it may be kept under KMS.
+  if (kms && wrapped?.ciphertext) writeCiphertext(kms.ciphertextFile, wrapped.ciphertext);
+  if (kms && addStanza) {
+    // Appended as a top-level key: the rest of the file keeps its bytes and comments.
+    const text = readFileSync(file, 'utf8');
+    const stanza = `\nmasterKey:\n  kms: { keyId: ${JSON.stringify(kms.keyId)}, ciphertextFile: ${KMS_FILE} }\n`;
+    writeFileSync(file, `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${stanza}`);
+  }
   return {
-    file, wroteConfig, keySource, ...(wrapped ? { wrapped } : {}),
+    file, wroteConfig, keySource, ...(wrapped ? { wrapped: wrapped.said } : {}),
     vaults: Object.values(config.stores).filter((s) => s.type === 'local').map((s) => s.path),
     state: describeState(config),
     config,
   };
 }
 
+/** Where `rotor init --kms` keeps the wrapped key, relative to rotor.yaml. */
+const KMS_FILE = '.rotor/master.key.kms';
+
 /**
- * Writes the KMS ciphertext of the project's master key: the key already in use (from the
- * environment or a key file, when a project moves under KMS) or, in a new project, a new
- * data key from KMS. Says which, for `rotor init` to tell the user.
+ * The KMS ciphertext of the project's master key: the key already in use (from the
+ * environment or a key file, when a project moves under KMS), or in a new project a new
+ * data key from KMS, whose ciphertext is written at once (nothing else can open what the
+ * vault is about to be made with). Says which, for `rotor init` to tell the user; an
+ * existing key's ciphertext is returned to be written only after the key opened the project.
  */
-async function wrapNewOrExistingKey(config: RotorConfig, kms: KmsMasterKeyConfig): Promise<string> {
+async function wrapNewOrExistingKey(config: RotorConfig, kms: KmsMasterKeyConfig): Promise<{ key: Buffer; said: string; ciphertext?: Buffer }> {
   const { newWrappedMasterKey, wrapMasterKey } = await import('../aws/kms.js');
   const envKey = process.env.ROTOR_MASTER_KEY;
   const keyFile = process.env.ROTOR_MASTER_KEY_FILE || defaultMasterKeyFile(config);
-  let ciphertext: Buffer;
-  let said: string;
   if ((envKey !== undefined && envKey !== '') || existsSync(keyFile)) {
-    const existing = loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) });
-    ciphertext = await wrapMasterKey(kms, existing);
-    said = envKey ? 'the key in ROTOR_MASTER_KEY' : `the key in ${keyFile} (delete it once \`rotor status\` works without it)`;
-  } else {
-    if (await stateExists(config)) {
-      throw new MasterKeyError(
-        `${describeState(config)} exists but there is no master key to wrap: refusing to create a new key for existing data`,
-        'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE, and run `rotor init --kms` again to wrap it',
-      );
-    }
-    ({ ciphertext } = await newWrappedMasterKey(kms));
-    said = 'a new master key from KMS';
+    const key = loadMasterKey({ env: process.env, defaultFile: defaultMasterKeyFile(config) });
+    return { key, ciphertext: await wrapMasterKey(kms, key), said: envKey ? 'the key in ROTOR_MASTER_KEY' : `the key in ${keyFile} (delete it once \`rotor get\` works without it)` };
   }
-  mkdirSync(dirname(kms.ciphertextFile), { recursive: true, mode: 0o700 });
-  writeFileSync(kms.ciphertextFile, `${ciphertext.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  return said;
+  if (await stateExists(config)) {
+    throw new MasterKeyError(
+      `${describeState(config)} exists but there is no master key to wrap: refusing to create a new key for existing data`,
+      'provide the original key with ROTOR_MASTER_KEY or ROTOR_MASTER_KEY_FILE, and run `rotor init --kms` again to wrap it',
+    );
+  }
+  const { key, ciphertext } = await newWrappedMasterKey(kms);
+  writeCiphertext(kms.ciphertextFile, ciphertext);
+  return { key, said: 'a new master key from KMS' };
+}
+
+function writeCiphertext(file: string, ciphertext: Buffer): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${ciphertext.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
 }

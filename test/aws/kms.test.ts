@@ -82,6 +82,30 @@ describe.skipIf(missing)('a KMS-wrapped master key (moto)', () => {
     await sb.ok(['audit', 'verify'], NO_KEY);
   });
 
+  it('a failed init --kms (an unknown key, a key that does not open the project) leaves rotor.yaml and the key as they were', async () => {
+    const keyId = await newKey();
+    const sb = sandbox(CONFIG);
+    await sb.ok(['init'], NO_KEY);
+    await sb.ok(['rotate', 'app/key'], NO_KEY);
+    const v1 = (await sb.ok(['get', 'app/key'], NO_KEY)).stdout;
+    const yaml = readFileSync(sb.path('rotor.yaml'), 'utf8');
+
+    const typo = await sb.run(['init', '--kms', 'alias/no-such-key'], NO_KEY);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/alias\/no-such-key/);
+    const wrong = await sb.run(['init', '--kms', keyId], { ROTOR_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/master key/);
+    expect(readFileSync(sb.path('rotor.yaml'), 'utf8')).toBe(yaml);
+    expect(existsSync(sb.path('.rotor/master.key.kms'))).toBe(false);
+    expect((await sb.ok(['get', 'app/key'], NO_KEY)).stdout).toBe(v1);
+
+    // The right key then works.
+    await sb.ok(['init', '--kms', keyId], NO_KEY);
+    rmSync(sb.path('.rotor/master.key'));
+    expect((await sb.ok(['get', 'app/key'], NO_KEY)).stdout).toBe(v1);
+  });
+
   it('refuses (exit 2, nothing changed) when KMS cannot unwrap the key', async () => {
     const keyId = await newKey();
     const sb = sandbox();
