@@ -13,7 +13,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { z } from 'zod';
 import { RotorError, TargetUnreachableError } from '../errors.js';
-import { awsErrorName, endpointSchema, regionSchema } from './secrets-manager.js';
+import { awsErrorName, awsHttpOptions, endpointSchema, regionSchema } from './secrets-manager.js';
 
 const CONTEXT = { purpose: 'rotor-master-key' };
 
@@ -36,7 +36,7 @@ export type KmsMasterKeyConfig = z.infer<typeof kmsMasterKeySchema>;
 async function client(config: Pick<KmsMasterKeyConfig, 'region' | 'endpoint'>): Promise<KMSClient> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { KMSClient: Client } = await import('@aws-sdk/client-kms');
-  return new Client({ ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}) });
+  return new Client({ ...(config.region ? { region: config.region } : {}), ...(config.endpoint ? { endpoint: config.endpoint } : {}), ...awsHttpOptions() });
 }
 
 /** A KMS error as a Rotor error: denied or unauthenticated is exit 2 naming the action to grant. */
@@ -64,7 +64,7 @@ function kmsError(err: unknown, action: string, keyId: string): Error {
   if (name === 'Error' && /region/i.test(said)) {
     return new RotorError(`KMS ${action}: no AWS region`, { outcome: 'usage', hint: 'set masterKey.kms.region in rotor.yaml or AWS_REGION', cause: err });
   }
-  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) {
+  if (name === 'TimeoutError' || name === 'RequestTimeout' || (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))) {
     return new TargetUnreachableError(`KMS ${action}: the endpoint could not be reached (${code})`, err);
   }
   return new RotorError(`KMS ${action} with ${keyId} failed (${name}): ${said}`, { outcome: 'usage', hint: 'nothing was changed', cause: err });

@@ -11,6 +11,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
 import { RotorError, TargetUnreachableError } from '../errors.js';
 
 export const regionSchema = z
@@ -48,6 +49,19 @@ export interface AwsConnection {
 
 const clients = new Map<string, Promise<SecretsManagerClient>>();
 
+/**
+ * How long one AWS request may take: to connect, and then between bytes of the answer.
+ * Without it a stalled endpoint (a hung proxy, a frozen VPC endpoint) holds a step — and a
+ * SIGTERM waiting for that step — forever. Each of the SDK's attempts gets it anew.
+ * ROTOR_AWS_TIMEOUT (a duration: 30s, 2m) overrides it for slow links.
+ */
+export function awsHttpOptions(env: NodeJS.ProcessEnv = process.env): { requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true } } {
+  const ms = env.ROTOR_AWS_TIMEOUT ? parseDuration(env.ROTOR_AWS_TIMEOUT) : undefined;
+  const requestTimeout = ms !== undefined && ms > 0 ? ms : 30_000;
+  // throwOnRequestTimeout: without it the handler only logs a warning and waits on.
+  return { requestHandler: { connectionTimeout: Math.min(requestTimeout, 10_000), requestTimeout, throwOnRequestTimeout: true } };
+}
+
 /** One client per region and endpoint, for the life of the process: it pools its connections. */
 export function secretsManagerClient(conn: AwsConnection): Promise<SecretsManagerClient> {
   const key = `${conn.region}\0${conn.endpoint ?? ''}`;
@@ -60,6 +74,7 @@ export function secretsManagerClient(conn: AwsConnection): Promise<SecretsManage
     client = import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient: Client }) => new Client({
       region: conn.region,
       ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+      ...awsHttpOptions(),
     }));
     clients.set(key, client);
   }

@@ -2,7 +2,8 @@
  * Throttling, as AWS answers it when an account's Secrets Manager request rate is exceeded:
  * a proxy in front of moto answers ThrottlingException to a chosen number of PutSecretValue
  * calls. The SDK's own retries (standard mode; AWS_MAX_ATTEMPTS) absorb what they can; past
- * that the rotation fails as a transient error, rolls back, and loses nothing.
+ * that the rotation fails as a transient error, rolls back, and loses nothing. A stalled
+ * endpoint fails after ROTOR_AWS_TIMEOUT rather than hanging the step.
  */
 import { createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,22 @@ describe.skipIf(missing)('Secrets Manager throttling (moto behind a throttling p
     await sb.ok(['rotate', 'app/key'], { AWS_MAX_ATTEMPTS: '6' });
     expect(throttled).toBe(4);
     expect((await sb.json<{ versions: { stage: string }[] }>(['history', 'app/key'])).versions.map((v) => v.stage)).toEqual(['previous', 'current']);
+  });
+
+  it('a stalled endpoint (accepts, never answers) fails the step after ROTOR_AWS_TIMEOUT instead of hanging', async () => {
+    const sb = sandbox('stalled/');
+    await sb.ok(['init']);
+    const { createServer: tcp } = await import('node:net');
+    const held: import('node:net').Socket[] = [];
+    const hole = tcp((socket) => void held.push(socket));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const t = Date.now();
+    const r = await sb.run(['rotate', 'app/key'], { PROXY: `http://127.0.0.1:${(hole.address() as { port: number }).port}`, ROTOR_AWS_TIMEOUT: '1s', AWS_MAX_ATTEMPTS: '2' });
+    held.forEach((socket) => socket.destroy());
+    await new Promise((done) => hole.close(done));
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/could not be reached/);
+    expect(Date.now() - t).toBeLessThan(20_000);
   });
 
   it('past its attempts, the rotation fails as transient (exit 1), rolls back, and keeps the current value', async () => {
