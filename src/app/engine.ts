@@ -132,7 +132,7 @@ export async function openEngine(config: RotorConfig, onEvent?: (e: EngineEvent)
     // by the deliveries into them.
     const versionStores = new Map<string, VersionStore>();
     for (const [name, store] of Object.entries(config.stores)) {
-      if (isVersionStoreConfig(store)) versionStores.set(name, await openVersionStore(store, { key: keys.vault }));
+      if (isVersionStoreConfig(store)) versionStores.set(name, await openVersionStore(store, { key: keys.vault, project: keys.keyId }));
     }
     const redactor = newRedactor(config);
     const backups = deliveryBackupsOf(config, keys.deliveryBackup);

@@ -137,7 +137,7 @@ export async function initProject(file: string, onWarnings: (warnings: ConfigPro
   if (kms) keySource = origin.source;
   const keys = deriveKeys(origin.key);
   for (const store of Object.values(config.stores)) {
-    if (isVersionStoreConfig(store)) await (await openVersionStore(store, { key: keys.vault, create: true })).close();
+    if (isVersionStoreConfig(store)) await (await openVersionStore(store, { key: keys.vault, create: true, project: keys.keyId })).close();
   }
   const state = await openState(config, { create: true });
   try {

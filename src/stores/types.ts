@@ -134,6 +134,11 @@ export interface VersionStoreOpenOptions {
    * was never set up, or was set up with another master key, throws.
    */
   create?: boolean;
+  /**
+   * The project's public id (the master key's id): a store shared with other Rotor projects
+   * (one Secrets Manager account) marks what is this project's, and refuses what is another's.
+   */
+  project?: string;
 }
 
 /**

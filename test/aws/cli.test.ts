@@ -107,6 +107,24 @@ describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () =>
     expect(bad.stderr).toMatch(/replicaRegions.*differ from `region`/);
   });
 
+  it('refuses a secret another Rotor project made (exit 2, labels untouched): two projects on one prefix would undo each other', async () => {
+    const a = sandbox('shared/');
+    const b = sandbox('shared/');
+    await a.ok(['init']);
+    await a.ok(['rotate', 'app/key']);
+    const tags = (await client.send(new DescribeSecretCommand({ SecretId: 'shared/app/key' }))).Tags ?? [];
+    expect(tags.find((t) => t.Key === 'rotor:project')?.Value).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    const before = await labelSets('shared/app/key');
+    const current = await awsCurrent('shared/app/key');
+    await b.ok(['init']);
+    const r = await b.run(['rotate', 'app/key']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/shared\/app\/key belongs to another Rotor project/);
+    expect(await labelSets('shared/app/key')).toEqual(before);
+    expect(await awsCurrent('shared/app/key')).toBe(current);
+    await a.ok(['rotate', 'app/key']);
+  });
+
   it('a bad store entry is a config error (exit 2) naming the field', async () => {
     const sb = sandbox('bad/');
     sb.write('rotor.yaml', config('bad/').replace('region: us-east-1', 'region: Frankfurt'));

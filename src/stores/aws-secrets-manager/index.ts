@@ -37,11 +37,11 @@ export const secretsManagerStoreDefinition = {
   schema: secretsManagerStoreSchema,
   owns: (entry) => !Object.hasOwn(entry, 'name'),
   withPaths: (config) => config,
-  async open(config) {
+  async open(config, opts) {
     const [{ SecretsManagerStore }, { secretsManagerClient }] = await Promise.all([import('./store.js'), import('../../aws/secrets-manager.js')]);
     // Secrets Manager encrypts with KMS itself: the master key is not needed here.
     return new SecretsManagerStore({
-      client: await secretsManagerClient(config), prefix: config.prefix, kmsKeyId: config.kmsKeyId, replicaRegions: config.replicaRegions,
+      client: await secretsManagerClient(config), prefix: config.prefix, kmsKeyId: config.kmsKeyId, replicaRegions: config.replicaRegions, project: opts.project,
       // Same credentials and endpoint override as the primary: an emulator serves every
       // region at one address. (A VPC endpoint is regional: replica reads through it fail
       // and are reported as warnings.)

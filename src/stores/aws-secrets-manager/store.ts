@@ -25,11 +25,16 @@ export interface SecretsManagerStoreOptions {
   prefix: string;
   kmsKeyId?: string | undefined;
   replicaRegions?: readonly string[] | undefined;
+  /** The project's public id, tagged on the secrets it makes (`rotor:project`); another project's are refused. */
+  project?: string | undefined;
   /** A client for a replica region (same credentials and endpoint override), to read replicas back. */
   replicaClient?: ((region: string) => Promise<SecretsManagerClient>) | undefined;
   /** How long a replica may take to serve a new AWSCURRENT before it is reported (default 5 s). */
   replicaWaitMs?: number | undefined;
 }
+
+/** The tag naming the Rotor project (its master key's public id) a secret belongs to. */
+const PROJECT_TAG = 'rotor:project';
 
 /** Rotor's stages as Secrets Manager labels; retired and failed versions carry none. */
 const LABEL_OF: Partial<Record<Stage, string>> = { pending: 'AWSPENDING', current: 'AWSCURRENT', previous: 'AWSPREVIOUS' };
@@ -94,6 +99,14 @@ export class SecretsManagerStore implements StagedVersionStore {
         outcome: 'usage', hint: `turn it off (aws secretsmanager cancel-rotate-secret --secret-id ${name}) so that Rotor alone rotates it; nothing was changed`,
       });
     }
+    const owner = found?.Tags?.find((t) => t.Key === PROJECT_TAG)?.Value;
+    if (owner !== undefined && this.opts.project !== undefined && owner !== this.opts.project) {
+      // Two projects moving one secret's labels undo each other: AWSCURRENT would be whichever wrote last.
+      throw new RotorError(`Secrets Manager secret ${name} belongs to another Rotor project (${PROJECT_TAG} ${owner}; this project is ${this.opts.project})`, {
+        outcome: 'usage',
+        hint: 'give this project its own `prefix`, or rotate the secret from the project that made it; nothing was changed',
+      });
+    }
     if (found) {
       await this.ensureReplicas(name, found);
       this.known.add(name);
@@ -132,7 +145,7 @@ export class SecretsManagerStore implements StagedVersionStore {
           Name: name,
           Description: `managed by Rotor: ${secretId}`,
           ...(this.opts.kmsKeyId ? { KmsKeyId: this.opts.kmsKeyId } : {}),
-          Tags: [{ Key: 'managed-by', Value: 'rotor' }, { Key: 'rotor:secret', Value: secretId }],
+          Tags: [{ Key: 'managed-by', Value: 'rotor' }, { Key: 'rotor:secret', Value: secretId }, ...(this.opts.project ? [{ Key: PROJECT_TAG, Value: this.opts.project }] : [])],
           ...(this.opts.replicaRegions?.length ? { AddReplicaRegions: this.opts.replicaRegions.map((Region) => ({ Region, ...(this.opts.kmsKeyId ? { KmsKeyId: this.opts.kmsKeyId } : {}) })) } : {}),
         }));
       } catch (err) {
