@@ -27,6 +27,7 @@ const ACTS: Record<LiveStep, (deps: EngineDeps, run: Run) => Promise<string | un
     const stored = await run.access.store.getVersion({ secretId: secret.id, version: rotation.toVersion, rotationId: rotation.id, exact: true });
     // Labels first: one another rotation left pending is cleared before this version takes it.
     const foreign = await mirrorStages(deps, secret, run.access.store, (live) => [...live, { version: rotation.toVersion, rotationId: rotation.id, stage: 'pending' }]);
+    run.warnings.push(...foreign);
     let value: SecretValue;
     if (stored !== undefined) {
       value = parseStored(run.access, secret.id, rotation.toVersion, stored);

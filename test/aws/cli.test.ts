@@ -125,6 +125,19 @@ describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () =>
     await a.ok(['rotate', 'app/key']);
   });
 
+  it('a pending label another rotation left is taken off at create and named in the outcome\'s warnings', async () => {
+    const sb = sandbox('stuck-cli/');
+    await sb.ok(['init']);
+    await sb.ok(['rotate', 'app/key']);
+    const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    await client.send(new PutSecretValueCommand({ SecretId: 'stuck-cli/app/key', ClientRequestToken: 'lambda-rotation-0000-4000-8000-000000000001', SecretString: '"half-made"', VersionStages: ['AWSPENDING'] }));
+    const r = await sb.ok(['rotate', 'app/key', '--json']);
+    const warnings = (JSON.parse(r.stdout) as { outcomes: { warnings?: string[] }[] }).outcomes[0]!.warnings ?? [];
+    expect(warnings.join('\n')).toMatch(/AWSPENDING was on version lambda-rotation-0000-4000-8000-000000000001 of stuck-cli\/app\/key, which Rotor did not write.*removed/);
+    expect(r.stdout).not.toContain('half-made');
+    expect(await labelSets('stuck-cli/app/key')).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+  });
+
   it('a bad store entry is a config error (exit 2) naming the field', async () => {
     const sb = sandbox('bad/');
     sb.write('rotor.yaml', config('bad/').replace('region: us-east-1', 'region: Frankfurt'));

@@ -239,8 +239,12 @@ export class SecretsManagerStore implements StagedVersionStore {
       const holder = holderOf(described, label);
       const target = want.get(label);
       if (target === holder) continue;
+      const unlisted = target !== undefined && !(target in (described.VersionIdsToStages ?? {}));
       if (holder !== undefined && !ours.has(holder)) {
-        if (holder !== req.adopted) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation?); ${target ? 'moved to Rotor\'s' : 'removed'}`);
+        const fate = target === undefined
+          ? (label === 'AWSCURRENT' ? 'left there until Rotor has a current version' : 'removed')
+          : label === 'AWSPENDING' && unlisted ? 'removed; Rotor\'s new version takes it when written' : 'moved to Rotor\'s';
+        if (holder !== req.adopted) foreign.push(`${label} was on version ${holder} of ${name}, which Rotor did not write (a stuck Secrets Manager rotation, or a value written by hand?); ${fate}`);
         // The adopted version: its value is Rotor's version now, so AWSCURRENT moves to that
         // and the AWSPREVIOUS Secrets Manager hands it on the way is taken off too. Readers of
         // AWSCURRENT get the same credential; AWSPREVIOUS matters only during a changeover,
@@ -253,7 +257,6 @@ export class SecretsManagerStore implements StagedVersionStore {
         // Secrets Manager keeps AWSCURRENT on some version; with none staged current it stays.
         continue;
       }
-      const unlisted = target !== undefined && !(target in (described.VersionIdsToStages ?? {}));
       if (label === 'AWSPENDING' && unlisted) {
         // The version about to be written: PutSecretValue labels it AWSPENDING itself.
         if (holder !== undefined) await this.moveLabel(name, label, undefined, holder, false);
