@@ -42,6 +42,11 @@ export const secretNamePrefixSchema = z
   .default('')
   .describe('put before each secret id to make its Secrets Manager name: `prod/` stores database/primary as prod/database/primary');
 
+/** One secret's place, for telling a delivery target from a version store's secret: the same region, endpoint and name. */
+export function secretsManagerPlace(conn: AwsConnection, name: string): string {
+  return `aws-secrets-manager ${conn.region} ${conn.endpoint ?? ''} ${name}`;
+}
+
 export interface AwsConnection {
   region: string;
   endpoint?: string | undefined;

@@ -192,11 +192,47 @@ export const timeoutsCoverOwnWaits: ConfigRule = {
   }),
 };
 
+export const deliveryKeysFitTheirTarget: ConfigRule = {
+  name: 'delivery keys are keys their target can hold',
+  check: (config) => Object.entries(config.stores).flatMap(([storeName, store]): RuleProblem[] => {
+    if (!isDeliveryTargetConfig(store)) return [];
+    const def: { keyProblems?(keys: string[]): { key: string; message: string }[] } = deliveryTargets[store.type];
+    if (!def.keyProblems) return [];
+    const at = new Map<string, (string | number)[]>();
+    for (const [name, consumer] of Object.entries(config.consumers)) {
+      consumer.deliver.forEach((d, j) => {
+        if (!('template' in d) && d.store === storeName && !at.has(d.key)) at.set(d.key, ['consumers', name, 'deliver', j, 'key']);
+      });
+    }
+    return def.keyProblems([...at.keys()]).map((p) => ({ at: at.get(p.key)!, message: `${p.message} (store "${storeName}")` }));
+  }),
+};
+
+export const deliveriesMissVersionStores: ConfigRule = {
+  name: 'no delivery target is a secret a version store keeps versions in',
+  check: (config) => {
+    const kept = new Map<string, string>();
+    for (const s of config.secrets) {
+      const store = config.stores[s.store];
+      if (!store || !isVersionStoreConfig(store)) continue;
+      const def: { placeOf?(c: unknown, id: string): string } = versionStores[store.type];
+      const place = def.placeOf?.(store, s.id);
+      if (place !== undefined) kept.set(place, `${s.id}'s versions (store "${s.store}")`);
+    }
+    return Object.entries(config.stores).flatMap(([name, store]): RuleProblem[] => {
+      if (!isDeliveryTargetConfig(store)) return [];
+      const def: { placeOf?(c: unknown): string } = deliveryTargets[store.type];
+      const whose = kept.get(def.placeOf?.(store) ?? '');
+      return whose === undefined ? [] : [{ at: ['stores', name], message: `store "${name}" is where Rotor keeps ${whose}: a delivery would write over them; name another secret` }];
+    });
+  },
+};
+
 export const REFERENCE_RULES: ReferenceRule[] = [
   uniqueSecretIds, secretStoresExist, secretConsumersExist, secretTargetsFit, afterNamesSecrets, afterHasNoCycle,
   deliveriesNameTheirSecret, deliveriesGoToTargets, actionKindsCheckTheirSteps,
 ];
-export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, consumersInOneOrder, graceShorterThanInterval, timeoutsCoverOwnWaits];
+export const CONFIG_RULES: ConfigRule[] = [deliveriesFitTheirValue, deliveryKeysFitTheirTarget, deliveriesMissVersionStores, consumersInOneOrder, graceShorterThanInterval, timeoutsCoverOwnWaits];
 
 /** Every reference rule over the raw document (run whatever the schema said). */
 export function checkReferences(js: unknown): { errors: RuleProblem[]; warnings: RuleProblem[] } {

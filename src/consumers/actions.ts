@@ -144,7 +144,7 @@ export async function deliver(
         done.push(`left ${storeName} alone: ${err.message}`);
         continue;
       }
-      throw new ConsumerError(name, `cannot deliver into ${storeName} (${target.location}): ${(err as Error).message}`, hintOf(err, 'the file was left as it was; fix it or the store path'));
+      throw new ConsumerError(name, `cannot deliver into ${storeName} (${target.location}): ${(err as Error).message}`, hintOf(err, `${target.location} was left as it was; fix it or the store entry`));
     }
   }
   return { lines: done, changed, texts: [...byStore.values()].flat().map((a) => a.value) };

@@ -66,6 +66,17 @@ export interface DeliveryTargetDefinition<Config extends { type: string }> {
   /** Opens the target; the implementation is imported here, so loading the config stays cheap. */
   open(config: Config): Promise<DeliveryTarget>;
   /**
+   * Optional: what is wrong with the keys deliveries set in one target (a Kubernetes data key
+   * with a slash; `a` and `a.b` both), checked when the config loads. `keys`: every key set
+   * in this target, in order.
+   */
+  keyProblems?(keys: string[]): { key: string; message: string }[];
+  /**
+   * Optional: where the target is, in the words VersionStoreDefinition.placeOf uses, so a
+   * delivery never writes over a secret a version store keeps its versions in.
+   */
+  placeOf?(config: Config): string;
+  /**
    * Optional: proves, touching nothing, that Rotor may write this target (a Kubernetes
    * Secret's RBAC). Runs at `rotor plan` and before a rotation's `create`; throws a
    * RotorError whose outcome is `usage` for what a person must grant.

@@ -163,6 +163,8 @@ export interface VersionStoreDefinition<Config extends { type: string }> {
   owns?(entry: object): boolean;
   /** The config with its relative paths resolved against rotor.yaml's directory. */
   withPaths(config: Config, dir: string): Config;
+  /** Optional: where the store keeps `secretId`'s versions (DeliveryTargetDefinition.placeOf). */
+  placeOf?(config: Config, secretId: string): string;
   /** Opens the store; the implementation is imported here, so loading the config stays cheap. */
   open(config: Config, opts: VersionStoreOpenOptions): Promise<VersionStore>;
 }

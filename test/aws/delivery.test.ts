@@ -146,6 +146,25 @@ describe.skipIf(missing)('aws-secrets-manager delivery target (moto)', () => {
     expect(r4.stderr).toMatch(/stores\.app-db: region: .*Unrecognized key: "regin"/);
   });
 
+  it.each([
+    ['an empty key part', '- { store: app-db, key: "a..b" }', /"a\.\.b" has an empty part/],
+    ['a prototype key', '- { store: app-db, key: "__proto__.x" }', /__proto__/],
+    ['a key inside another', '- { store: app-db, key: password.hash }', /"password\.hash" is inside "password"/],
+    ['Rotor\'s own tag', null, /managed-by is Rotor's own tag/],
+    ['a version store\'s own secret', undefined, /store "app-db" is where Rotor keeps db\/password's versions/],
+  ])('refuses %s when the config loads (exit 2, nothing written)', async (_what, extra, message) => {
+    let text = config('app/keys');
+    if (extra) text = text.replace("      - { store: app-db, key: password }\n", `      - { store: app-db, key: password }\n      ${extra}\n`);
+    else if (extra === null) text = text.replace('name: app/keys', 'name: app/keys, tags: { managed-by: someone }');
+    else text = text.replace('stores:\n', 'stores:\n  versions: { type: aws-secrets-manager, region: us-east-1, prefix: "keep/", endpoint: "${MOTO_ENDPOINT}" }\n')
+      .replace('name: app/keys', 'name: keep/db/password').replace('grace: 1h, consumers', 'grace: 1h, store: versions, consumers');
+    const sb = sandbox(text);
+    const r = await sb.run(['init']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(sb.files('.').has(sb.path('.rotor/state.db'))).toBe(false);
+  });
+
   it('a `format` placeholder the value lacks is a config error (exit 2)', async () => {
     const sb = sandbox(config('app/fmt').replace('{{ value }}', '{{ passwrd }}'));
     const r = await sb.run(['init']);

@@ -68,6 +68,14 @@ describe('kubernetes delivery, rollout restart and rollout status', () => {
     console.log(`rotate of two secrets with restart and rollout status: ${took} ms`);
   });
 
+  it('a key a Secret cannot hold is a config error (exit 2)', async () => {
+    const { sb } = setup();
+    sb.write('rotor.yaml', readFileSync(sb.path('rotor.yaml'), 'utf8').replace('key: A_TOKEN', 'key: "A/TOKEN"'));
+    const r = await sb.run(['init']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"A\/TOKEN" is not a valid key of a Secret's data/);
+  });
+
   it('creates a missing Secret', async () => {
     const { sb, secret } = setup();
     await sb.ok(['init']);

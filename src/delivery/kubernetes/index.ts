@@ -30,6 +30,9 @@ export const kubernetesTarget = {
   summary: 'keys of a Kubernetes Secret, patched with optimistic concurrency',
   noun: 'a Kubernetes Secret',
   schema: kubernetesTargetSchema,
+  keyProblems: (keys) => keys.flatMap((key) => (/^[-._a-zA-Z0-9]{1,253}$/.test(key)
+    ? []
+    : [{ key, message: `"${key}" is not a valid key of a Secret's data: letters, digits, - _ . (at most 253)` }])),
   withPaths: (config, dir) => (config.kubeconfig === undefined ? config : { ...config, kubeconfig: resolve(dir, config.kubeconfig) }),
   async open(config) {
     return (await import('./secret.js')).openSecretTarget(config);

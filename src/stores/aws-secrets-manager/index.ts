@@ -9,7 +9,7 @@
  * const store = await secretsManagerStoreDefinition.open(config.stores.aws, { key });
  */
 import { z } from 'zod';
-import { endpointSchema, kmsKeyIdSchema, regionSchema, secretNamePrefixSchema } from '../../aws/secrets-manager.js';
+import { endpointSchema, kmsKeyIdSchema, regionSchema, secretNamePrefixSchema, secretsManagerPlace } from '../../aws/secrets-manager.js';
 import type { VersionStoreDefinition } from '../types.js';
 
 export const secretsManagerStoreSchema = z
@@ -22,6 +22,7 @@ export const secretsManagerStoreSchema = z
     replicaRegions: z
       .array(regionSchema)
       .max(10)
+      .refine((r) => new Set(r).size === r.length, 'each region once')
       .optional()
       .describe('disaster-recovery regions every secret is replicated to (added to existing secrets too); Secrets Manager keeps them in step, Rotor reads each back after AWSCURRENT moves'),
   })
@@ -36,6 +37,7 @@ export const secretsManagerStoreDefinition = {
   noun: 'an AWS Secrets Manager store',
   schema: secretsManagerStoreSchema,
   owns: (entry) => !Object.hasOwn(entry, 'name'),
+  placeOf: (config, secretId) => secretsManagerPlace(config, `${config.prefix}${secretId}`),
   withPaths: (config) => config,
   async open(config, opts) {
     const [{ SecretsManagerStore }, { secretsManagerClient }] = await Promise.all([import('./store.js'), import('../../aws/secrets-manager.js')]);
