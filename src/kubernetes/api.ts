@@ -43,6 +43,18 @@ export class KubeApiError extends RotorError {
 /** Merge patch (RFC 7386): it works the same on Secrets, workloads and custom resources, which strategic merge does not. */
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** The API server's address for messages: without credentials, and never a malformed value as written (it may hold a token pasted by mistake). */
+function serverShown(server: string): string {
+  try {
+    const u = new URL(server);
+    u.username = '';
+    u.password = '';
+    return u.origin === 'null' ? 'an API server address that is not a URL' : `${u.origin}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'an API server address that is not a URL';
+  }
+}
+
 /** Whether Rotor talks as the pod's service account: no kubeconfig named anywhere, and the kubelet's variables set. */
 const inCluster = (file: string | undefined) => file === undefined && !process.env.KUBECONFIG && !!process.env.KUBERNETES_SERVICE_HOST;
 
@@ -73,7 +85,7 @@ export function connect(conn: KubeConnection, dir: string): Kube {
     apps: kc.makeApiClient(AppsV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
     authz: kc.makeApiClient(AuthorizationV1Api),
-    where: inCluster(file) ? `the pod's service account (${cluster.server})` : `${kc.getCurrentContext() ? `context ${kc.getCurrentContext()} ` : ''}(${cluster.server})`,
+    where: inCluster(file) ? `the pod's service account (${serverShown(cluster.server)})` : `${kc.getCurrentContext() ? `context ${kc.getCurrentContext()} ` : ''}(${serverShown(cluster.server)})`,
   };
 }
 
@@ -102,8 +114,10 @@ export function codeOf(err: unknown): number | undefined {
 export function kubeError(err: unknown, doing: string, kube: Pick<Kube, 'where'>): RotorError {
   if (err instanceof RotorError) return err;
   if (!(err instanceof ApiException)) {
-    const e = err as Error & { cause?: { code?: string } };
-    return new KubeApiError(0, 'Unreachable', `cannot ${doing}: the API server at ${kube.where} did not answer (${e.cause?.code ?? e.message})`, 'check the cluster address and that it is reachable from here', err);
+    const e = err as Error & { cause?: { code?: string }; code?: string };
+    // The client's message quotes the request URL, credentials and all: only a code is kept.
+    const code = e.cause?.code ?? e.code ?? /\b(E[A-Z]{3,}|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\b/.exec(String(e.message))?.[1] ?? e.name;
+    return new KubeApiError(0, 'Unreachable', `cannot ${doing}: the API server at ${kube.where} did not answer (${code})`, 'check the cluster address and that it is reachable from here', err);
   }
   const s = statusOf(err.body);
   const text = `cannot ${doing}: ${err.code} ${s.reason ?? ''}${s.message ? ` (${s.message})` : ''}`.replace(/\s+/g, ' ').trim();

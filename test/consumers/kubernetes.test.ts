@@ -76,6 +76,16 @@ describe('kubernetes delivery, rollout restart and rollout status', () => {
     expect(r.stderr).toMatch(/"A\/TOKEN" is not a valid key of a Secret's data/);
   });
 
+  it('never shows a kubeconfig\'s server address as written (a pasted token), nor its credentials', async () => {
+    const { sb } = setup();
+    for (const server of ['not a url TOKENSECRET123', 'https://admin:TOKENSECRET123@127.0.0.1:1']) {
+      sb.write('kube.yaml', kube.kubeconfig().replace(kube.url, server));
+      const r = await sb.run(['plan', 'app/a']);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).not.toContain('TOKENSECRET123');
+    }
+  });
+
   it('creates a missing Secret', async () => {
     const { sb, secret } = setup();
     await sb.ok(['init']);
