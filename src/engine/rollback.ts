@@ -99,6 +99,12 @@ async function restoreConsumers(deps: EngineDeps, run: Run, failedStep: Step, op
     return deps.redactor.redact(`re-delivered v${rotation.fromVersion}: ${restored}`);
   }
   run.propagation.skipRestore(secret.id);
+  if (delivered && secret.consumers.length && rotation.fromVersion === null) {
+    // A first rotation has no earlier version to give back: what the consumers held before
+    // Rotor is not Rotor's to restore (file targets keep sealed copies: `rotor backup files`).
+    run.warnings.push(`${secret.id}'s consumers keep v${rotation.toVersion}, which this first rotation delivered and then withdrew: there is no earlier version to re-deliver. `
+      + 'Put the value they used back (file targets: `rotor backup files`), and `rotor adopt` it before rotating, so that a failed rotation restores it');
+  }
   if (run.cutShort && rotation.fromVersion !== null && secret.consumers.length && holdsRetiring(deps, run)) {
     // The grace this rotation cut short was retired at the target, but its consumers were
     // to get the new value without it at propagate, which never came: give them the

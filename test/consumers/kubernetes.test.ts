@@ -154,6 +154,8 @@ describe('kubernetes delivery, rollout restart and rollout status', () => {
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/exceeded its progress deadline/);
     expect(Date.now() - t).toBeLessThan(15_000);
+    // A first rotation has no earlier version to give back: it says so, and what to do.
+    expect(r.stdout + r.stderr).toMatch(/app\/a's consumers keep v1, which this first rotation delivered and then withdrew[\s\S]*rotor adopt/);
   });
 
   it('restarts and waits for a DaemonSet, and rolls back when its rollout stalls', async () => {
