@@ -234,7 +234,7 @@ secrets:
     sandboxes.push(sb);
     const r = await sb.run(['plan']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/consumers\.api\.deliver\.0\.store: deliver into a file store/);
+    expect(r.stderr).toMatch(/consumers\.api\.deliver\.0\.store: deliver into a delivery target \(env-file, json, yaml, kubernetes, aws-secrets-manager\), not the local vault/);
     expect(r.stderr).toMatch(/secrets\.0\.consumers\.0: unknown consumer "web"/);
   });
 });
