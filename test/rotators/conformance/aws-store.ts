@@ -38,8 +38,12 @@ export function motoForFile(): MotoHandle {
   return { server: () => need(moto), client: () => need(client) };
 }
 
-/** Each test (each login) its own prefix, so concurrent tests never share a Secrets Manager secret. */
-const prefixOf = (login: string) => `conf/${login}/`;
+/**
+ * Each line and test (each login) its own prefix, so concurrent tests never share a Secrets
+ * Manager secret: two lines with the same logins are two Rotor projects, which the store
+ * refuses to let share one.
+ */
+const prefixOf = (line: string, login: string) => `conf/${line.replace(/[^A-Za-z0-9]+/g, '-')}/${login}/`;
 
 export function inAwsStore<V extends SecretValue>(line: ConformanceLine<V>, moto: MotoHandle): ConformanceLine<V> {
   const missing = motoMissing();
@@ -48,11 +52,11 @@ export function inAwsStore<V extends SecretValue>(line: ConformanceLine<V>, moto
     name: `${line.name}, versions in aws-secrets-manager`,
     ...(line.skip || missing ? { skip: line.skip ?? missing } : {}),
     versionStore: {
-      entry: (login) => `{ type: aws-secrets-manager, region: ${moto.server().region}, prefix: "${prefixOf(login)}", endpoint: "\${MOTO_ENDPOINT}" }`,
+      entry: (login) => `{ type: aws-secrets-manager, region: ${moto.server().region}, prefix: "${prefixOf(line.name, login)}", endpoint: "\${MOTO_ENDPOINT}" }`,
       env: () => ({ ...moto.server().env, MOTO_ENDPOINT: moto.server().endpoint }),
       async current(login, secretId) {
         try {
-          const got = await moto.client().send(new GetSecretValueCommand({ SecretId: `${prefixOf(login)}${secretId}`, VersionStage: 'AWSCURRENT' }));
+          const got = await moto.client().send(new GetSecretValueCommand({ SecretId: `${prefixOf(line.name, login)}${secretId}`, VersionStage: 'AWSCURRENT' }));
           return got.SecretString;
         } catch (err) {
           if ((err as Error).name === 'ResourceNotFoundException') return undefined;
