@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RotorConfig } from '../config/schema.js';
-import { loadMasterKey, MASTER_KEY_BYTES } from '../crypto/master-key.js';
+import { loadMasterKey, MASTER_KEY_BYTES, warnIfReadableByOthers } from '../crypto/master-key.js';
 import { MasterKeyError } from '../errors.js';
 
 export function defaultMasterKeyFile(config: RotorConfig): string {
@@ -42,6 +42,8 @@ export async function masterKeyOf(config: RotorConfig): Promise<MasterKeyOrigin>
     const cacheKey = `${kms.keyId}\0${kms.region ?? ''}\0${kms.endpoint ?? ''}\0${text}`;
     let unwrapping = unwrapped.get(cacheKey);
     if (!unwrapping) {
+      // Useless without kms:Decrypt, but a copy is one permission away from the key.
+      warnIfReadableByOthers(kms.ciphertextFile);
       unwrapping = import('../aws/kms.js').then(({ unwrapMasterKey }) => unwrapMasterKey(kms, ciphertext));
       unwrapped.set(cacheKey, unwrapping);
       unwrapping.catch(() => unwrapped.delete(cacheKey));

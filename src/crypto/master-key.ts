@@ -69,7 +69,8 @@ function decode(text: string, origin: string): Buffer {
   return key;
 }
 
-function warnIfReadableByOthers(file: string): void {
+/** Warns (never fails) when a key file is readable by group or others: chmod 600 is the fix. */
+export function warnIfReadableByOthers(file: string): void {
   try {
     if ((statSync(file).mode & 0o077) !== 0) {
       process.stderr.write(`rotor: warning: ${file} is readable by other users; run chmod 600 ${file}\n`);

@@ -60,6 +60,11 @@ describe.skipIf(missing)('a KMS-wrapped master key (moto)', () => {
     // The unwrapped key is the project's key: ROTOR_MASTER_KEY with it (break-glass) reads the same.
     const r = await sb.ok(['get', 'app/secret-key'], { ROTOR_MASTER_KEY: Buffer.from(plain.Plaintext!).toString('base64') });
     expect(r.stdout.trim()).toBe(v1);
+    // Readable by others: a warning, as for .rotor/master.key.
+    const { chmodSync } = await import('node:fs');
+    chmodSync(file, 0o644);
+    expect((await sb.ok(['get', 'app/secret-key'], NO_KEY)).stderr).toMatch(/master\.key\.kms is readable by other users; run chmod 600/);
+    chmodSync(file, 0o600);
     // A second init keeps the ciphertext.
     const again = await sb.ok(['init', '--kms', keyId], NO_KEY);
     expect(again.stdout).not.toMatch(/wrapped by KMS/);
