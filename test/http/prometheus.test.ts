@@ -71,7 +71,10 @@ describe('Prometheus scraping rotor serve', () => {
   // the alert joins on it for type and priority: so it never fires, though the secret is due
   // (rotor_secret_due_timestamp_seconds is 0) and every attempt fails. See the report.
   it('SecretRotationOverdue also fires for a secret that was never rotated and whose first rotation keeps failing', async () => {
-    const due = await prom!.waitFor('rotor_secret_due_timestamp_seconds{secret="app/never"}', (rs) => rs.length === 1);
+    // 0 between attempts. A scrape in the middle of an attempt (after its promote, before the
+    // failed health check rolls it back) sees a current version for a moment, and a due time
+    // an interval away: so wait for a scrape between attempts, not the first one.
+    const due = await prom!.waitFor('rotor_secret_due_timestamp_seconds{secret="app/never"}', (rs) => rs.length === 1 && Number(rs[0]!.value[1]) === 0, 15_000);
     expect(Number(due[0]!.value[1])).toBe(0);
     await prom!.waitFor('ALERTS{alertname="SecretRotationOverdue", secret="app/never", alertstate="firing"}', (rs) => rs.length === 1, 8_000);
   }, 30_000);
