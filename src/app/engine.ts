@@ -15,7 +15,7 @@ import { SealedDeliveryBackups } from '../backup/delivery-backups.js';
 import { loadConfig } from '../config/load.js';
 import type { RotorConfig, SecretConfig } from '../config/schema.js';
 import { deriveKeys } from '../crypto/master-key.js';
-import { defaultMasterKeyFile, masterKeyOf } from './master-key.js';
+import { masterKeyOf } from './master-key.js';
 import type { EngineDeps, EngineEvent } from '../engine/context.js';
 import { crashPointFrom } from '../engine/crash.js';
 import { newRedactor } from '../engine/redact.js';
@@ -57,7 +57,6 @@ export function stateExists(config: RotorConfig): Promise<boolean> {
   return stateConfigExists(config.state);
 }
 
-export { defaultMasterKeyFile };
 
 export interface Engine {
   deps: EngineDeps;

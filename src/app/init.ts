@@ -202,7 +202,13 @@ async function wrapNewOrExistingKey(config: RotorConfig, kms: KmsMasterKeyConfig
   return { key, said: 'a new master key from KMS' };
 }
 
+/** Never replaces a ciphertext: another `rotor init` that wrote one first may hold the only copy of its key. */
 function writeCiphertext(file: string, ciphertext: Buffer): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${ciphertext.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(file, `${ciphertext.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new MasterKeyError(`${file} appeared while this init ran (another \`rotor init\` at the same time?)`, 'run `rotor init` again: it uses the key that file holds; nothing else was changed');
+  }
 }

@@ -13,7 +13,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { z } from 'zod';
 import { RotorError, TargetUnreachableError } from '../errors.js';
-import { awsErrorName, awsHttpOptions, endpointSchema, regionSchema } from './secrets-manager.js';
+import { awsFailure, awsHttpOptions, CREDENTIALS_HINT, endpointSchema, regionSchema } from './secrets-manager.js';
 
 const CONTEXT = { purpose: 'rotor-master-key' };
 
@@ -42,12 +42,12 @@ async function client(config: Pick<KmsMasterKeyConfig, 'region' | 'endpoint'>): 
 /** A KMS error as a Rotor error: denied or unauthenticated is exit 2 naming the action to grant. */
 function kmsError(err: unknown, action: string, keyId: string): Error {
   if (err instanceof RotorError) return err;
-  const name = awsErrorName(err) ?? 'Error';
-  const code = (err as { code?: unknown }).code;
-  const said = err instanceof Error ? err.message.slice(0, 300) : String(err);
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+  const { kind, name, said, reason } = awsFailure(err);
+  if (kind === 'denied') {
     return new RotorError(`KMS ${action} with ${keyId} was denied: ${said}`, { outcome: 'usage', hint: `grant kms:${action} on ${keyId} to Rotor's role${action === 'Decrypt' ? ', and check that the ciphertext file was made with this key' : ''}; nothing was changed`, cause: err });
   }
+  if (kind === 'credentials') return new RotorError(`KMS ${action}: AWS did not accept Rotor's credentials (${name})`, { outcome: 'usage', hint: CREDENTIALS_HINT, cause: err });
+  if (kind === 'unreachable') return new TargetUnreachableError(`KMS ${action}: the endpoint could not be reached (${reason})`, err);
   if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
     return new RotorError(`KMS cannot unwrap the master key with ${keyId} (${name})`, {
       outcome: 'usage', hint: 'the ciphertext file was made with another KMS key or for another purpose, or is damaged; restore it from backup, or name the key it was made with; nothing was changed', cause: err,
@@ -56,16 +56,8 @@ function kmsError(err: unknown, action: string, keyId: string): Error {
   if (['NotFoundException', 'DisabledException', 'KMSInvalidStateException', 'InvalidKeyUsageException'].includes(name)) {
     return new RotorError(`KMS key ${keyId} cannot be used (${name}): ${said}`, { outcome: 'usage', hint: 'check that the key exists, is enabled, and is a symmetric encryption key; nothing was changed', cause: err });
   }
-  if (['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'CredentialsProviderError'].includes(name)) {
-    return new RotorError(`KMS ${action}: AWS did not accept Rotor's credentials (${name})`, {
-      outcome: 'usage', hint: 'give Rotor AWS credentials through the default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a web identity (EKS service account)', cause: err,
-    });
-  }
   if (name === 'Error' && /region/i.test(said)) {
     return new RotorError(`KMS ${action}: no AWS region`, { outcome: 'usage', hint: 'set masterKey.kms.region in rotor.yaml or AWS_REGION', cause: err });
-  }
-  if (name === 'TimeoutError' || name === 'RequestTimeout' || (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))) {
-    return new TargetUnreachableError(`KMS ${action}: the endpoint could not be reached (${code})`, err);
   }
   return new RotorError(`KMS ${action} with ${keyId} failed (${name}): ${said}`, { outcome: 'usage', hint: 'nothing was changed', cause: err });
 }

@@ -104,6 +104,33 @@ const BAD_CREDENTIALS = new Set(['UnrecognizedClientException', 'InvalidSignatur
 const KMS_FAILURES = new Set(['EncryptionFailure', 'DecryptionFailure', 'KMSAccessDeniedException', 'KMSDisabledException', 'KMSInvalidStateException', 'KMSNotFoundException']);
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
 
+/** What an AWS SDK error means for Rotor, whichever service answered it (Secrets Manager, KMS). */
+export interface AwsFailure {
+  kind: 'denied' | 'credentials' | 'kms' | 'unreachable' | 'other';
+  /** The error's name (`AccessDeniedException`), or `Error`. */
+  name: string;
+  /** AWS's own words, cut short: they name resources, never values. */
+  said: string;
+  /** For `unreachable`: the network code or the SDK's timeout name. */
+  reason: string;
+}
+
+export function awsFailure(err: unknown): AwsFailure {
+  const name = awsErrorName(err) ?? 'Error';
+  const code = (err as { code?: unknown } | null)?.code;
+  const said = err instanceof Error ? err.message.slice(0, 300) : String(err);
+  const reason = typeof code === 'string' ? code : name;
+  const kind = DENIED.has(name) ? 'denied'
+    : BAD_CREDENTIALS.has(name) ? 'credentials'
+      : KMS_FAILURES.has(name) ? 'kms'
+        : UNREACHABLE.has(name) || UNREACHABLE.has(reason) ? 'unreachable'
+          : 'other';
+  return { kind, name, said, reason };
+}
+
+/** The hint for credentials AWS did not accept, whichever service refused them. */
+export const CREDENTIALS_HINT = 'give Rotor AWS credentials through the default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a web identity (EKS service account)';
+
 /**
  * An AWS error as a Rotor error. A denied or unauthenticated call is a setup problem
  * (outcome `usage`, exit 2) whose hint names the IAM action to grant; an unreachable
@@ -112,36 +139,28 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOU
  */
 export function awsError(err: unknown, ctx: AwsCallContext): Error {
   if (err instanceof RotorError) return err;
-  const name = awsErrorName(err) ?? 'Error';
-  const code = (err as { code?: unknown }).code;
-  const said = err instanceof Error ? err.message.slice(0, 300) : String(err);
+  const { kind, name, said, reason } = awsFailure(err);
   const what = `Secrets Manager ${ctx.action} on ${ctx.resource}`;
-  if (DENIED.has(name)) {
-    const kms = /kms/i.test(said);
-    return new RotorError(`${what} was denied: ${said}`, {
-      outcome: 'usage',
-      hint: kms
-        ? `grant kms:GenerateDataKey and kms:Decrypt on ${ctx.kmsKeyId ?? 'the secret\'s KMS key'} to Rotor's role; nothing was changed`
-        : `grant secretsmanager:${ctx.action} on ${ctx.resource} to Rotor's role (the README has a least-privilege policy); nothing was changed`,
-      cause: err,
-    });
+  switch (kind) {
+    case 'denied':
+      return new RotorError(`${what} was denied: ${said}`, {
+        outcome: 'usage',
+        hint: /kms/i.test(said)
+          ? `grant kms:GenerateDataKey and kms:Decrypt on ${ctx.kmsKeyId ?? 'the secret\'s KMS key'} to Rotor's role; nothing was changed`
+          : `grant secretsmanager:${ctx.action} on ${ctx.resource} to Rotor's role (the README has a least-privilege policy); nothing was changed`,
+        cause: err,
+      });
+    case 'credentials':
+      return new RotorError(`${what}: AWS did not accept Rotor's credentials (${name}): ${said}`, { outcome: 'usage', hint: CREDENTIALS_HINT, cause: err });
+    case 'kms':
+      return new RotorError(`${what}: KMS refused (${name}): ${said}`, {
+        outcome: 'usage',
+        hint: `check that ${ctx.kmsKeyId ?? 'the secret\'s KMS key'} is enabled and that Rotor's role may use it (kms:GenerateDataKey, kms:Decrypt)`,
+        cause: err,
+      });
+    case 'unreachable':
+      return new TargetUnreachableError(`${what}: the endpoint could not be reached (${reason})`, err);
+    default:
+      return new RotorError(`${what} failed (${name}): ${said}`, { outcome: 'rolled-back', cause: err });
   }
-  if (BAD_CREDENTIALS.has(name)) {
-    return new RotorError(`${what}: AWS did not accept Rotor's credentials (${name}): ${said}`, {
-      outcome: 'usage',
-      hint: 'give Rotor AWS credentials through the default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a web identity (EKS service account)',
-      cause: err,
-    });
-  }
-  if (KMS_FAILURES.has(name)) {
-    return new RotorError(`${what}: KMS refused (${name}): ${said}`, {
-      outcome: 'usage',
-      hint: `check that ${ctx.kmsKeyId ?? 'the secret\'s KMS key'} is enabled and that Rotor's role may use it (kms:GenerateDataKey, kms:Decrypt)`,
-      cause: err,
-    });
-  }
-  if (UNREACHABLE.has(name) || (typeof code === 'string' && UNREACHABLE.has(code))) {
-    return new TargetUnreachableError(`${what}: the endpoint could not be reached (${typeof code === 'string' ? code : name})`, err);
-  }
-  return new RotorError(`${what} failed (${name}): ${said}`, { outcome: 'rolled-back', cause: err });
 }

@@ -6,9 +6,10 @@
 import type { RotorConfig } from '../config/schema.js';
 import type { ConfigProblem } from '../errors.js';
 import { openConfig as loadConfigFile } from '../app/engine.js';
+export { defaultMasterKeyFile } from '../app/master-key.js';
 
 export {
-  actorName, configPath, defaultMasterKeyFile, deliveryBackupsDir, describeState, stateExists, deliveryBackupsOf, openEngine, openState, selectSecrets, withRunner,
+  actorName, configPath, deliveryBackupsDir, describeState, stateExists, deliveryBackupsOf, openEngine, openState, selectSecrets, withRunner,
   type Engine,
 } from '../app/engine.js';
 

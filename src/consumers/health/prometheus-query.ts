@@ -40,7 +40,6 @@ export interface QueryRequest {
   timeoutMs: number;
 }
 
-export { shownUrl };
 
 /** The series `query` returns now. A scalar or string result is refused: it is never "a series". */
 export async function instantQuery(req: QueryRequest): Promise<Series[]> {

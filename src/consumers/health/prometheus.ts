@@ -17,7 +17,8 @@ import { z } from 'zod';
 import { durationSchema } from '../../config/common.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { type ConsumerActionKind } from '../kinds.js';
-import { instantQuery, shownUrl, type Series } from './prometheus-query.js';
+import { shownUrl } from '../url-auth.js';
+import { instantQuery, type Series } from './prometheus-query.js';
 
 const MAX_WINDOW_MS = 3_600_000;
 const ms = (d: string) => parseDuration(d) ?? 0;

@@ -14,7 +14,7 @@
  *   api:
  *     deliver:
  *       - { store: mita-db, key: password, field: password }
- *       - { store: mita-db, key: connection_string, template: "postgresql://{{username}}:{{password}}@{{host}}:{{port}}/{{database}}" }
+ *       - { store: mita-db, key: connection_string, format: "postgresql://{{ username }}:{{ password }}@{{ host }}:{{ port }}/{{ database }}" }
  */
 import { z } from 'zod';
 import { endpointSchema, kmsKeyIdSchema, regionSchema, secretsManagerPlace } from '../../aws/secrets-manager.js';

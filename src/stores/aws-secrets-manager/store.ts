@@ -165,7 +165,7 @@ export class SecretsManagerStore implements StagedVersionStore {
     const token = versionToken(req);
     const stored = this.absent.has(token) ? undefined : await this.getVersion(req);
     if (stored === req.plaintext) return;
-    if (stored !== undefined) throw new IntegrityError(`${name} version ${versionToken(req)}`, 'version already stored with another value; refusing to overwrite');
+    if (stored !== undefined) throw new IntegrityError(`${name} version ${token}`, 'version already stored with another value; refusing to overwrite');
     try {
       await this.opts.client.send(new PutSecretValueCommand({
         SecretId: name, ClientRequestToken: token, SecretString: req.plaintext, VersionStages: ['AWSPENDING'],
@@ -183,7 +183,7 @@ export class SecretsManagerStore implements StagedVersionStore {
       this.labels.delete(name);
       if (awsErrorName(err) === 'ResourceExistsException') {
         // The token is taken by another value: a stored version is never replaced.
-        throw new IntegrityError(`${name} version ${versionToken(req)}`, 'version already stored with another value; refusing to overwrite');
+        throw new IntegrityError(`${name} version ${token}`, 'version already stored with another value; refusing to overwrite');
       }
       this.known.delete(name);
       throw awsError(err, { action: 'PutSecretValue', resource: name, kmsKeyId: this.opts.kmsKeyId });
