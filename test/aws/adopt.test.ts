@@ -5,10 +5,11 @@
  * on from it. A value that does not fit the type, a store with nothing to adopt, and a
  * missing secret are refused (exit 2) with nothing changed and no value in any output.
  */
-import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../helpers/sandbox.js';
-import { motoMissing, startMoto, type MotoServer } from '../helpers/servers/moto.js';
+import { motoForFile } from '../helpers/servers/moto-suite.js';
+import { motoMissing } from '../helpers/servers/moto.js';
 
 const missing = motoMissing();
 if (missing) console.warn(`skipping the Secrets Manager adopt tests: ${missing}`);
@@ -32,30 +33,21 @@ function config(prefix: string): string {
 type History = { versions: { version: number; stage: string }[] };
 
 describe.skipIf(missing)('rotor adopt --from-store (moto)', () => {
-  let moto: MotoServer;
-  let client: SecretsManagerClient;
+  const aws = motoForFile();
   const sandboxes: Sandbox[] = [];
-  beforeAll(async () => {
-    moto = await startMoto();
-    client = new SecretsManagerClient(moto.clientConfig);
-  });
-  afterAll(async () => {
-    sandboxes.forEach((s) => s.remove());
-    client?.destroy();
-    await moto?.stop();
-  });
+  afterAll(() => sandboxes.forEach((s) => s.remove()));
 
   async function sandbox(prefix: string): Promise<Sandbox> {
     const sb = new Sandbox(config(prefix));
-    Object.assign(sb.baseEnv, moto.env, { MOTO_ENDPOINT: moto.endpoint });
+    Object.assign(sb.baseEnv, aws.server().env, { MOTO_ENDPOINT: aws.server().endpoint });
     sandboxes.push(sb);
     await sb.ok(['init']);
     return sb;
   }
   /** A secret made outside Rotor: CreateSecret with a value, which Secrets Manager labels AWSCURRENT. */
-  const foreignSecret = async (name: string, value: string) => (await client.send(new CreateSecretCommand({ Name: name, SecretString: value }))).VersionId!;
-  const describeSecret = (name: string) => client.send(new DescribeSecretCommand({ SecretId: name }));
-  const awsCurrent = (name: string) => client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
+  const foreignSecret = async (name: string, value: string) => (await aws.client().send(new CreateSecretCommand({ Name: name, SecretString: value }))).VersionId!;
+  const describeSecret = (name: string) => aws.client().send(new DescribeSecretCommand({ SecretId: name }));
+  const awsCurrent = (name: string) => aws.client().send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
   const versions = async (sb: Sandbox, id: string) => (await sb.json<History>(['history', id])).versions.map((v) => `v${v.version}:${v.stage}`);
 
   it('adopts AWSCURRENT as v1 current, moves AWSCURRENT onto Rotor\'s version, and the first rotation rolls on from it', async () => {
@@ -89,7 +81,7 @@ describe.skipIf(missing)('rotor adopt --from-store (moto)', () => {
     const v2 = (await sb.ok(['get', 'app/key'])).stdout.trim();
     expect(v2).not.toBe(FOREIGN32);
     expect((await awsCurrent('adopt/app/key')).SecretString).toBe(JSON.stringify(v2));
-    expect((await client.send(new GetSecretValueCommand({ SecretId: 'adopt/app/key', VersionStage: 'AWSPREVIOUS' }))).SecretString).toBe(JSON.stringify(FOREIGN32));
+    expect((await aws.client().send(new GetSecretValueCommand({ SecretId: 'adopt/app/key', VersionStage: 'AWSPREVIOUS' }))).SecretString).toBe(JSON.stringify(FOREIGN32));
     expect(await versions(sb, 'app/key')).toEqual(['v1:previous', 'v2:current']);
     const audit = (await sb.ok(['audit', 'export'])).stdout;
     expect(audit).toContain('"action":"secret.adopted"');

@@ -5,10 +5,11 @@
  * `rotor resume`. Credentials reach rotor through the environment only.
  */
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { expectInvariant } from '../helpers/invariant.js';
 import { Sandbox } from '../helpers/sandbox.js';
-import { motoMissing, startMoto, type MotoServer } from '../helpers/servers/moto.js';
+import { motoForFile } from '../helpers/servers/moto-suite.js';
+import { motoMissing } from '../helpers/servers/moto.js';
 
 const missing = motoMissing();
 if (missing) console.warn(`skipping the Secrets Manager CLI tests: ${missing}`);
@@ -29,27 +30,18 @@ function config(prefix: string, grace = '1h'): string {
 }
 
 describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () => {
-  let moto: MotoServer;
-  let client: SecretsManagerClient;
+  const aws = motoForFile();
   const sandboxes: Sandbox[] = [];
-  beforeAll(async () => {
-    moto = await startMoto();
-    client = new SecretsManagerClient(moto.clientConfig);
-  });
-  afterAll(async () => {
-    sandboxes.forEach((s) => s.remove());
-    client?.destroy();
-    await moto?.stop();
-  });
+  afterAll(() => sandboxes.forEach((s) => s.remove()));
 
   function sandbox(prefix: string, grace?: string): Sandbox {
     const sb = new Sandbox(config(prefix, grace));
-    Object.assign(sb.baseEnv, moto.env, { MOTO_ENDPOINT: moto.endpoint });
+    Object.assign(sb.baseEnv, aws.server().env, { MOTO_ENDPOINT: aws.server().endpoint });
     sandboxes.push(sb);
     return sb;
   }
-  const awsCurrent = async (name: string) => (await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }))).SecretString;
-  const labelSets = async (name: string) => Object.values((await client.send(new DescribeSecretCommand({ SecretId: name }))).VersionIdsToStages ?? {}).map((l) => [...l].sort().join('+')).filter(Boolean).sort();
+  const awsCurrent = async (name: string) => (await aws.client().send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }))).SecretString;
+  const labelSets = async (name: string) => Object.values((await aws.client().send(new DescribeSecretCommand({ SecretId: name }))).VersionIdsToStages ?? {}).map((l) => [...l].sort().join('+')).filter(Boolean).sort();
   const get = async (sb: Sandbox, args: string[] = []) => (await sb.ok(['get', 'app/key', ...args])).stdout.trim();
 
   it('rotates, serves AWSCURRENT as `rotor get` does, and rolls back during grace', async () => {
@@ -86,18 +78,18 @@ describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () =>
     const sb = sandbox('dr/');
     sb.write('rotor.yaml', config('dr/').replace('endpoint:', 'replicaRegions: [eu-west-1], endpoint:'));
     const { CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
-    await client.send(new CreateSecretCommand({ Name: 'dr/app/key' }));
+    await aws.client().send(new CreateSecretCommand({ Name: 'dr/app/key' }));
     await sb.ok(['init']);
     const rotated = await sb.ok(['rotate', 'app/key', '--json']);
     expect(rotated.stdout).not.toMatch(/warning|replica/i);
-    const replica = new SecretsManagerClient({ ...moto.clientConfig, region: 'eu-west-1' });
+    const replica = new SecretsManagerClient({ ...aws.server().clientConfig, region: 'eu-west-1' });
     try {
       const inDr = await replica.send(new GetSecretValueCommand({ SecretId: 'dr/app/key', VersionStage: 'AWSCURRENT' }));
       expect(inDr.SecretString).toBe(JSON.stringify(await get(sb)));
     } finally {
       replica.destroy();
     }
-    const d = await client.send(new DescribeSecretCommand({ SecretId: 'dr/app/key' }));
+    const d = await aws.client().send(new DescribeSecretCommand({ SecretId: 'dr/app/key' }));
     expect(d.ReplicationStatus?.map((r) => r.Region)).toEqual(['eu-west-1']);
 
     // The primary region named as a replica is a config error.
@@ -112,7 +104,7 @@ describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () =>
     const b = sandbox('shared/');
     await a.ok(['init']);
     await a.ok(['rotate', 'app/key']);
-    const tags = (await client.send(new DescribeSecretCommand({ SecretId: 'shared/app/key' }))).Tags ?? [];
+    const tags = (await aws.client().send(new DescribeSecretCommand({ SecretId: 'shared/app/key' }))).Tags ?? [];
     expect(tags.find((t) => t.Key === 'rotor:project')?.Value).toMatch(/^[A-Za-z0-9_-]{16}$/);
     const before = await labelSets('shared/app/key');
     const current = await awsCurrent('shared/app/key');
@@ -130,7 +122,7 @@ describe.skipIf(missing)('rotor with an aws-secrets-manager store (moto)', () =>
     await sb.ok(['init']);
     await sb.ok(['rotate', 'app/key']);
     const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-    await client.send(new PutSecretValueCommand({ SecretId: 'stuck-cli/app/key', ClientRequestToken: 'lambda-rotation-0000-4000-8000-000000000001', SecretString: '"half-made"', VersionStages: ['AWSPENDING'] }));
+    await aws.client().send(new PutSecretValueCommand({ SecretId: 'stuck-cli/app/key', ClientRequestToken: 'lambda-rotation-0000-4000-8000-000000000001', SecretString: '"half-made"', VersionStages: ['AWSPENDING'] }));
     const r = await sb.ok(['rotate', 'app/key', '--json']);
     const warnings = (JSON.parse(r.stdout) as { outcomes: { warnings?: string[] }[] }).outcomes[0]!.warnings ?? [];
     expect(warnings.join('\n')).toMatch(/AWSPENDING was on version lambda-rotation-0000-4000-8000-000000000001 of stuck-cli\/app\/key, which Rotor did not write.*removed/);

@@ -4,7 +4,8 @@
  * adopt, rollback and leak tests run over the AWS store as they do over the local vault.
  */
 import { runRotatorConformance } from './conformance.js';
-import { inAwsStore, motoForFile } from './conformance/aws-store.js';
+import { motoForFile } from '../helpers/servers/moto-suite.js';
+import { inAwsStore } from './conformance/aws-store.js';
 import { jwtLine } from './conformance/jwt-keyset.js';
 import { postgresLine, postgresTarget } from './conformance/postgres.js';
 import { randomLine } from './conformance/random.js';

@@ -7,36 +7,12 @@
  * const moto = motoForFile();
  * runRotatorConformance(inAwsStore(randomLine(), moto));
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll } from 'vitest';
-import { motoMissing, startMoto, type MotoServer } from '../../helpers/servers/moto.js';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { MotoHandle } from '../../helpers/servers/moto-suite.js';
+import { motoMissing } from '../../helpers/servers/moto.js';
 import type { ConformanceLine } from './types.js';
 import type { SecretValue } from '../../../src/rotators/types.js';
 
-export interface MotoHandle {
-  server(): MotoServer;
-  client(): SecretsManagerClient;
-}
-
-/** One moto for the test file, started before its tests. */
-export function motoForFile(): MotoHandle {
-  let moto: MotoServer | undefined;
-  let client: SecretsManagerClient | undefined;
-  beforeAll(async () => {
-    if (motoMissing()) return;
-    moto = await startMoto();
-    client = new SecretsManagerClient(moto.clientConfig);
-  }, 60_000);
-  afterAll(async () => {
-    client?.destroy();
-    await moto?.stop();
-  });
-  const need = <T>(x: T | undefined): T => {
-    if (x === undefined) throw new Error('moto did not start');
-    return x;
-  };
-  return { server: () => need(moto), client: () => need(client) };
-}
 
 /**
  * Each line and test (each login) its own prefix, so concurrent tests never share a Secrets
